@@ -1,0 +1,7 @@
+-- Routes for numbers that are not in the number table (SPEC 4): the first entry whose PCRE2
+-- pattern matches the called number runs dialplans/<script>.lua; vars reach call.vars.
+return {
+  { match = "^1000$", script = "hello" },
+  { match = "^1001$", script = "echo" },
+  { match = "^400\\d{7}$", script = "hello", vars = { lang = "en" } },
+}

@@ -1,0 +1,40 @@
+/* The management API (SPEC 7): JSON over HTTP under /v1 on libevent's HTTP server, running on
+ * the main thread's event base. Every request needs "Authorization: Bearer <token>" (checked with
+ * store_auth_token) except none so far; errors are {"error":{"code":..,"message":..}}.
+ * Endpoints: GET /v1/health, POST /v1/reload. The engine supplies what the API reports and does
+ * through api_ops, so this module knows nothing of calls or scripts. */
+#ifndef VCS_HTTP_API_H
+#define VCS_HTTP_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct store;
+
+struct api_health {
+    int calls;        /* calls up now */
+    int draining;     /* 1 while shutting down */
+    long uptime_s;
+};
+
+struct api_reload_result {
+    long version;
+    size_t n_scripts;
+    char **scripts;   /* owned by the engine until the next reload */
+};
+
+struct api_ops {
+    void *ctx;
+    void (*health)(void *ctx, struct api_health *out);
+    /* 0 with *res filled, or -1 with a message such as "dialplans/x.lua:2: ..." in err. */
+    int (*reload)(void *ctx, struct api_reload_result *res, char *err, size_t errlen);
+};
+
+struct api_server;
+
+struct api_server *api_start(struct event_base *base, const char *host, uint16_t port,
+                             struct store *st, const struct api_ops *ops, char *err, size_t errlen);
+void api_stop(struct api_server *api);
+
+#endif

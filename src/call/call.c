@@ -1,0 +1,397 @@
+/* The call state machine and its media. See call.h. */
+#include "call/call.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include <event2/event.h>
+#include <lauxlib.h>
+
+#include "call/engine.h"
+#include "call/worker.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "media/g711.h"
+#include "media/prompt_cache.h"
+#include "script/script_set.h"
+#include "sip/sip_stack.h"
+
+#define FRAME_US 20000u
+#define SEND_SLACK_US 2000u      /* a tick a little early still sends its packet */
+#define RESYNC_US 100000u        /* further behind than this: skip ahead, never burst */
+#define RTCP_INTERVAL_US 5000000u
+#define SIP_LINGER_MS 40000      /* how long a finished call waits for SIP to let go */
+
+static const struct engine_services *svc_of(const struct call *c)
+{
+    return engine_services(worker_engine(c->w));
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src ? src : "");
+}
+
+/* ---- SDP ---------------------------------------------------------------------------------- */
+
+static int our_sdp(struct call *c, char *buf, size_t cap)
+{
+    struct sdp_media m = c->remote;
+    if (!c->have_remote) { /* offerless INVITE: we offer */
+        m.codec_pt = SDP_PT_PCMU;
+        m.dtmf_pt = 101;
+    }
+    return sdp_write(buf, cap, svc_of(c)->media_ip, c->rtp.port, c->sdp_id, c->sdp_version, &m,
+                     c->our_dir);
+}
+
+static void apply_remote(struct call *c, const struct sdp_media *m)
+{
+    c->remote = *m;
+    c->have_remote = true;
+    c->our_dir = sdp_answer_direction(m->dir);
+    if (rtp_session_set_remote(&c->rtp, m->addr, m->port) != 0)
+        log_warn("call %s: unusable media address %s", c->id, m->addr);
+}
+
+/* ---- media -------------------------------------------------------------------------------- */
+
+static void on_rtp(evutil_socket_t fd, short what, void *arg)
+{
+    struct call *c = arg;
+    uint8_t buf[1600];
+    struct rtp_packet pkt;
+    /* Bounded so that one flooded call cannot starve the others on this worker. */
+    for (int i = 0; i < 64 && rtp_session_recv(&c->rtp, buf, sizeof buf, &pkt) == 1; i++) {
+        if (c->echo && c->have_remote && pkt.pt == c->remote.codec_pt && pkt.len) {
+            struct echo_ring *r = c->echo;
+            if (r->head - r->tail == ECHO_SLOTS)
+                r->tail++; /* full: drop the oldest, latency must not grow */
+            uint8_t *slot = r->frames[r->head % ECHO_SLOTS];
+            size_t n = pkt.len < FRAME_SAMPLES ? pkt.len : FRAME_SAMPLES;
+            memcpy(slot, pkt.payload, n);
+            memset(slot + n, c->remote.codec_pt == SDP_PT_PCMA ? G711_ALAW_SILENCE : G711_ULAW_SILENCE,
+                   FRAME_SAMPLES - n);
+            r->head++;
+        }
+    }
+}
+
+void call_media_start(struct call *c)
+{
+    if (c->media_on || c->ended || !c->rtp_open)
+        return;
+    if (!c->rtp_ev) {
+        c->rtp_ev = event_new(worker_base(c->w), c->rtp.fd, EV_READ | EV_PERSIST, on_rtp, c);
+        if (!c->rtp_ev)
+            return;
+        event_add(c->rtp_ev, NULL);
+    }
+    c->next_send_us = 0;
+    c->marker_next = true;
+    worker_media_add(c->w, c);
+}
+
+static void media_stop(struct call *c)
+{
+    if (c->media_on)
+        worker_media_remove(c->w, c);
+    if (c->rtp_ev) {
+        event_free(c->rtp_ev);
+        c->rtp_ev = NULL;
+    }
+    if (c->rtp_open) {
+        rtp_session_close(&c->rtp, svc_of(c)->ports);
+        c->rtp_open = false;
+    }
+}
+
+void call_playlist_clear(struct call *c)
+{
+    for (int i = 0; i < c->play.n; i++)
+        if (c->play.items[i])
+            prompt_unref(c->play.items[i]);
+    memset(&c->play, 0, sizeof c->play);
+}
+
+static uint8_t silence_byte(const struct call *c)
+{
+    return c->have_remote && c->remote.codec_pt == SDP_PT_PCMA ? G711_ALAW_SILENCE : G711_ULAW_SILENCE;
+}
+
+/* The next 20 ms of what this call sends: the playing prompt, the caller's own voice in echo
+ * mode, or silence. */
+static void fill_frame(struct call *c, uint8_t *frame)
+{
+    size_t filled = 0;
+    if (c->play.started) {
+        bool alaw = c->have_remote && c->remote.codec_pt == SDP_PT_PCMA;
+        while (filled < FRAME_SAMPLES && c->play.index < c->play.n) {
+            const struct prompt *p = c->play.items[c->play.index];
+            size_t take = p->samples - c->play.pos;
+            if (take > FRAME_SAMPLES - filled)
+                take = FRAME_SAMPLES - filled;
+            memcpy(frame + filled, (alaw ? p->alaw : p->ulaw) + c->play.pos, take);
+            filled += take;
+            c->play.pos += take;
+            if (c->play.pos >= p->samples) {
+                c->play.index++;
+                c->play.pos = 0;
+            }
+        }
+        if (c->play.index >= c->play.n) {
+            call_playlist_clear(c);
+            if (c->wait == WAIT_PLAY)
+                call_wake(c, false, NULL);
+        }
+    } else if (c->echo && c->echo->head != c->echo->tail) {
+        memcpy(frame, c->echo->frames[c->echo->tail % ECHO_SLOTS], FRAME_SAMPLES);
+        c->echo->tail++;
+        filled = FRAME_SAMPLES;
+    }
+    if (filled < FRAME_SAMPLES)
+        memset(frame + filled, silence_byte(c), FRAME_SAMPLES - filled);
+}
+
+void call_media_tick(struct call *c, uint64_t now_us)
+{
+    if (!c->next_send_us || now_us > c->next_send_us + RESYNC_US)
+        c->next_send_us = now_us;
+    bool sending = c->our_dir == SDP_SENDRECV || c->our_dir == SDP_SENDONLY;
+    uint8_t pt = c->have_remote ? (uint8_t)c->remote.codec_pt : SDP_PT_PCMU;
+    while (c->next_send_us <= now_us + SEND_SLACK_US) {
+        uint8_t frame[FRAME_SAMPLES];
+        bool marker = c->marker_next || (c->play.started && c->play.index == 0 && c->play.pos == 0);
+        fill_frame(c, frame);
+        if (sending) {
+            rtp_session_send(&c->rtp, pt, frame, FRAME_SAMPLES, FRAME_SAMPLES, marker);
+            c->marker_next = false;
+        } else {
+            rtp_session_skip(&c->rtp, FRAME_SAMPLES); /* on hold: the timeline goes on */
+        }
+        c->next_send_us += FRAME_US;
+    }
+    rtp_session_rtcp(&c->rtp, now_us, RTCP_INTERVAL_US);
+}
+
+/* ---- ending ------------------------------------------------------------------------------- */
+
+void call_end(struct call *c, int sip_code, const char *cause, const char *by)
+{
+    if (c->ended)
+        return;
+    c->ended = true;
+    c->cdr.end_ms = clock_wall_ms();
+    copy_str(c->cdr.hangup_cause, sizeof c->cdr.hangup_cause, cause);
+    copy_str(c->cdr.hangup_by, sizeof c->cdr.hangup_by, by);
+    struct sip_stack *sip = svc_of(c)->sip;
+    bool peer_ended = strcmp(by, "caller") == 0;
+    if (!c->sip_gone && !peer_ended) {
+        if (c->state == CALL_UP || c->state == CALL_ANSWERING) {
+            sip_bye(sip, c->leg_id);
+        } else {
+            int code = sip_code >= 300 ? sip_code : 480;
+            char reason[96];
+            snprintf(reason, sizeof reason, "SIP;cause=%d;text=\"%s\"", code, cause);
+            sip_respond(sip, c->leg_id, code, NULL, code == 503 ? NULL : reason);
+            c->cdr.sip_code = code;
+        }
+    }
+    if (c->cdr.answer_ms)
+        c->cdr.sip_code = 200;
+    media_stop(c);
+    call_playlist_clear(c);
+    free(c->echo);
+    c->echo = NULL;
+    if (c->timer)
+        evtimer_del(c->timer);
+    if (c->wait != WAIT_NONE)
+        call_wake(c, false, NULL); /* the continuation sees c->ended and raises the hangup error */
+    else
+        call_script_wake(c);       /* let the worker look at the call again (finish, free) */
+}
+
+/* ---- SIP events --------------------------------------------------------------------------- */
+
+static void on_reinvite(struct call *c, struct sip_event *ev)
+{
+    if (c->ended)
+        return; /* the leg is going away; nua answers what is left */
+    if (ev->has_media)
+        apply_remote(c, &ev->media);
+    else
+        c->our_dir = SDP_SENDRECV; /* offerless re-INVITE: we offer our usual stream */
+    c->sdp_version++;
+    char sdp[1024];
+    if (our_sdp(c, sdp, sizeof sdp) < 0) {
+        sip_respond(svc_of(c)->sip, c->leg_id, 500, NULL, NULL);
+        return;
+    }
+    sip_respond(svc_of(c)->sip, c->leg_id, 200, sdp, NULL);
+    log_debug("call %s: re-INVITE, now %s", c->id,
+              c->our_dir == SDP_SENDRECV ? "sendrecv" : c->our_dir == SDP_RECVONLY ? "on hold" : "changed");
+}
+
+void call_on_sip(struct call *c, struct sip_event *ev)
+{
+    switch (ev->type) {
+    case SIP_EV_ACK:
+        if (ev->has_media && !c->ended)
+            apply_remote(c, &ev->media);
+        if (c->state == CALL_ANSWERING)
+            c->state = CALL_UP;
+        if (c->wait == WAIT_ACK)
+            call_wake(c, false, NULL);
+        break;
+    case SIP_EV_BYE:
+        call_end(c, 0, "normal_clearing", "caller");
+        break;
+    case SIP_EV_CANCEL:
+        c->cdr.sip_code = 487;
+        call_end(c, 0, "cancelled", "caller");
+        break;
+    case SIP_EV_REINVITE:
+        on_reinvite(c, ev);
+        break;
+    case SIP_EV_INFO:
+        break; /* DTMF over INFO arrives with the IVR work */
+    case SIP_EV_TERMINATED:
+        c->sip_gone = true;
+        call_end(c, 0, c->state == CALL_UP ? "normal_clearing" : "failed", "system");
+        call_script_wake(c);
+        break;
+    case SIP_EV_INVITE:
+        break; /* cannot happen: a new INVITE makes a new call */
+    }
+}
+
+/* ---- creation ----------------------------------------------------------------------------- */
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct call *c = arg;
+    if (c->cdr_written) {
+        /* SIP never reported the leg gone: stop waiting for it. */
+        log_warn("call %s: no final SIP event after %d s, releasing", c->id, SIP_LINGER_MS / 1000);
+        c->sip_gone = true;
+        call_script_wake(c);
+    } else if (c->wait == WAIT_SLEEP || c->wait == WAIT_ECHO) {
+        call_wake(c, false, NULL);
+    }
+}
+
+void call_on_invite(struct worker *w, struct sip_event *ev)
+{
+    const struct engine_services *svc = engine_services(worker_engine(w));
+    struct call *c = calloc(1, sizeof *c);
+    if (!c) {
+        sip_respond(svc->sip, ev->leg_id, 500, NULL, NULL);
+        engine_call_released(worker_engine(w));
+        return;
+    }
+    c->leg_id = ev->leg_id;
+    c->w = w;
+    c->co_ref = c->obj_ref = c->vars_ref = c->on_hangup_ref = LUA_NOREF;
+    c->our_dir = SDP_SENDRECV;
+    c->mem.limit = svc->sandbox.max_memory;
+    snprintf(c->id, sizeof c->id, "%s-%012llx", svc->id_prefix, (unsigned long long)ev->leg_id);
+    struct cdr_row *r = &c->cdr;
+    copy_str(r->call_id, sizeof r->call_id, c->id);
+    copy_str(r->sip_call_id, sizeof r->sip_call_id, ev->call_id);
+    copy_str(r->direction, sizeof r->direction, "inbound");
+    copy_str(r->account, sizeof r->account, ev->account);
+    copy_str(r->from_number, sizeof r->from_number, ev->from_user);
+    copy_str(r->to_number, sizeof r->to_number, ev->to_user);
+    r->start_ms = ev->wall_ms;
+    c->from_uri = strdup(ev->from_uri ? ev->from_uri : "");
+    c->to_uri = strdup(ev->to_uri ? ev->to_uri : "");
+    c->timer = evtimer_new(worker_base(w), on_timer, c);
+    if (getrandom(&c->sdp_id, sizeof c->sdp_id, 0) != sizeof c->sdp_id)
+        c->sdp_id = ev->leg_id;
+    c->sdp_id &= 0x7fffffffffffffffULL;
+    c->sdp_version = 1;
+    worker_add_call(w, c);
+    store_cdr_begin(svc->store, &c->cdr);
+    if (ev->has_media)
+        apply_remote(c, &ev->media);
+
+    if (!ev->account) {
+        log_info("call %s: INVITE from %s to %s refused: source not allowed", c->id, ev->source, ev->to_user);
+        c->script_done = true;
+        call_end(c, 403, "forbidden", "system");
+        return;
+    }
+    c->set = script_registry_acquire(svc->scripts);
+    const char *script = NULL;
+    const struct route *route = NULL;
+    if (c->set) {
+        c->number = script_set_number(c->set, ev->to_user);
+        if (c->number) {
+            script = c->number->script;
+            copy_str(r->account, sizeof r->account, c->number->account);
+        } else if ((route = routes_match(c->set->routes, ev->to_user))) {
+            script = route->script;
+        }
+    }
+    if (!script || !script_set_find(c->set, script)) {
+        log_info("call %s: no route for %s", c->id, ev->to_user);
+        c->script_done = true;
+        call_end(c, 404, "not_found", "system");
+        return;
+    }
+    copy_str(r->script, sizeof r->script, script);
+    char err[200];
+    if (rtp_session_open(&c->rtp, svc->ports, svc->media_ip, err, sizeof err) != 0) {
+        log_warn("call %s: %s", c->id, err);
+        c->script_done = true;
+        call_end(c, 503, "failed", "system");
+        return;
+    }
+    c->rtp_open = true;
+    if (c->have_remote)
+        rtp_session_set_remote(&c->rtp, c->remote.addr, c->remote.port);
+    call_script_start(c, script, route);
+}
+
+/* ---- finishing ---------------------------------------------------------------------------- */
+
+void call_maybe_finish(struct call *c)
+{
+    if (!c->ended || !c->script_done)
+        return;
+    if (!c->cdr_written) {
+        c->cdr_written = true;
+        c->cdr.vars_json = call_script_vars_json(c);
+        store_cdr_end(svc_of(c)->store, &c->cdr);
+        free(c->cdr.vars_json);
+        c->cdr.vars_json = NULL;
+        call_script_free(c); /* the coroutine and its references are not needed any more */
+        if (!c->sip_gone && c->timer) {
+            struct timeval tv = { SIP_LINGER_MS / 1000, 0 };
+            evtimer_add(c->timer, &tv);
+        }
+    }
+    if (c->sip_gone)
+        call_free(c);
+}
+
+void call_free(struct call *c)
+{
+    media_stop(c);
+    call_playlist_clear(c);
+    call_script_free(c);
+    if (c->timer)
+        event_free(c->timer);
+    worker_remove_call(c->w, c);
+    if (c->version_held)
+        worker_release_version(c->w, c->set);
+    script_set_release(c->set);
+    free(c->echo);
+    free(c->cdr.vars_json);
+    free(c->from_uri);
+    free(c->to_uri);
+    engine_call_released(worker_engine(c->w));
+    free(c);
+}

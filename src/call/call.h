@@ -1,0 +1,138 @@
+/* One call leg on a worker: the state machine that SIP events drive (ring, early media,
+ * answer, ACK, re-INVITE, BYE, CANCEL), its media (one RTP session fed by the worker's shared
+ * 20 ms tick), its dialplan coroutine, and its CDR. Everything here runs on the call's worker
+ * thread; other threads reach a call only through the worker's inbox, by leg id.
+ *
+ * Life of a call: created on the INVITE -> CDR row inserted -> routed -> script coroutine runs
+ * -> the call ends once (call_end: SIP answer or BYE, media stopped, a waiting script woken with
+ * the hangup error) -> the script unwinds, on_hangup runs -> CDR completed -> freed when SIP
+ * has also let go of the leg. */
+#ifndef VCS_CALL_H
+#define VCS_CALL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <lua.h>
+
+#include "media/rtp_session.h"
+#include "sip/sdp.h"
+#include "script/routes.h"
+#include "script/sandbox.h"
+#include "store/store.h"
+
+struct worker;
+struct script_set;
+struct prompt;
+struct sip_event;
+
+enum call_state {
+    CALL_INCOMING,  /* INVITE received, no answer sent but maybe 180 */
+    CALL_EARLY,     /* 183 with SDP sent: media flows before answer */
+    CALL_ANSWERING, /* 200 sent, waiting for the ACK */
+    CALL_UP,
+};
+
+enum call_wait { WAIT_NONE, WAIT_ACK, WAIT_PROMPTS, WAIT_PLAY, WAIT_SLEEP, WAIT_ECHO };
+
+#define PLAYLIST_MAX 32
+#define ECHO_SLOTS 8
+#define FRAME_SAMPLES 160 /* 20 ms at 8 kHz; one G.711 byte per sample */
+
+struct playlist {
+    const struct prompt *items[PLAYLIST_MAX];
+    const char *names[PLAYLIST_MAX]; /* point into the Lua arguments, valid while waiting */
+    int n, index;
+    size_t pos;
+    bool started;
+};
+
+struct echo_ring {
+    uint8_t frames[ECHO_SLOTS][FRAME_SAMPLES];
+    unsigned head, tail; /* head - tail = frames waiting */
+};
+
+struct call {
+    uint64_t leg_id;
+    char id[40];
+    struct worker *w;
+    enum call_state state;
+    bool ended;       /* call_end ran: no more SIP or media for this call */
+    bool sip_gone;    /* SIP_EV_TERMINATED seen */
+    bool script_done; /* the handler and on_hangup have finished (or never ran) */
+    bool cdr_written;
+    struct cdr_row cdr;
+    char *from_uri, *to_uri;
+    struct script_set *set;          /* the dialplan version this call runs (a reference) */
+    bool version_held;               /* the worker compiled set for this call */
+    const struct number_record *number;
+
+    /* media */
+    struct rtp_session rtp;
+    bool rtp_open;
+    struct event *rtp_ev;
+    bool media_on;                   /* on the worker's media list */
+    struct call *media_next, *media_prev;
+    struct sdp_media remote;
+    bool have_remote;
+    enum sdp_direction our_dir;
+    uint64_t sdp_id, sdp_version;
+    uint64_t next_send_us;
+    bool marker_next;
+    struct playlist play;
+    struct echo_ring *echo;
+
+    /* script */
+    lua_State *co;
+    int co_ref, obj_ref, vars_ref, on_hangup_ref;
+    bool running;                    /* inside lua_resume now */
+    bool wake_pending;               /* resume at the next flush */
+    bool started;                    /* the coroutine has been resumed once */
+    bool in_cleanup;                 /* the coroutine is on_hangup's */
+    enum call_wait wait;
+    bool wake_error;
+    char wake_msg[300];
+    int pending_prompts;
+    struct event *timer;
+    struct mem_account mem;
+    struct call *attend_next;        /* on the worker's attention list */
+    bool attend_queued;
+};
+
+/* Called by the worker for each SIP event of this call's leg. */
+void call_on_invite(struct worker *w, struct sip_event *ev);
+void call_on_sip(struct call *c, struct sip_event *ev);
+
+/* Ends the call once: sends the SIP answer (sip_code when unanswered) or BYE unless the peer
+ * already ended it, stops media, records cause and who hung up, and wakes a waiting script
+ * with the hangup error. Safe to call again (no effect). */
+void call_end(struct call *c, int sip_code, const char *cause, const char *by);
+
+/* Media hooks used by the worker's tick. */
+void call_media_start(struct call *c);
+void call_media_tick(struct call *c, uint64_t now_us);
+
+void call_playlist_clear(struct call *c);
+
+/* Script side (call_lua.c). */
+/* Creates the handler's coroutine; it first runs at the worker's next flush. */
+void call_script_start(struct call *c, const char *script, const struct route *route);
+/* Asks the worker to look at the call again at its next flush (resume, finish, free). */
+void call_script_wake(struct call *c);
+/* Ends what the script holds: coroutines and registry references. */
+void call_script_free(struct call *c);
+/* The wait is over: the coroutine resumes at the next flush and its method returns, or raises
+ * the hangup error when the call has ended, or raises msg when error is true. */
+void call_wake(struct call *c, bool error, const char *msg);
+/* Worker flush: resumes the coroutine if its wait is over. */
+void call_script_step(struct call *c);
+/* A prompt requested by call:play finished loading (p referenced, or NULL and err). */
+void call_prompt_loaded(struct call *c, int slot, const struct prompt *p, const char *err);
+/* The variables set with call:set as a JSON object (malloc'd), for the CDR. */
+char *call_script_vars_json(struct call *c);
+
+/* Completes the CDR and frees the call when both the script and SIP are done with it. */
+void call_maybe_finish(struct call *c);
+void call_free(struct call *c);
+
+#endif

@@ -1,0 +1,194 @@
+/* The engine. See engine.h. */
+#include "call/engine.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "call/worker.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "sip/sip_stack.h"
+
+#define WORKER_BITS 8 /* a leg id carries its worker's index in its low bits */
+#define MAX_WORKERS (1 << WORKER_BITS)
+
+struct engine {
+    struct engine_services svc;
+    int n_workers;
+    struct worker *workers[MAX_WORKERS];
+    atomic_int live_calls;
+    atomic_int worker_calls[MAX_WORKERS];
+    atomic_bool draining;
+    atomic_uint_fast64_t next_seq;
+    /* calls-per-second bucket: only the SIP thread admits calls */
+    double cps_tokens;
+    uint64_t cps_last_us;
+    uint64_t refused;
+};
+
+const struct engine_services *engine_services(const struct engine *e)
+{
+    return &e->svc;
+}
+
+int engine_live_calls(const struct engine *e)
+{
+    return atomic_load(&e->live_calls);
+}
+
+bool engine_draining(const struct engine *e)
+{
+    return atomic_load(&e->draining);
+}
+
+void engine_begin_drain(struct engine *e)
+{
+    atomic_store(&e->draining, true);
+}
+
+void engine_call_released(struct engine *e)
+{
+    atomic_fetch_sub(&e->live_calls, 1);
+}
+
+/* ---- the SIP sink ------------------------------------------------------------------------- */
+
+static bool cps_allow(struct engine *e)
+{
+    int rate = e->svc.cfg->max_cps;
+    if (rate <= 0)
+        return true;
+    uint64_t now = clock_mono_us();
+    e->cps_tokens += (double)(now - e->cps_last_us) * rate / 1e6;
+    e->cps_last_us = now;
+    if (e->cps_tokens > rate)
+        e->cps_tokens = rate; /* a burst of at most one second's worth */
+    if (e->cps_tokens < 1.0)
+        return false;
+    e->cps_tokens -= 1.0;
+    return true;
+}
+
+/* Least-loaded worker: calls last minutes, so balance what is up, not what arrived. */
+static int pick_worker(struct engine *e)
+{
+    int best = 0;
+    for (int i = 1; i < e->n_workers; i++)
+        if (atomic_load(&e->worker_calls[i]) < atomic_load(&e->worker_calls[best]))
+            best = i;
+    return best;
+}
+
+static int sink_admit(void *ctx, uint64_t *leg_id, int *retry_after)
+{
+    struct engine *e = ctx;
+    if (atomic_load(&e->draining)) {
+        *retry_after = 30;
+        return 503;
+    }
+    if (atomic_load(&e->live_calls) >= e->svc.cfg->max_calls || !cps_allow(e)) {
+        if (++e->refused % 1000 == 1)
+            log_warn("engine: over capacity (%d calls up), refusing new calls with 503",
+                     atomic_load(&e->live_calls));
+        *retry_after = 1;
+        return 503;
+    }
+    atomic_fetch_add(&e->live_calls, 1);
+    int w = pick_worker(e);
+    atomic_fetch_add(&e->worker_calls[w], 1);
+    *leg_id = (atomic_fetch_add(&e->next_seq, 1) << WORKER_BITS) | (uint64_t)w;
+    return 0;
+}
+
+static void sink_unadmit(void *ctx, uint64_t leg_id)
+{
+    struct engine *e = ctx;
+    atomic_fetch_sub(&e->worker_calls[leg_id & (MAX_WORKERS - 1)], 1);
+    atomic_fetch_sub(&e->live_calls, 1);
+}
+
+static bool sink_draining(void *ctx)
+{
+    return engine_draining(ctx);
+}
+
+static void sink_deliver(void *ctx, struct sip_event *ev)
+{
+    struct engine *e = ctx;
+    int w = (int)(ev->leg_id & (MAX_WORKERS - 1));
+    if (w >= e->n_workers) {
+        sip_event_free(ev);
+        return;
+    }
+    if (ev->type == SIP_EV_TERMINATED)
+        atomic_fetch_sub(&e->worker_calls[w], 1); /* balance by legs SIP still holds */
+    worker_post_sip(e->workers[w], ev);
+}
+
+/* ---- life --------------------------------------------------------------------------------- */
+
+struct engine *engine_create(const struct engine_services *svc, char *err, size_t errlen)
+{
+    struct engine *e = calloc(1, sizeof *e);
+    if (!e) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    e->svc = *svc;
+    int n = svc->cfg->workers;
+    if (n <= 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        n = cores > 0 ? (int)cores : 1;
+    }
+    e->n_workers = n > MAX_WORKERS ? MAX_WORKERS : n;
+    atomic_store(&e->next_seq, 1);
+    e->cps_last_us = clock_mono_us();
+    e->cps_tokens = svc->cfg->max_cps;
+    for (int i = 0; i < e->n_workers; i++) {
+        e->workers[i] = worker_create(e, i, err, errlen);
+        if (!e->workers[i]) {
+            engine_destroy(e);
+            return NULL;
+        }
+    }
+    return e;
+}
+
+int engine_start(struct engine *e, char *err, size_t errlen)
+{
+    for (int i = 0; i < e->n_workers; i++) {
+        if (worker_start(e->workers[i]) != 0) {
+            snprintf(err, errlen, "cannot start worker %d", i);
+            return -1;
+        }
+    }
+    struct sip_sink sink = { e, sink_admit, sink_unadmit, sink_draining, sink_deliver };
+    if (sip_stack_start(e->svc.cfg, &sink, &e->svc.sip, err, errlen) != 0)
+        return -1;
+    log_info("engine: %d workers", e->n_workers);
+    return 0;
+}
+
+void engine_hangup_all(struct engine *e, const char *cause)
+{
+    for (int i = 0; i < e->n_workers; i++)
+        worker_post_hangup_all(e->workers[i], cause);
+}
+
+void engine_destroy(struct engine *e)
+{
+    if (!e)
+        return;
+    /* Workers first (their last BYEs still reach a running SIP stack), then SIP, then memory:
+     * SIP events that arrive meanwhile wait in the stopped workers' inboxes and are freed. */
+    for (int i = 0; i < e->n_workers; i++)
+        worker_stop(e->workers[i]);
+    sip_stack_stop(e->svc.sip);
+    for (int i = 0; i < e->n_workers; i++)
+        worker_destroy(e->workers[i]);
+    free(e);
+}

@@ -1,0 +1,49 @@
+/* The engine: the workers, the SIP stack and the services calls use, wired together.
+ * It is the SIP stack's sink (admission control: draining, max calls, max calls per second;
+ * worker choice), and it drives the drain on shutdown. */
+#ifndef VCS_ENGINE_H
+#define VCS_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "script/sandbox.h"
+
+struct vcs_config;
+struct store;
+struct prompt_cache;
+struct port_pool;
+struct script_registry;
+struct sip_stack;
+
+struct engine_services {
+    const struct vcs_config *cfg;
+    struct store *store;
+    struct prompt_cache *prompts;
+    struct port_pool *ports;
+    struct script_registry *scripts;
+    struct sip_stack *sip;
+    struct sandbox_config sandbox;
+    char media_ip[64];    /* the address in our SDP */
+    char id_prefix[16];   /* makes call ids unique across restarts */
+};
+
+struct engine;
+
+struct engine *engine_create(const struct engine_services *svc, char *err, size_t errlen);
+/* Starts the workers, then the SIP stack. */
+int engine_start(struct engine *e, char *err, size_t errlen);
+const struct engine_services *engine_services(const struct engine *e);
+
+int engine_live_calls(const struct engine *e);
+bool engine_draining(const struct engine *e);
+void engine_begin_drain(struct engine *e);
+/* Ends every call with cause (e.g. "shutdown"): BYE or 503, CDRs completed by their workers. */
+void engine_hangup_all(struct engine *e, const char *cause);
+/* Stops SIP and the workers; then frees everything. */
+void engine_destroy(struct engine *e);
+
+/* Worker thread: a call slot is free again. */
+void engine_call_released(struct engine *e);
+
+#endif

@@ -1,0 +1,462 @@
+/* A media worker. See worker.h. */
+#include "call/worker.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <lauxlib.h>
+
+#include "call/call.h"
+#include "call/call_lua.h"
+#include "call/engine.h"
+#include "core/clock.h"
+#include "core/idmap.h"
+#include "core/log.h"
+#include "core/queue.h"
+#include "media/prompt_cache.h"
+#include "script/script_set.h"
+#include "sip/sip_stack.h"
+
+#define TICK_US 20000
+
+enum ctl_type { CTL_PROMPT, CTL_HANGUP_ALL, CTL_STOP };
+
+struct ctl_msg {
+    struct qnode node;
+    enum ctl_type type;
+    uint64_t leg_id;
+    int slot;
+    const struct prompt *prompt;
+    char text[256];
+};
+
+/* A dialplan version as compiled into this worker's Lua state. */
+struct wversion {
+    struct script_set *set;
+    int loaded_ref;   /* require cache of this version */
+    int handlers_ref; /* script name -> handler function */
+    int calls;
+    struct wversion *next;
+};
+
+struct worker {
+    struct engine *eng;
+    int index;
+    pthread_t thread;
+    bool running;
+    struct event_base *base;
+    struct event *wake_ev, *tick_ev, *flush_ev;
+    struct mpsc_queue sip_inbox, ctl_inbox;
+    struct idmap calls;
+    struct call *media_head;
+    struct call *attend_head, *attend_tail;
+    lua_State *L;
+    struct wversion *versions;
+    long newest_version;
+};
+
+/* ---- accessors for the call layer ----------------------------------------------------------- */
+
+struct engine *worker_engine(struct worker *w) { return w->eng; }
+struct event_base *worker_base(struct worker *w) { return w->base; }
+lua_State *worker_lua(struct worker *w) { return w->L; }
+int worker_index(struct worker *w) { return w->index; }
+
+void worker_add_call(struct worker *w, struct call *c)
+{
+    if (idmap_put(&w->calls, c->leg_id, c) != 0)
+        log_error("worker %d: out of memory tracking call %s", w->index, c->id);
+}
+
+void worker_remove_call(struct worker *w, struct call *c)
+{
+    idmap_remove(&w->calls, c->leg_id);
+}
+
+void worker_media_add(struct worker *w, struct call *c)
+{
+    if (c->media_on)
+        return;
+    c->media_on = true;
+    c->media_prev = NULL;
+    c->media_next = w->media_head;
+    if (w->media_head)
+        w->media_head->media_prev = c;
+    w->media_head = c;
+}
+
+void worker_media_remove(struct worker *w, struct call *c)
+{
+    if (!c->media_on)
+        return;
+    if (c->media_prev)
+        c->media_prev->media_next = c->media_next;
+    else
+        w->media_head = c->media_next;
+    if (c->media_next)
+        c->media_next->media_prev = c->media_prev;
+    c->media_on = false;
+    c->media_next = c->media_prev = NULL;
+}
+
+void worker_attend(struct worker *w, struct call *c)
+{
+    if (c->attend_queued)
+        return;
+    c->attend_queued = true;
+    c->attend_next = NULL;
+    if (w->attend_tail)
+        w->attend_tail->attend_next = c;
+    else
+        w->attend_head = c;
+    w->attend_tail = c;
+    event_active(w->flush_ev, 0, 0); /* runs after the callback that is running now */
+}
+
+/* Resumes coroutines whose wait is over and finishes calls that are done. A call re-queued
+ * while it was being handled is finished on its later turn, never twice. */
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    while (w->attend_head) {
+        struct call *c = w->attend_head;
+        w->attend_head = c->attend_next;
+        if (!w->attend_head)
+            w->attend_tail = NULL;
+        c->attend_queued = false;
+        c->attend_next = NULL;
+        call_script_step(c);
+        if (!c->attend_queued)
+            call_maybe_finish(c);
+    }
+}
+
+/* ---- dialplan versions ---------------------------------------------------------------------- */
+
+static void version_drop(struct worker *w, struct wversion *v)
+{
+    luaL_unref(w->L, LUA_REGISTRYINDEX, v->loaded_ref);
+    luaL_unref(w->L, LUA_REGISTRYINDEX, v->handlers_ref);
+    script_set_release(v->set);
+    free(v);
+}
+
+/* Old versions nobody on this worker runs any more are dropped (their compiled code with them). */
+static void versions_collect(struct worker *w)
+{
+    for (struct wversion **pv = &w->versions; *pv;) {
+        struct wversion *v = *pv;
+        if (v->calls == 0 && v->set->version < w->newest_version) {
+            *pv = v->next;
+            version_drop(w, v);
+        } else {
+            pv = &v->next;
+        }
+    }
+}
+
+static struct wversion *version_for(struct worker *w, struct script_set *set)
+{
+    for (struct wversion *v = w->versions; v; v = v->next)
+        if (v->set == set)
+            return v;
+    struct wversion *v = calloc(1, sizeof *v);
+    if (!v)
+        return NULL;
+    script_set_retain(set);
+    v->set = set;
+    lua_newtable(w->L);
+    v->loaded_ref = luaL_ref(w->L, LUA_REGISTRYINDEX);
+    lua_newtable(w->L);
+    v->handlers_ref = luaL_ref(w->L, LUA_REGISTRYINDEX);
+    v->next = w->versions;
+    w->versions = v;
+    if (set->version > w->newest_version) {
+        w->newest_version = set->version;
+        versions_collect(w);
+    }
+    return v;
+}
+
+int worker_push_handler(struct worker *w, struct script_set *set, const char *name)
+{
+    lua_State *L = w->L;
+    struct wversion *v = version_for(w, set);
+    if (!v) {
+        lua_pushliteral(L, "out of memory");
+        return LUA_ERRMEM;
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, v->handlers_ref);
+    if (lua_getfield(L, -1, name) == LUA_TFUNCTION) {
+        lua_remove(L, -2);
+        v->calls++;
+        return LUA_OK;
+    }
+    lua_pop(L, 1);
+    /* First call of this script version on this worker: compile it from memory. */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, v->loaded_ref);
+    sandbox_arm(L, engine_services(w->eng)->sandbox.max_instructions);
+    int status = sandbox_load_source(L, set, name, -1);
+    sandbox_arm(L, 0);
+    if (status == LUA_OK && !lua_isfunction(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushfstring(L, "script '%s' did not return a function", name);
+        status = LUA_ERRRUN;
+    }
+    if (status != LUA_OK) {
+        lua_replace(L, -3); /* leave only the message */
+        lua_pop(L, 1);
+        return status;
+    }
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -4, name);
+    lua_replace(L, -3);
+    lua_pop(L, 1);
+    v->calls++;
+    return LUA_OK;
+}
+
+void worker_release_version(struct worker *w, struct script_set *set)
+{
+    for (struct wversion *v = w->versions; v; v = v->next) {
+        if (v->set == set) {
+            v->calls--;
+            break;
+        }
+    }
+    versions_collect(w);
+}
+
+/* ---- inbox -------------------------------------------------------------------------------- */
+
+static void handle_sip(struct worker *w, struct sip_event *ev)
+{
+    if (ev->type == SIP_EV_INVITE) {
+        call_on_invite(w, ev);
+        return;
+    }
+    struct call *c = idmap_get(&w->calls, ev->leg_id);
+    if (c)
+        call_on_sip(c, ev);
+}
+
+static void hangup_all(struct worker *w, const char *cause)
+{
+    for (size_t i = 0; i < w->calls.cap; i++) {
+        struct call *c = w->calls.keys[i] ? w->calls.vals[i] : NULL;
+        if (c && !c->ended)
+            call_end(c, 503, cause, "system");
+    }
+}
+
+static void handle_ctl(struct worker *w, struct ctl_msg *m)
+{
+    switch (m->type) {
+    case CTL_PROMPT: {
+        struct call *c = idmap_get(&w->calls, m->leg_id);
+        if (c)
+            call_prompt_loaded(c, m->slot, m->prompt, m->text);
+        else if (m->prompt)
+            prompt_unref(m->prompt);
+        break;
+    }
+    case CTL_HANGUP_ALL:
+        hangup_all(w, m->text);
+        break;
+    case CTL_STOP:
+        event_base_loopbreak(w->base);
+        break;
+    }
+}
+
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    for (struct qnode *q = queue_take_all(&w->sip_inbox); q;) {
+        struct sip_event *ev = container_of(q, struct sip_event, node);
+        q = q->next;
+        handle_sip(w, ev);
+        sip_event_free(ev);
+    }
+    for (struct qnode *q = queue_take_all(&w->ctl_inbox); q;) {
+        struct ctl_msg *m = container_of(q, struct ctl_msg, node);
+        q = q->next;
+        handle_ctl(w, m);
+        free(m);
+    }
+}
+
+void worker_post_sip(struct worker *w, struct sip_event *ev)
+{
+    if (queue_push(&w->sip_inbox, &ev->node))
+        event_active(w->wake_ev, 0, 0);
+}
+
+static void post_ctl(struct worker *w, struct ctl_msg *m)
+{
+    if (queue_push(&w->ctl_inbox, &m->node))
+        event_active(w->wake_ev, 0, 0);
+}
+
+void worker_post_hangup_all(struct worker *w, const char *cause)
+{
+    struct ctl_msg *m = calloc(1, sizeof *m);
+    if (!m)
+        return;
+    m->type = CTL_HANGUP_ALL;
+    snprintf(m->text, sizeof m->text, "%s", cause);
+    post_ctl(w, m);
+}
+
+void worker_post_prompt(struct worker *w, uint64_t leg_id, int slot, const struct prompt *p,
+                        const char *err)
+{
+    struct ctl_msg *m = calloc(1, sizeof *m);
+    if (!m) {
+        if (p)
+            prompt_unref(p);
+        return;
+    }
+    m->type = CTL_PROMPT;
+    m->leg_id = leg_id;
+    m->slot = slot;
+    m->prompt = p;
+    snprintf(m->text, sizeof m->text, "%s", err ? err : "");
+    post_ctl(w, m);
+}
+
+/* ---- the tick ----------------------------------------------------------------------------- */
+
+/* One timer for every call of this worker: each call sends what is due on its own timeline. */
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    uint64_t now = clock_mono_us();
+    for (struct call *c = w->media_head; c; c = c->media_next)
+        call_media_tick(c, now);
+}
+
+/* ---- thread ------------------------------------------------------------------------------- */
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    event_base_dispatch(w->base);
+    /* Stopped: whatever is left ends now, scripts unwind and CDRs are written. */
+    hangup_all(w, "shutdown");
+    on_flush(-1, 0, w);
+    /* Calls still here wait for SIP, which is about to stop: release them now. Collected
+     * first because freeing a call changes the map. */
+    size_t n = 0;
+    struct call **left = calloc(w->calls.count + 1, sizeof *left);
+    for (size_t i = 0; left && i < w->calls.cap; i++)
+        if (w->calls.keys[i])
+            left[n++] = w->calls.vals[i];
+    for (size_t i = 0; i < n; i++) {
+        left[i]->sip_gone = true;
+        left[i]->script_done = true;
+        call_maybe_finish(left[i]);
+    }
+    free(left);
+    return NULL;
+}
+
+struct worker *worker_create(struct engine *e, int index, char *err, size_t errlen)
+{
+    struct worker *w = calloc(1, sizeof *w);
+    if (!w) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    w->eng = e;
+    w->index = index;
+    queue_init(&w->sip_inbox);
+    queue_init(&w->ctl_inbox);
+    struct event_config *ecfg = event_config_new();
+    if (ecfg)
+        event_config_set_flag(ecfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+    w->base = ecfg ? event_base_new_with_config(ecfg) : NULL;
+    event_config_free(ecfg);
+    w->L = sandbox_new_state(&engine_services(e)->sandbox);
+    if (!w->base || !w->L || idmap_init(&w->calls, 1024) != 0) {
+        snprintf(err, errlen, "cannot create worker %d", index);
+        worker_destroy(w);
+        return NULL;
+    }
+    lua_gc(w->L, LUA_GCGEN, 0, 0); /* most objects die young: one call's temporaries */
+    call_lua_register(w->L);
+    w->wake_ev = event_new(w->base, -1, 0, on_wake, w);
+    w->flush_ev = event_new(w->base, -1, 0, on_flush, w);
+    w->tick_ev = event_new(w->base, -1, EV_PERSIST, on_tick, w);
+    if (!w->wake_ev || !w->flush_ev || !w->tick_ev) {
+        snprintf(err, errlen, "cannot create worker %d events", index);
+        worker_destroy(w);
+        return NULL;
+    }
+    struct timeval tick = { 0, TICK_US };
+    event_add(w->tick_ev, &tick);
+    return w;
+}
+
+int worker_start(struct worker *w)
+{
+    if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+        return -1;
+    w->running = true;
+    return 0;
+}
+
+void worker_stop(struct worker *w)
+{
+    if (!w || !w->running)
+        return;
+    struct ctl_msg *m = calloc(1, sizeof *m);
+    if (m) {
+        m->type = CTL_STOP;
+        post_ctl(w, m);
+    } else {
+        event_base_loopbreak(w->base);
+    }
+    pthread_join(w->thread, NULL);
+    w->running = false;
+}
+
+void worker_destroy(struct worker *w)
+{
+    if (!w)
+        return;
+    worker_stop(w);
+    for (struct qnode *q = queue_take_all(&w->sip_inbox); q;) {
+        struct sip_event *ev = container_of(q, struct sip_event, node);
+        q = q->next;
+        sip_event_free(ev);
+    }
+    for (struct qnode *q = queue_take_all(&w->ctl_inbox); q;) {
+        struct ctl_msg *m = container_of(q, struct ctl_msg, node);
+        q = q->next;
+        if (m->prompt)
+            prompt_unref(m->prompt);
+        free(m);
+    }
+    while (w->versions) {
+        struct wversion *v = w->versions;
+        w->versions = v->next;
+        version_drop(w, v);
+    }
+    if (w->wake_ev)
+        event_free(w->wake_ev);
+    if (w->flush_ev)
+        event_free(w->flush_ev);
+    if (w->tick_ev)
+        event_free(w->tick_ev);
+    sandbox_close_state(w->L);
+    if (w->base)
+        event_base_free(w->base);
+    idmap_free(&w->calls);
+    queue_destroy(&w->sip_inbox);
+    queue_destroy(&w->ctl_inbox);
+    free(w);
+}

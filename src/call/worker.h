@@ -1,0 +1,54 @@
+/* A media worker: one thread with its own libevent loop and Lua state, owning the calls pinned
+ * to it (their RTP sockets, timers and coroutines) for their whole life. One 20 ms tick per
+ * worker paces the RTP of every call it owns. Other threads talk to it only through its inbox
+ * (worker_post_*), which wakes the loop with event_active(). */
+#ifndef VCS_WORKER_H
+#define VCS_WORKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lua.h>
+
+struct engine;
+struct call;
+struct script_set;
+struct sip_event;
+struct prompt;
+struct event_base;
+
+struct worker;
+
+struct worker *worker_create(struct engine *e, int index, char *err, size_t errlen);
+int worker_start(struct worker *w);
+/* Stops the loop and joins the thread; calls still present are freed (their CDRs are the
+ * engine's business: it hangs them up and waits before stopping workers). */
+void worker_stop(struct worker *w);
+void worker_destroy(struct worker *w);
+
+/* Any thread. */
+void worker_post_sip(struct worker *w, struct sip_event *ev);
+void worker_post_hangup_all(struct worker *w, const char *cause);
+/* From the prompt loader: slot of the call's playlist, a referenced prompt or NULL and err. */
+void worker_post_prompt(struct worker *w, uint64_t leg_id, int slot, const struct prompt *p,
+                        const char *err);
+
+/* Worker thread only: the call layer's view of its worker. */
+struct engine *worker_engine(struct worker *w);
+struct event_base *worker_base(struct worker *w);
+lua_State *worker_lua(struct worker *w);
+int worker_index(struct worker *w);
+void worker_add_call(struct worker *w, struct call *c);
+void worker_remove_call(struct worker *w, struct call *c);
+/* Queues the call for the end of the current loop callback, where the worker resumes its
+ * coroutine and finishes or frees it: never from inside a callback that still uses it. */
+void worker_attend(struct worker *w, struct call *c);
+void worker_media_add(struct worker *w, struct call *c);
+void worker_media_remove(struct worker *w, struct call *c);
+/* Pushes the handler function of script name in set (compiling it into this worker's state
+ * the first time) and holds the version for the call. LUA_OK, or an error with the message
+ * pushed. */
+int worker_push_handler(struct worker *w, struct script_set *set, const char *name);
+void worker_release_version(struct worker *w, struct script_set *set);
+
+#endif

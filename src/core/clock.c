@@ -1,0 +1,38 @@
+#include "clock.h"
+
+#include <stdio.h>
+#include <time.h>
+
+uint64_t clock_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t clock_mono_ms(void)
+{
+    return clock_mono_us() / 1000u;
+}
+
+int64_t clock_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void iso8601_ms(int64_t wall_ms, char out[ISO8601_LEN])
+{
+    time_t secs = (time_t)(wall_ms / 1000);
+    struct tm tm;
+    if (wall_ms < 0 || !gmtime_r(&secs, &tm) || tm.tm_year + 1900 > 9999) {
+        snprintf(out, ISO8601_LEN, "%s", "1970-01-01T00:00:00.000Z");
+        return;
+    }
+    /* Bounded fields (the year is checked above) so the compiler can see it fits. */
+    snprintf(out, ISO8601_LEN, "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ",
+             (unsigned)(tm.tm_year + 1900) % 10000u, (unsigned)(tm.tm_mon + 1) % 100u,
+             (unsigned)tm.tm_mday % 100u, (unsigned)tm.tm_hour % 100u, (unsigned)tm.tm_min % 100u,
+             (unsigned)tm.tm_sec % 100u, (unsigned)(wall_ms % 1000));
+}

@@ -1,0 +1,77 @@
+/* vcsd configuration: built-in defaults, then the Lua configuration file (-c), then flags.
+ * The file returns a table of sections (see contrib/vcsd.conf); every key has a default, and an
+ * unknown key or a value of the wrong type is an error that names the key. */
+#ifndef VCS_CONFIG_H
+#define VCS_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+
+#define CONFIG_MAX_TRUNKS 64
+#define CONFIG_MAX_CIDRS 32
+
+struct cidr {
+    int family;            /* AF_INET or AF_INET6 */
+    unsigned char addr[16]; /* network byte order, masked */
+    int prefix;            /* bits */
+};
+
+struct trunk_config {
+    char name[64];
+    char account[64];
+    int n_allow;
+    struct cidr allow[CONFIG_MAX_CIDRS];
+};
+
+struct vcs_config {
+    /* sip = { listen=, advertise=, tcp_idle_seconds=, max_tcp_connections=, max_message_bytes=,
+     *         rate_limit = { per_second=, burst= } } */
+    char sip_host[64];
+    uint16_t sip_port;
+    char advertise_ip[64];        /* address put in SDP and Contact; default: the SIP host */
+    int tcp_idle_seconds;         /* 300 */
+    int max_tcp_connections;      /* 1024 */
+    int max_message_bytes;        /* 65536 */
+    int rate_per_second;          /* per source address, new requests; 0 = unlimited */
+    int rate_burst;
+    /* http = { listen= } */
+    char http_host[64];
+    uint16_t http_port;
+    /* paths = { data=, dialplans=, sounds= } */
+    char data_dir[512];
+    char dialplans_dir[512];
+    char sounds_dir[512];
+    char lua_dir[512];            /* shipped Lua modules (require "vcs.ivr"); default ./lua */
+    /* rtp = { ports = "20000-29999" } */
+    uint16_t rtp_port_lo, rtp_port_hi;
+    /* log = { level= } */
+    enum log_level log_level;
+    /* script = { max_instructions=, max_memory_mb= } */
+    long max_instructions;        /* 10,000,000 between two waits */
+    long max_memory_mb;           /* 32 per call */
+    /* shutdown = { grace_seconds= } */
+    int grace_seconds;            /* 30 */
+    /* engine = { workers=, max_calls=, max_cps= } admission control */
+    int workers;                  /* 0 = one per core */
+    int max_calls;                /* calls up at once; over it INVITE gets 503 */
+    int max_cps;                  /* new calls per second; over it INVITE gets 503 */
+    /* trunks = { { name=, account=, allow = { "203.0.113.0/24", ... } }, ... } */
+    int n_trunks;
+    struct trunk_config trunks[CONFIG_MAX_TRUNKS];
+};
+
+void config_defaults(struct vcs_config *cfg);
+/* Loads a Lua configuration file over cfg. Returns 0, or -1 with a message naming the file and
+ * the offending key (e.g. "vcsd.conf: sip.listen: expected string, got number"). */
+int config_load_file(struct vcs_config *cfg, const char *path, char *err, size_t errlen);
+/* Helpers shared with the command-line flags; 0 ok, -1 invalid. */
+int config_parse_hostport(const char *s, char *host, size_t hostlen, uint16_t *port);
+int config_parse_port_range(const char *s, uint16_t *lo, uint16_t *hi);
+int config_parse_cidr(const char *s, struct cidr *out);
+/* 1 when addr (sockaddr_in or sockaddr_in6) lies inside c. */
+struct sockaddr;
+int cidr_contains(const struct cidr *c, const struct sockaddr *addr);
+
+#endif

@@ -1,0 +1,337 @@
+/* vcsd: flags and configuration, the services, the engine, the management API, signals.
+ * Runs in the foreground and logs to stderr (SPEC 3). */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "api/http_api.h"
+#include "call/engine.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "media/port_pool.h"
+#include "media/prompt_cache.h"
+#include "script/script_set.h"
+#include "store/store.h"
+
+#define DRAIN_CHECK_MS 100
+#define HANGUP_WAIT_MS 5000 /* after the grace period: time for BYEs to be answered */
+
+struct vcsd {
+    struct vcs_config cfg;
+    struct event_base *base;
+    struct store *store;
+    struct prompt_cache *prompts;
+    struct port_pool *ports;
+    struct script_registry *scripts;
+    struct engine *engine;
+    struct api_server *api;
+    uint64_t started_ms;
+    /* shutdown */
+    struct event *drain_ev;
+    uint64_t drain_deadline_ms, hangup_deadline_ms;
+    bool hung_up;
+    /* last reload, for the API */
+    char **script_names;
+    size_t n_script_names;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: vcsd [-c FILE] [--sip HOST:PORT] [--http HOST:PORT] [--data DIR]\n"
+            "            [--dialplans DIR] [--sounds DIR] [--rtp-ports LO-HI]\n"
+            "            [--log-level debug|info|warn|error]\n");
+}
+
+/* Flags override the file, so they are applied after it (SPEC 3). */
+static int parse_args(int argc, char **argv, struct vcs_config *cfg)
+{
+    static const struct option opts[] = {
+        { "config", required_argument, NULL, 'c' }, { "sip", required_argument, NULL, 's' },
+        { "http", required_argument, NULL, 'h' }, { "data", required_argument, NULL, 'd' },
+        { "dialplans", required_argument, NULL, 'p' }, { "sounds", required_argument, NULL, 'o' },
+        { "rtp-ports", required_argument, NULL, 'r' }, { "log-level", required_argument, NULL, 'l' },
+        { "help", no_argument, NULL, 'H' }, { NULL, 0, NULL, 0 } };
+    const char *config_file = NULL;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+        if (ch == 'c')
+            config_file = optarg;
+        else if (ch == 'H') {
+            usage(stdout);
+            exit(0);
+        } else if (ch == '?') {
+            usage(stderr);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "vcsd: unexpected argument '%s'\n", argv[optind]);
+        return -1;
+    }
+    config_defaults(cfg);
+    char err[512];
+    if (config_file && config_load_file(cfg, config_file, err, sizeof err) != 0) {
+        fprintf(stderr, "vcsd: %s\n", err);
+        return -1;
+    }
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+        int bad = 0;
+        switch (ch) {
+        case 's': bad = config_parse_hostport(optarg, cfg->sip_host, sizeof cfg->sip_host, &cfg->sip_port); break;
+        case 'h': bad = config_parse_hostport(optarg, cfg->http_host, sizeof cfg->http_host, &cfg->http_port); break;
+        case 'd': bad = snprintf(cfg->data_dir, sizeof cfg->data_dir, "%s", optarg) >= (int)sizeof cfg->data_dir; break;
+        case 'p': bad = snprintf(cfg->dialplans_dir, sizeof cfg->dialplans_dir, "%s", optarg) >= (int)sizeof cfg->dialplans_dir; break;
+        case 'o': bad = snprintf(cfg->sounds_dir, sizeof cfg->sounds_dir, "%s", optarg) >= (int)sizeof cfg->sounds_dir; break;
+        case 'r': bad = config_parse_port_range(optarg, &cfg->rtp_port_lo, &cfg->rtp_port_hi); break;
+        case 'l': bad = log_level_parse(optarg, &cfg->log_level); break;
+        default: break;
+        }
+        if (bad) {
+            const char *flag = "?";
+            for (const struct option *o = opts; o->name; o++)
+                if (o->val == ch)
+                    flag = o->name;
+            fprintf(stderr, "vcsd: invalid value '%s' for --%s\n", optarg, flag);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- reload ------------------------------------------------------------------------------- */
+
+static void remember_scripts(struct vcsd *d)
+{
+    for (size_t i = 0; i < d->n_script_names; i++)
+        free(d->script_names[i]);
+    free(d->script_names);
+    d->script_names = NULL;
+    d->n_script_names = 0;
+    struct script_set *set = script_registry_acquire(d->scripts);
+    if (!set)
+        return;
+    d->script_names = calloc(set->n_sources ? set->n_sources : 1, sizeof *d->script_names);
+    for (size_t i = 0; d->script_names && i < set->n_sources; i++)
+        if (set->sources[i].handler)
+            d->script_names[d->n_script_names++] = strdup(set->sources[i].name);
+    script_set_release(set);
+}
+
+static int do_reload(struct vcsd *d, char *err, size_t errlen)
+{
+    if (script_registry_reload(d->scripts, err, errlen) != 0)
+        return -1;
+    prompt_cache_clear(d->prompts); /* changed sound files are read again */
+    remember_scripts(d);
+    return 0;
+}
+
+static int api_reload(void *ctx, struct api_reload_result *res, char *err, size_t errlen)
+{
+    struct vcsd *d = ctx;
+    if (do_reload(d, err, errlen) != 0) {
+        log_warn("reload failed: %s", err);
+        return -1;
+    }
+    struct script_set *set = script_registry_acquire(d->scripts);
+    res->version = set ? set->version : 0;
+    script_set_release(set);
+    res->scripts = d->script_names;
+    res->n_scripts = d->n_script_names;
+    log_info("reload ok: version %ld (API)", res->version);
+    return 0;
+}
+
+static void api_health(void *ctx, struct api_health *out)
+{
+    struct vcsd *d = ctx;
+    out->calls = engine_live_calls(d->engine);
+    out->draining = engine_draining(d->engine);
+    out->uptime_s = (long)((clock_mono_ms() - d->started_ms) / 1000);
+}
+
+/* ---- signals ------------------------------------------------------------------------------ */
+
+static void on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+    struct vcsd *d = arg;
+    char err[1024];
+    if (do_reload(d, err, sizeof err) != 0) {
+        log_warn("reload failed: %s", err);
+        return;
+    }
+    struct script_set *set = script_registry_acquire(d->scripts);
+    log_info("reload ok: version %ld", set ? set->version : 0);
+    script_set_release(set);
+}
+
+static void drain_check(evutil_socket_t fd, short what, void *arg)
+{
+    struct vcsd *d = arg;
+    uint64_t now = clock_mono_ms();
+    int calls = engine_live_calls(d->engine);
+    if (calls == 0) {
+        log_info("drain: no calls left");
+        event_base_loopbreak(d->base);
+        return;
+    }
+    if (!d->hung_up && now >= d->drain_deadline_ms) {
+        log_info("drain: grace period over, ending %d calls", calls);
+        engine_hangup_all(d->engine, "shutdown");
+        d->hung_up = true;
+        d->hangup_deadline_ms = now + HANGUP_WAIT_MS;
+    } else if (d->hung_up && now >= d->hangup_deadline_ms) {
+        log_warn("drain: %d calls did not end in time", calls);
+        event_base_loopbreak(d->base);
+    }
+}
+
+static void on_sigterm(evutil_socket_t sig, short what, void *arg)
+{
+    struct vcsd *d = arg;
+    if (engine_draining(d->engine)) {
+        log_info("second signal: stopping now");
+        d->drain_deadline_ms = 0;
+        return;
+    }
+    log_info("draining: new calls get 503, %d calls up get %d s", engine_live_calls(d->engine),
+             d->cfg.grace_seconds);
+    engine_begin_drain(d->engine);
+    d->drain_deadline_ms = clock_mono_ms() + (uint64_t)d->cfg.grace_seconds * 1000u;
+    struct timeval tv = { 0, DRAIN_CHECK_MS * 1000 };
+    event_add(d->drain_ev, &tv);
+    drain_check(-1, 0, d);
+}
+
+/* ---- start-up ----------------------------------------------------------------------------- */
+
+static int make_dirs(const struct vcs_config *cfg, char *recordings, size_t len)
+{
+    if (mkdir(cfg->data_dir, 0750) != 0 && errno != EEXIST) {
+        fprintf(stderr, "vcsd: cannot create %s: %s\n", cfg->data_dir, strerror(errno));
+        return -1;
+    }
+    snprintf(recordings, len, "%s/recordings", cfg->data_dir);
+    if (mkdir(recordings, 0750) != 0 && errno != EEXIST) {
+        fprintf(stderr, "vcsd: cannot create %s: %s\n", recordings, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int run(struct vcsd *d)
+{
+    struct vcs_config *cfg = &d->cfg;
+    char err[1024], recordings[600];
+    if (make_dirs(cfg, recordings, sizeof recordings) != 0)
+        return 1;
+    d->store = store_open(cfg->data_dir, err, sizeof err);
+    if (!d->store) {
+        log_error("store: %s", err);
+        return 1;
+    }
+    const char *roots[] = { cfg->sounds_dir, recordings, cfg->dialplans_dir, NULL };
+    d->prompts = prompt_cache_create(roots);
+    d->ports = port_pool_create(cfg->rtp_port_lo, cfg->rtp_port_hi);
+    if (!d->prompts || !d->ports) {
+        log_error("cannot set up prompts or the RTP port range");
+        return 1;
+    }
+    struct engine_services svc = { .cfg = cfg, .store = d->store, .prompts = d->prompts,
+                                   .ports = d->ports };
+    snprintf(svc.sandbox.dialplans_dir, sizeof svc.sandbox.dialplans_dir, "%s", cfg->dialplans_dir);
+    snprintf(svc.sandbox.lua_dir, sizeof svc.sandbox.lua_dir, "%s", cfg->lua_dir);
+    snprintf(svc.sandbox.sounds_dir, sizeof svc.sandbox.sounds_dir, "%s", cfg->sounds_dir);
+    snprintf(svc.sandbox.recordings_dir, sizeof svc.sandbox.recordings_dir, "%s", recordings);
+    svc.sandbox.max_instructions = cfg->max_instructions;
+    svc.sandbox.max_memory = (size_t)cfg->max_memory_mb * 1024u * 1024u;
+    const char *media_ip = cfg->advertise_ip[0] ? cfg->advertise_ip : cfg->sip_host;
+    if (strcmp(media_ip, "0.0.0.0") == 0 || strcmp(media_ip, "::") == 0) {
+        log_warn("sip.listen is a wildcard and sip.advertise is not set: SDP will say 127.0.0.1");
+        media_ip = "127.0.0.1";
+    }
+    snprintf(svc.media_ip, sizeof svc.media_ip, "%s", media_ip);
+    uint32_t prefix = 0;
+    if (getrandom(&prefix, sizeof prefix, 0) != sizeof prefix)
+        prefix = (uint32_t)clock_wall_ms();
+    snprintf(svc.id_prefix, sizeof svc.id_prefix, "%08x", prefix);
+
+    d->scripts = script_registry_create(&svc.sandbox, d->store);
+    svc.scripts = d->scripts;
+    if (!d->scripts || do_reload(d, err, sizeof err) != 0) {
+        log_error("dialplans: %s", d->scripts ? err : "out of memory");
+        return 1;
+    }
+    d->engine = engine_create(&svc, err, sizeof err);
+    if (!d->engine || engine_start(d->engine, err, sizeof err) != 0) {
+        log_error("%s", err);
+        return 1;
+    }
+    struct api_ops ops = { d, api_health, api_reload };
+    d->api = api_start(d->base, cfg->http_host, cfg->http_port, d->store, &ops, err, sizeof err);
+    if (!d->api) {
+        log_error("api: %s", err);
+        return 1;
+    }
+    struct event *term = evsignal_new(d->base, SIGTERM, on_sigterm, d);
+    struct event *intr = evsignal_new(d->base, SIGINT, on_sigterm, d);
+    struct event *hup = evsignal_new(d->base, SIGHUP, on_sighup, d);
+    d->drain_ev = event_new(d->base, -1, EV_PERSIST, drain_check, d);
+    event_add(term, NULL);
+    event_add(intr, NULL);
+    event_add(hup, NULL);
+    log_info("vcsd %s ready: sip %s:%u, http %s:%u, data %s", PACKAGE_VERSION, cfg->sip_host,
+             cfg->sip_port, cfg->http_host, cfg->http_port, cfg->data_dir);
+    event_base_dispatch(d->base);
+    event_free(term);
+    event_free(intr);
+    event_free(hup);
+    return 0;
+}
+
+static void teardown(struct vcsd *d)
+{
+    api_stop(d->api);
+    engine_destroy(d->engine);
+    if (d->drain_ev)
+        event_free(d->drain_ev);
+    script_registry_destroy(d->scripts);
+    prompt_cache_destroy(d->prompts);
+    port_pool_destroy(d->ports);
+    store_close(d->store);
+    for (size_t i = 0; i < d->n_script_names; i++)
+        free(d->script_names[i]);
+    free(d->script_names);
+    if (d->base)
+        event_base_free(d->base);
+    libevent_global_shutdown();
+}
+
+int main(int argc, char **argv)
+{
+    static struct vcsd d;
+    if (parse_args(argc, argv, &d.cfg) != 0)
+        return 2;
+    log_threshold = d.cfg.log_level;
+    signal(SIGPIPE, SIG_IGN);
+    evthread_use_pthreads();
+    d.started_ms = clock_mono_ms();
+    d.base = event_base_new();
+    int rc = d.base ? run(&d) : 1;
+    teardown(&d);
+    if (rc == 0)
+        log_info("vcsd stopped");
+    return rc;
+}

@@ -1,0 +1,308 @@
+#include "rtp_session.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "media/port_pool.h"
+
+#define RTP_HEADER 12
+#define RTP_RCVBUF (256 * 1024)
+
+static uint32_t random_u32(void)
+{
+    uint32_t v = 0;
+    if (getrandom(&v, sizeof v, 0) != sizeof v)
+        v = (uint32_t)time(NULL) ^ (uint32_t)(uintptr_t)&v;
+    return v;
+}
+
+static int parse_addr(const char *ip, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
+{
+    memset(ss, 0, sizeof *ss);
+    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, ip, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons(port);
+        *len = sizeof *a4;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, ip, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons(port);
+        *len = sizeof *a6;
+        return 0;
+    }
+    return -1;
+}
+
+static uint16_t addr_port(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+    return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+}
+
+static void set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+    if (ss->ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+    else
+        ((struct sockaddr_in *)ss)->sin_port = htons(port);
+}
+
+static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return false;
+    if (a->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+        return x->sin6_port == y->sin6_port &&
+               memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+    }
+    const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+    return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+}
+
+static int bind_udp(const struct sockaddr_storage *local, socklen_t len)
+{
+    int fd = socket(local->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (bind(fd, (const struct sockaddr *)local, len) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int rtp_session_open(struct rtp_session *s, struct port_pool *pp, const char *local_ip,
+                     char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    s->fd = s->rtcp_fd = -1;
+    struct sockaddr_storage local;
+    socklen_t len;
+    if (parse_addr(local_ip, 0, &local, &len) != 0) {
+        snprintf(err, errlen, "invalid media address '%s'", local_ip);
+        return -1;
+    }
+    /* Another program may hold some ports of the range: try a bounded number of them. */
+    for (unsigned attempt = 0; attempt < 64; attempt++) {
+        uint16_t port = port_pool_take(pp);
+        if (!port) {
+            snprintf(err, errlen, "RTP port range exhausted");
+            return -1;
+        }
+        set_port(&local, port);
+        int fd = bind_udp(&local, len);
+        if (fd >= 0) {
+            set_port(&local, (uint16_t)(port + 1));
+            int rfd = bind_udp(&local, len);
+            if (rfd >= 0) {
+                int size = RTP_RCVBUF;
+                setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+                s->fd = fd;
+                s->rtcp_fd = rfd;
+                s->port = port;
+                s->ssrc = random_u32();
+                s->seq = (uint16_t)random_u32();
+                s->ts = random_u32();
+                return 0;
+            }
+            close(fd);
+        }
+        port_pool_release(pp, port);
+    }
+    snprintf(err, errlen, "no bindable RTP port on %s: %s", local_ip, strerror(errno));
+    return -1;
+}
+
+void rtp_session_close(struct rtp_session *s, struct port_pool *pp)
+{
+    if (s->fd >= 0)
+        close(s->fd);
+    if (s->rtcp_fd >= 0)
+        close(s->rtcp_fd);
+    if (s->port)
+        port_pool_release(pp, s->port);
+    s->fd = s->rtcp_fd = -1;
+    s->port = 0;
+}
+
+int rtp_session_set_remote(struct rtp_session *s, const char *addr, uint16_t port)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (parse_addr(addr, port, &ss, &len) != 0)
+        return -1;
+    if (s->latched)
+        return 0; /* where packets really come from beats what the SDP says */
+    s->remote = ss;
+    s->remote_len = len;
+    s->rtcp_remote = ss;
+    set_port(&s->rtcp_remote, (uint16_t)(port + 1));
+    s->have_remote = port != 0;
+    return 0;
+}
+
+int rtp_session_send(struct rtp_session *s, uint8_t pt, const uint8_t *payload, size_t len,
+                     uint32_t samples, bool marker)
+{
+    uint8_t pkt[RTP_HEADER + 512];
+    if (len > sizeof pkt - RTP_HEADER)
+        return -1;
+    pkt[0] = 0x80;
+    pkt[1] = (uint8_t)((marker ? 0x80 : 0) | (pt & 0x7f));
+    pkt[2] = (uint8_t)(s->seq >> 8);
+    pkt[3] = (uint8_t)s->seq;
+    pkt[4] = (uint8_t)(s->ts >> 24);
+    pkt[5] = (uint8_t)(s->ts >> 16);
+    pkt[6] = (uint8_t)(s->ts >> 8);
+    pkt[7] = (uint8_t)s->ts;
+    pkt[8] = (uint8_t)(s->ssrc >> 24);
+    pkt[9] = (uint8_t)(s->ssrc >> 16);
+    pkt[10] = (uint8_t)(s->ssrc >> 8);
+    pkt[11] = (uint8_t)s->ssrc;
+    memcpy(pkt + RTP_HEADER, payload, len);
+    s->seq++;
+    s->ts += samples;
+    if (!s->have_remote)
+        return 0;
+    ssize_t n = sendto(s->fd, pkt, RTP_HEADER + len, 0, (const struct sockaddr *)&s->remote,
+                       s->remote_len);
+    if (n < 0)
+        return -1;
+    s->stats.sent_packets++;
+    s->stats.sent_octets += len;
+    return 0;
+}
+
+void rtp_session_skip(struct rtp_session *s, uint32_t samples)
+{
+    s->ts += samples;
+}
+
+/* Symmetric RTP: decide whether src becomes the address we send to. */
+static void latch(struct rtp_session *s, const struct sockaddr_storage *src, socklen_t len)
+{
+    if (s->latched && same_addr(&s->remote, src)) {
+        s->candidate_hits = 0;
+        return;
+    }
+    if (s->latched) {
+        if (s->candidate_hits > 0 && same_addr(&s->candidate, src))
+            s->candidate_hits++;
+        else {
+            s->candidate = *src;
+            s->candidate_hits = 1;
+        }
+        if (s->candidate_hits < 3)
+            return;
+    }
+    s->remote = *src;
+    s->remote_len = len;
+    s->rtcp_remote = *src;
+    set_port(&s->rtcp_remote, (uint16_t)(addr_port(src) + 1));
+    s->have_remote = true;
+    s->latched = true;
+    s->candidate_hits = 0;
+}
+
+int rtp_session_recv(struct rtp_session *s, uint8_t *buf, size_t cap, struct rtp_packet *pkt)
+{
+    for (;;) {
+        struct sockaddr_storage src;
+        socklen_t slen = sizeof src;
+        ssize_t n = recvfrom(s->fd, buf, cap, MSG_DONTWAIT, (struct sockaddr *)&src, &slen);
+        if (n < 0)
+            return 0; /* EAGAIN, or an ICMP error from an earlier send: nothing to read */
+        size_t len = (size_t)n;
+        size_t hdr = RTP_HEADER + 4u * (buf[0] & 0x0f);
+        if (len < RTP_HEADER || (buf[0] >> 6) != 2 || len < hdr) {
+            s->stats.recv_invalid++;
+            continue;
+        }
+        if (buf[0] & 0x10) { /* header extension: 4 bytes + length words */
+            if (len < hdr + 4) {
+                s->stats.recv_invalid++;
+                continue;
+            }
+            hdr += 4 + 4u * (size_t)((buf[hdr + 2] << 8) | buf[hdr + 3]);
+            if (len < hdr) {
+                s->stats.recv_invalid++;
+                continue;
+            }
+        }
+        size_t end = len;
+        if (buf[0] & 0x20) { /* padding: the last byte counts it */
+            size_t pad = buf[len - 1];
+            if (pad == 0 || pad > len - hdr) {
+                s->stats.recv_invalid++;
+                continue;
+            }
+            end -= pad;
+        }
+        pkt->marker = (buf[1] & 0x80) != 0;
+        pkt->pt = buf[1] & 0x7f;
+        pkt->seq = (uint16_t)((buf[2] << 8) | buf[3]);
+        pkt->ts = ((uint32_t)buf[4] << 24) | ((uint32_t)buf[5] << 16) | ((uint32_t)buf[6] << 8) | buf[7];
+        pkt->ssrc = ((uint32_t)buf[8] << 24) | ((uint32_t)buf[9] << 16) | ((uint32_t)buf[10] << 8) | buf[11];
+        pkt->payload = buf + hdr;
+        pkt->len = end - hdr;
+        if (pkt->pt >= 72 && pkt->pt <= 76) { /* RTCP on the RTP port (rtcp-mux): not media */
+            s->stats.recv_invalid++;
+            continue;
+        }
+        latch(s, &src, slen);
+        s->peer_ssrc = pkt->ssrc;
+        s->stats.recv_packets++;
+        s->stats.recv_octets += pkt->len;
+        return 1;
+    }
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+void rtp_session_rtcp(struct rtp_session *s, uint64_t now_us, uint64_t interval_us)
+{
+    if (now_us - s->last_rtcp_us < interval_us)
+        return;
+    s->last_rtcp_us = now_us;
+    uint8_t buf[1500];
+    while (recv(s->rtcp_fd, buf, sizeof buf, MSG_DONTWAIT) > 0)
+        ; /* reports from the peer are not used yet; keep the socket drained */
+    if (!s->have_remote)
+        return;
+    /* Sender report (RFC 3550 6.4.1) without report blocks. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint32_t ntp_sec = (uint32_t)ts.tv_sec + 2208988800u;
+    uint32_t ntp_frac = (uint32_t)(((uint64_t)ts.tv_nsec << 32) / 1000000000u);
+    uint8_t sr[28];
+    sr[0] = 0x80;
+    sr[1] = 200;
+    sr[2] = 0;
+    sr[3] = 6; /* length in 32-bit words minus one */
+    put32(sr + 4, s->ssrc);
+    put32(sr + 8, ntp_sec);
+    put32(sr + 12, ntp_frac);
+    put32(sr + 16, s->ts);
+    put32(sr + 20, (uint32_t)s->stats.sent_packets);
+    put32(sr + 24, (uint32_t)s->stats.sent_octets);
+    ssize_t n = sendto(s->rtcp_fd, sr, sizeof sr, 0, (const struct sockaddr *)&s->rtcp_remote,
+                       s->remote_len);
+    (void)n;
+}

@@ -1,0 +1,45 @@
+/* SDP offer/answer for G.711 audio with RFC 4733 telephone-events.
+ * Pure functions (no I/O, no threads): parse and validate an offer with Sofia's sdp_parse(),
+ * choose what we will use, and write our SDP. Every value taken from the peer is checked
+ * (address, port, payload types, ptime, an audio m= line must exist) because sdp_parse()
+ * accepts nonsense such as port 65536 or c=IN IP4 999.1.1.1. */
+#ifndef VCS_SDP_H
+#define VCS_SDP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum sdp_direction { SDP_SENDRECV = 0, SDP_SENDONLY, SDP_RECVONLY, SDP_INACTIVE };
+
+#define SDP_PT_PCMU 0
+#define SDP_PT_PCMA 8
+
+struct sdp_media {
+    char addr[64];            /* the peer's media address, numeric IPv4 or IPv6 */
+    int family;               /* AF_INET or AF_INET6 */
+    uint16_t port;            /* even, 1..65534; 0 means the stream was refused/disabled */
+    int codec_pt;             /* SDP_PT_PCMU or SDP_PT_PCMA: the first of the peer's list we support */
+    int dtmf_pt;              /* telephone-event/8000 payload type offered, or -1 */
+    int ptime;                /* ms, 10..120, multiple of 10; 20 when absent */
+    enum sdp_direction dir;   /* as offered; c=0.0.0.0 counts as sendonly (RFC 2543 hold) */
+};
+
+/* Result codes of sdp_negotiate(). */
+#define SDP_OK 0
+#define SDP_BAD_REQUEST 400     /* unparseable or invalid values */
+#define SDP_NOT_ACCEPTABLE 488  /* valid, but no audio stream with a codec we support */
+
+/* Parses and validates an SDP offer (or answer) of len bytes. On SDP_OK fills *out.
+ * Otherwise writes a short reason suitable for a Warning header into err. */
+int sdp_negotiate(const char *sdp, size_t len, struct sdp_media *out, char *err, size_t errlen);
+
+/* The direction we answer with: sendonly <-> recvonly, others mirrored. */
+enum sdp_direction sdp_answer_direction(enum sdp_direction offered);
+
+/* Writes our SDP (offer or answer) into buf: one audio stream on local_ip:port with the codec
+ * chosen in m (and m->dtmf_pt when >= 0), ptime 20, direction dir. sess_version must grow each
+ * time our SDP changes (RFC 3264 section 8). Returns the length, or -1 if buf is too small. */
+int sdp_write(char *buf, size_t buflen, const char *local_ip, uint16_t port, uint64_t sess_id,
+              uint64_t sess_version, const struct sdp_media *m, enum sdp_direction dir);
+
+#endif

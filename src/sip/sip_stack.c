@@ -1,0 +1,669 @@
+/* The SIP thread. See sip_stack.h for what it promises; engine-notes.md sections 1-2 and
+ * sofia-sip-hardening.md for why it is built this way. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+struct sip_stack;
+struct sip_leg;
+#define SU_ROOT_MAGIC_T struct sip_stack
+#define SU_WAKEUP_ARG_T struct sip_stack
+#define NUA_MAGIC_T struct sip_stack
+#define NUA_HMAGIC_T struct sip_leg
+
+#include <sofia-sip/msg_addr.h>
+#include <sofia-sip/msg_mime.h>
+#include <sofia-sip/nta_tag.h>
+#include <sofia-sip/nua.h>
+#include <sofia-sip/nua_tag.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/su.h>
+#include <sofia-sip/su_log.h>
+#include <sofia-sip/su_wait.h>
+#include <sofia-sip/tport_tag.h>
+#include <sofia-sip/url.h>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/idmap.h"
+#include "core/log.h"
+#include "sip/ratelimit.h"
+#include "sip/sip_stack.h"
+
+#define ALLOW "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"
+#define ACCEPT "application/sdp, application/dtmf-relay, application/dtmf"
+#define USER_AGENT "vcsd/" PACKAGE_VERSION
+#define RETRY_AFTER_DRAINING 30
+
+struct sip_leg {
+    uint64_t id;
+    nua_handle_t *nh;
+    bool answered; /* a 2xx went out: ending it takes a BYE */
+};
+
+enum sip_cmd_type { CMD_RESPOND, CMD_BYE, CMD_STOP };
+
+struct sip_cmd {
+    struct qnode node;
+    enum sip_cmd_type type;
+    uint64_t leg_id;
+    int status;
+    char *sdp;
+    char *reason;
+};
+
+struct sip_stack {
+    const struct vcs_config *cfg;
+    struct sip_sink sink;
+    pthread_t thread;
+    su_root_t *root;
+    nua_t *nua;
+    int efd;
+    su_wait_t wait;
+    struct mpsc_queue cmds;
+    struct idmap legs;
+    struct ratelimit *rl;
+    bool shutting_down;
+    /* start-up hand-shake with sip_stack_start() */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int start_state; /* 0 pending, 1 running, -1 failed */
+    char start_err[256];
+};
+
+void sip_event_free(struct sip_event *ev)
+{
+    if (!ev)
+        return;
+    free(ev->call_id);
+    free(ev->from_user);
+    free(ev->to_user);
+    free(ev->from_uri);
+    free(ev->to_uri);
+    free(ev->account);
+    free(ev->content_type);
+    free(ev->body);
+    free(ev);
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static char *url_string(const url_t *url)
+{
+    char buf[512];
+    if (!url)
+        return strdup("");
+    isize_t n = url_e(buf, sizeof buf, url);
+    if (n < 0 || (size_t)n >= sizeof buf)
+        return strdup(""); /* over-long URIs are not worth keeping */
+    buf[n] = '\0';
+    return strdup(buf);
+}
+
+static const char *phrase(int status)
+{
+    const char *p = sip_status_phrase(status);
+    return p ? p : "Unknown";
+}
+
+/* ---- source address, trunks ------------------------------------------------------------ */
+
+static const struct sockaddr *request_source(nua_t *nua, char *text, size_t textlen)
+{
+    msg_t *msg = nua_current_request(nua);
+    su_addrinfo_t *ai = msg ? msg_addrinfo(msg) : NULL;
+    if (!ai || !ai->ai_addr) {
+        snprintf(text, textlen, "?");
+        return NULL;
+    }
+    const struct sockaddr *sa = (const struct sockaddr *)ai->ai_addr;
+    const void *raw = sa->sa_family == AF_INET6
+                          ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
+                          : (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
+    if (!inet_ntop(sa->sa_family, raw, text, (socklen_t)textlen))
+        snprintf(text, textlen, "?");
+    return sa;
+}
+
+static bool is_loopback(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_LOOPBACK(a))
+            return true;
+        return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
+    }
+    return false;
+}
+
+/* SPEC 4 step 1: the account a source belongs to, or NULL when it is not allowed. */
+static const char *source_account(const struct vcs_config *cfg, const struct sockaddr *sa)
+{
+    if (!sa)
+        return NULL;
+    if (cfg->n_trunks == 0)
+        return is_loopback(sa) ? "admin" : NULL;
+    for (int t = 0; t < cfg->n_trunks; t++)
+        for (int c = 0; c < cfg->trunks[t].n_allow; c++)
+            if (cidr_contains(&cfg->trunks[t].allow[c], sa))
+                return cfg->trunks[t].account;
+    return NULL;
+}
+
+/* ---- bodies ------------------------------------------------------------------------------ */
+
+/* Finds the SDP in a request body: application/sdp, or the SDP part of a multipart body.
+ * Returns 0 with *sdp and *len (NULL/0 when there is no body), or the SIP status to reject with. */
+static int find_sdp(su_home_t *home, const sip_t *sip, const char **sdp, size_t *len,
+                    const char **why)
+{
+    *sdp = NULL;
+    *len = 0;
+    const sip_payload_t *pl = sip->sip_payload;
+    if (!pl || !pl->pl_data || pl->pl_len == 0)
+        return 0;
+    const sip_content_type_t *ct = sip->sip_content_type;
+    if (!ct || !ct->c_type) {
+        *why = "body without Content-Type";
+        return 400;
+    }
+    if (strcasecmp(ct->c_type, "application/sdp") == 0) {
+        *sdp = pl->pl_data;
+        *len = pl->pl_len;
+        return 0;
+    }
+    if (strncasecmp(ct->c_type, "multipart/", 10) == 0) {
+        /* Guarded above: msg_multipart_parse() crashes on a missing payload (hardening note). */
+        msg_payload_t copy = *(const msg_payload_t *)pl;
+        msg_multipart_t *mp = msg_multipart_parse(home, ct, &copy);
+        for (; mp; mp = mp->mp_next) {
+            if (mp->mp_content_type && mp->mp_content_type->c_type && mp->mp_payload &&
+                mp->mp_payload->pl_data &&
+                strcasecmp(mp->mp_content_type->c_type, "application/sdp") == 0) {
+                *sdp = mp->mp_payload->pl_data;
+                *len = mp->mp_payload->pl_len;
+                return 0;
+            }
+        }
+        *why = "multipart body without an application/sdp part";
+        return 415;
+    }
+    *why = "unsupported body type";
+    return 415;
+}
+
+/* Parses the offer of an INVITE (or the answer in an ACK). Returns 0 (has_media tells whether
+ * there was one) or the SIP status to reject with, with a Warning text in warn. */
+static int read_media(const sip_t *sip, struct sip_event *ev, char *warn, size_t warnlen)
+{
+    su_home_t *home = su_home_new(sizeof(su_home_t));
+    const char *sdp, *why = "";
+    size_t len;
+    int status = home ? find_sdp(home, sip, &sdp, &len, &why) : 500;
+    if (status == 0 && sdp) {
+        status = sdp_negotiate(sdp, len, &ev->media, warn, warnlen);
+        ev->has_media = status == SDP_OK;
+    } else if (status) {
+        snprintf(warn, warnlen, "%s", why);
+    }
+    su_home_unref(home);
+    return status;
+}
+
+/* ---- responding --------------------------------------------------------------------------- */
+
+static void respond_here(struct sip_stack *s, nua_handle_t *nh, int status, const char *warn)
+{
+    char warning[300], retry[16];
+    if (warn)
+        snprintf(warning, sizeof warning, "399 vcsd \"%.250s\"", warn);
+    snprintf(retry, sizeof retry, "%d", RETRY_AFTER_DRAINING);
+    nua_respond(nh, status, phrase(status), NUTAG_WITH_THIS(s->nua),
+                TAG_IF(warn, SIPTAG_WARNING_STR(warning)),
+                TAG_IF(status == 503, SIPTAG_RETRY_AFTER_STR(retry)),
+                TAG_IF(status == 405, SIPTAG_ALLOW_STR(ALLOW)),
+                TAG_IF(status == 415, SIPTAG_ACCEPT_STR(ACCEPT)), TAG_END());
+}
+
+static void deliver(struct sip_stack *s, struct sip_event *ev)
+{
+    ev->wall_ms = ev->wall_ms ? ev->wall_ms : clock_wall_ms();
+    s->sink.deliver(s->sink.ctx, ev);
+}
+
+static struct sip_event *event_new(enum sip_event_type type, uint64_t leg_id)
+{
+    struct sip_event *ev = calloc(1, sizeof *ev);
+    if (ev) {
+        ev->type = type;
+        ev->leg_id = leg_id;
+    }
+    return ev;
+}
+
+/* ---- incoming requests -------------------------------------------------------------------- */
+
+static void on_new_invite(struct sip_stack *s, nua_handle_t *nh, const sip_t *sip)
+{
+    char source[64];
+    const struct sockaddr *sa = request_source(s->nua, source, sizeof source);
+    if (sa && !ratelimit_allow(s->rl, sa, clock_mono_us())) {
+        log_debug("sip: INVITE from %s rate-limited", source);
+        respond_here(s, nh, 503, "rate limited");
+        return;
+    }
+    if (sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0) {
+        respond_here(s, nh, 483, NULL);
+        return;
+    }
+    if (s->sink.draining(s->sink.ctx)) {
+        respond_here(s, nh, 503, "draining");
+        return;
+    }
+    struct sip_event *ev = event_new(SIP_EV_INVITE, 0);
+    if (!ev) {
+        respond_here(s, nh, 500, NULL);
+        return;
+    }
+    char warn[200] = "";
+    int status = read_media(sip, ev, warn, sizeof warn);
+    if (status) {
+        log_info("sip: INVITE %s from %s rejected %d: %s",
+                 sip->sip_call_id ? sip->sip_call_id->i_id : "?", source, status, warn);
+        respond_here(s, nh, status, warn);
+        sip_event_free(ev);
+        return;
+    }
+    int retry_after = 0;
+    uint64_t leg_id = 0;
+    status = s->sink.admit(s->sink.ctx, &leg_id, &retry_after);
+    if (status) {
+        respond_here(s, nh, status, "over capacity");
+        sip_event_free(ev);
+        return;
+    }
+    struct sip_leg *leg = calloc(1, sizeof *leg);
+    if (!leg || idmap_put(&s->legs, leg_id, leg) != 0) {
+        free(leg);
+        s->sink.unadmit(s->sink.ctx, leg_id);
+        respond_here(s, nh, 500, NULL);
+        sip_event_free(ev);
+        return;
+    }
+    leg->id = leg_id;
+    leg->nh = nh;
+    nua_handle_bind(nh, leg);
+    ev->leg_id = leg_id;
+    ev->call_id = strdup(sip->sip_call_id ? sip->sip_call_id->i_id : "");
+    ev->from_user = strdup(sip->sip_from && sip->sip_from->a_url->url_user ? sip->sip_from->a_url->url_user : "");
+    ev->to_user = strdup(sip->sip_request && sip->sip_request->rq_url->url_user ? sip->sip_request->rq_url->url_user : "");
+    ev->from_uri = url_string(sip->sip_from ? sip->sip_from->a_url : NULL);
+    ev->to_uri = url_string(sip->sip_to ? sip->sip_to->a_url : NULL);
+    ev->account = dup_or_null(source_account(s->cfg, sa));
+    snprintf(ev->source, sizeof ev->source, "%s", source);
+    deliver(s, ev);
+}
+
+static void on_reinvite(struct sip_stack *s, nua_handle_t *nh, struct sip_leg *leg, const sip_t *sip)
+{
+    struct sip_event *ev = event_new(SIP_EV_REINVITE, leg->id);
+    char warn[200] = "";
+    int status = ev ? read_media(sip, ev, warn, sizeof warn) : 500;
+    if (status) {
+        /* A refused re-INVITE leaves the call as it was (RFC 3261 14.2). */
+        respond_here(s, nh, status, warn[0] ? warn : NULL);
+        sip_event_free(ev);
+        return;
+    }
+    deliver(s, ev);
+}
+
+static void on_ack(struct sip_stack *s, struct sip_leg *leg, const sip_t *sip)
+{
+    struct sip_event *ev = event_new(SIP_EV_ACK, leg->id);
+    if (!ev)
+        return;
+    char warn[200];
+    if (sip)
+        read_media(sip, ev, warn, sizeof warn); /* an answer in the ACK is optional */
+    deliver(s, ev);
+}
+
+static void on_info(struct sip_stack *s, nua_handle_t *nh, struct sip_leg *leg, const sip_t *sip)
+{
+    if (!leg) {
+        respond_here(s, nh, 481, NULL);
+        return;
+    }
+    nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(s->nua), TAG_END());
+    struct sip_event *ev = event_new(SIP_EV_INFO, leg->id);
+    if (!ev)
+        return;
+    const sip_payload_t *pl = sip ? sip->sip_payload : NULL;
+    ev->content_type = strdup(sip && sip->sip_content_type && sip->sip_content_type->c_type
+                                  ? sip->sip_content_type->c_type : "");
+    ev->body = pl && pl->pl_data ? strndup(pl->pl_data, pl->pl_len) : strdup("");
+    deliver(s, ev);
+}
+
+static void on_options(struct sip_stack *s, nua_handle_t *nh, const sip_t *sip)
+{
+    char source[64];
+    const struct sockaddr *sa = request_source(s->nua, source, sizeof source);
+    int status = 200;
+    if (sip && sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0)
+        status = 483;
+    else if (sa && !ratelimit_allow(s->rl, sa, clock_mono_us()))
+        status = 503;
+    else if (s->sink.draining(s->sink.ctx))
+        status = 503;
+    char retry[16];
+    snprintf(retry, sizeof retry, "%d", RETRY_AFTER_DRAINING);
+    nua_respond(nh, status, phrase(status), NUTAG_WITH_THIS(s->nua), SIPTAG_ALLOW_STR(ALLOW),
+                SIPTAG_ACCEPT_STR(ACCEPT), TAG_IF(status == 503, SIPTAG_RETRY_AFTER_STR(retry)),
+                TAG_END());
+}
+
+static void leg_terminated(struct sip_stack *s, nua_handle_t *nh, struct sip_leg *leg)
+{
+    if (leg) {
+        idmap_remove(&s->legs, leg->id);
+        struct sip_event *ev = event_new(SIP_EV_TERMINATED, leg->id);
+        if (ev)
+            deliver(s, ev);
+        free(leg);
+    }
+    nua_handle_bind(nh, NULL);
+    nua_handle_destroy(nh);
+}
+
+static void nua_callback(nua_event_t event, int status, char const *phrase_text, nua_t *nua,
+                         struct sip_stack *s, nua_handle_t *nh, struct sip_leg *leg,
+                         sip_t const *sip, tagi_t tags[])
+{
+    switch (event) {
+    case nua_i_invite:
+        if (leg)
+            on_reinvite(s, nh, leg, sip);
+        else if (sip)
+            on_new_invite(s, nh, sip);
+        break;
+    case nua_i_ack:
+        if (leg)
+            on_ack(s, leg, sip);
+        break;
+    case nua_i_bye:
+    case nua_i_cancel:
+        if (leg) {
+            struct sip_event *ev = event_new(event == nua_i_bye ? SIP_EV_BYE : SIP_EV_CANCEL, leg->id);
+            if (ev)
+                deliver(s, ev);
+        }
+        break;
+    case nua_i_info:
+        on_info(s, nh, leg, sip);
+        break;
+    case nua_i_options:
+        on_options(s, nh, sip);
+        if (!leg)
+            nua_handle_destroy(nh); /* out-of-dialog: one handle per request */
+        break;
+    case nua_i_register:
+    case nua_i_subscribe:
+    case nua_i_publish:
+    case nua_i_message:
+    case nua_i_refer:
+    case nua_i_notify:
+    case nua_i_update:
+    case nua_i_method:
+        respond_here(s, nh, 405, NULL);
+        if (!leg)
+            nua_handle_destroy(nh);
+        break;
+    case nua_i_state: {
+        int state = nua_callstate_init;
+        tl_gets(tags, NUTAG_CALLSTATE_REF(state), TAG_END());
+        if (state == nua_callstate_terminated)
+            leg_terminated(s, nh, leg);
+        break;
+    }
+    case nua_r_shutdown:
+        if (status >= 200)
+            su_root_break(s->root);
+        break;
+    case nua_i_error:
+        log_warn("sip: stack error %d %s", status, phrase_text ? phrase_text : "");
+        break;
+    default:
+        if (!leg && nh && event >= nua_i_chat && event <= nua_i_network_changed)
+            log_debug("sip: unhandled event %s", nua_event_name(event));
+        break;
+    }
+}
+
+/* ---- commands from the call layer ---------------------------------------------------------- */
+
+static void run_command(struct sip_stack *s, struct sip_cmd *cmd)
+{
+    if (cmd->type == CMD_STOP) {
+        if (!s->shutting_down) {
+            s->shutting_down = true;
+            nua_shutdown(s->nua);
+        }
+        return;
+    }
+    struct sip_leg *leg = idmap_get(&s->legs, cmd->leg_id);
+    if (!leg)
+        return; /* the leg ended meanwhile: nothing to do */
+    if (cmd->type == CMD_BYE) {
+        nua_bye(leg->nh, TAG_END());
+        return;
+    }
+    if (cmd->status >= 200 && cmd->status < 300)
+        leg->answered = true;
+    nua_respond(leg->nh, cmd->status, phrase(cmd->status),
+                TAG_IF(cmd->sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+                TAG_IF(cmd->sdp, SIPTAG_PAYLOAD_STR(cmd->sdp)),
+                TAG_IF(cmd->reason, SIPTAG_REASON_STR(cmd->reason)), TAG_END());
+}
+
+static int on_wakeup(struct sip_stack *s, su_wait_t *w, struct sip_stack *arg)
+{
+    uint64_t n;
+    ssize_t r = read(s->efd, &n, sizeof n);
+    (void)r;
+    for (struct qnode *q = queue_take_all(&s->cmds); q;) {
+        struct sip_cmd *cmd = container_of(q, struct sip_cmd, node);
+        q = q->next;
+        run_command(s, cmd);
+        free(cmd->sdp);
+        free(cmd->reason);
+        free(cmd);
+    }
+    return 0;
+}
+
+static void post(struct sip_stack *s, struct sip_cmd *cmd)
+{
+    if (queue_push(&s->cmds, &cmd->node)) {
+        uint64_t one = 1;
+        ssize_t r = write(s->efd, &one, sizeof one);
+        (void)r;
+    }
+}
+
+void sip_respond(struct sip_stack *s, uint64_t leg_id, int status, const char *sdp,
+                 const char *reason)
+{
+    struct sip_cmd *cmd = calloc(1, sizeof *cmd);
+    if (!cmd)
+        return;
+    cmd->type = CMD_RESPOND;
+    cmd->leg_id = leg_id;
+    cmd->status = status;
+    cmd->sdp = dup_or_null(sdp);
+    cmd->reason = dup_or_null(reason);
+    post(s, cmd);
+}
+
+void sip_bye(struct sip_stack *s, uint64_t leg_id)
+{
+    struct sip_cmd *cmd = calloc(1, sizeof *cmd);
+    if (!cmd)
+        return;
+    cmd->type = CMD_BYE;
+    cmd->leg_id = leg_id;
+    post(s, cmd);
+}
+
+/* ---- thread ------------------------------------------------------------------------------- */
+
+static void started(struct sip_stack *s, int state, const char *err)
+{
+    pthread_mutex_lock(&s->mu);
+    s->start_state = state;
+    if (err)
+        snprintf(s->start_err, sizeof s->start_err, "%s", err);
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void *sip_thread(void *arg)
+{
+    struct sip_stack *s = arg;
+    const struct vcs_config *cfg = s->cfg;
+    char url[160], err[256];
+    if (strchr(cfg->sip_host, ':'))
+        snprintf(url, sizeof url, "sip:[%s]:%u", cfg->sip_host, cfg->sip_port);
+    else
+        snprintf(url, sizeof url, "sip:%s:%u", cfg->sip_host, cfg->sip_port);
+
+    su_init();
+    su_log_set_level(NULL, 0); /* Sofia's own chatter would drown our log */
+    s->root = su_root_create(s);
+    if (!s->root) {
+        su_deinit();
+        started(s, -1, "su_root_create failed");
+        return NULL;
+    }
+    su_root_threading(s->root, 0); /* the stack runs in this thread, not a hidden one */
+    s->nua = nua_create(s->root, nua_callback, s, NUTAG_URL(url), NUTAG_MEDIA_ENABLE(0),
+                        NUTAG_AUTOANSWER(0), NUTAG_AUTOACK(1), NUTAG_APPL_METHOD("INFO"),
+                        NUTAG_APPL_METHOD("OPTIONS"), NUTAG_ENABLEMESSAGE(0),
+                        SIPTAG_ALLOW_STR(ALLOW), SIPTAG_SUPPORTED_STR(""),
+                        SIPTAG_ACCEPT_STR(ACCEPT), SIPTAG_USER_AGENT_STR(USER_AGENT),
+                        NTATAG_MAXSIZE((usize_t)cfg->max_message_bytes),
+                        TPTAG_IDLE((unsigned)cfg->tcp_idle_seconds * 1000u),
+                        TPTAG_TIMEOUT(30000u), TAG_END());
+    if (!s->nua) {
+        snprintf(err, sizeof err, "cannot listen for SIP on %s:%u: %s", cfg->sip_host,
+                 cfg->sip_port, strerror(errno));
+        su_root_destroy(s->root);
+        su_deinit();
+        started(s, -1, err);
+        return NULL;
+    }
+    su_wait_create(&s->wait, s->efd, SU_WAIT_IN);
+    su_root_register(s->root, &s->wait, on_wakeup, s, 0);
+    log_info("sip: listening on %s (udp, tcp)", url);
+    started(s, 1, NULL);
+
+    su_root_run(s->root);
+
+    su_root_deregister(s->root, su_root_unregister(s->root, &s->wait, on_wakeup, s));
+    nua_destroy(s->nua);
+    su_root_destroy(s->root);
+    su_deinit();
+    return NULL;
+}
+
+int sip_stack_start(const struct vcs_config *cfg, const struct sip_sink *sink,
+                   struct sip_stack **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    struct sip_stack *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    s->cfg = cfg;
+    s->sink = *sink;
+    s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    s->rl = ratelimit_create(cfg->rate_per_second, cfg->rate_burst, 4096);
+    if (s->efd < 0 || !s->rl || idmap_init(&s->legs, 1024) != 0) {
+        snprintf(err, errlen, "cannot set up the SIP thread: %s", strerror(errno));
+        goto fail;
+    }
+    queue_init(&s->cmds);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    *out = s;
+    if (pthread_create(&s->thread, NULL, sip_thread, s) != 0) {
+        snprintf(err, errlen, "cannot start the SIP thread");
+        goto fail_thread;
+    }
+    pthread_mutex_lock(&s->mu);
+    while (s->start_state == 0)
+        pthread_cond_wait(&s->cv, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+    if (s->start_state < 0) {
+        pthread_join(s->thread, NULL);
+        snprintf(err, errlen, "%s", s->start_err);
+        goto fail_thread;
+    }
+    return 0;
+fail_thread:
+    *out = NULL;
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    queue_destroy(&s->cmds);
+fail:
+    if (s->efd >= 0)
+        close(s->efd);
+    ratelimit_destroy(s->rl);
+    idmap_free(&s->legs);
+    free(s);
+    return -1;
+}
+
+void sip_stack_stop(struct sip_stack *s)
+{
+    if (!s)
+        return;
+    struct sip_cmd *cmd = calloc(1, sizeof *cmd);
+    if (cmd) {
+        cmd->type = CMD_STOP;
+        post(s, cmd);
+    }
+    pthread_join(s->thread, NULL);
+    /* Commands that raced with the shutdown are dropped; legs left are freed with the map. */
+    for (struct qnode *q = queue_take_all(&s->cmds); q;) {
+        struct sip_cmd *c = container_of(q, struct sip_cmd, node);
+        q = q->next;
+        free(c->sdp);
+        free(c->reason);
+        free(c);
+    }
+    for (size_t i = 0; i < s->legs.cap; i++)
+        if (s->legs.keys[i])
+            free(s->legs.vals[i]);
+    idmap_free(&s->legs);
+    ratelimit_destroy(s->rl);
+    close(s->efd);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    queue_destroy(&s->cmds);
+    free(s);
+}

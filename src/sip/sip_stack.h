@@ -1,0 +1,78 @@
+/* The SIP side of vcsd: one thread that owns Sofia-SIP (su_root + nua, run with
+ * su_root_threading(0) so the stack lives in that same thread) on UDP and TCP.
+ * It answers what needs no call logic itself (OPTIONS, 483, 400/488 for bad SDP, 503 while
+ * draining or over limits, 405 for methods we do not serve) and turns everything about a call
+ * into owned sip_event copies handed to the sink (the call layer). The call layer answers with
+ * sip_respond()/sip_bye(), which any thread may call: commands are queued and the SIP thread
+ * is woken through an eventfd. Legs are named by 64-bit ids, never by pointers, so a command for
+ * a leg that is already gone is simply ignored. */
+#ifndef VCS_SIP_STACK_H
+#define VCS_SIP_STACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/queue.h"
+#include "sip/sdp.h"
+
+struct vcs_config;
+
+enum sip_event_type {
+    SIP_EV_INVITE,     /* a new inbound call; media filled when the INVITE had an offer */
+    SIP_EV_ACK,        /* the ACK for our 2xx (media filled if it carried an answer) */
+    SIP_EV_REINVITE,   /* in-dialog INVITE: reply with sip_respond (media filled if offered) */
+    SIP_EV_BYE,        /* the peer hung up; the stack has answered 200 */
+    SIP_EV_CANCEL,     /* the peer cancelled; the stack has answered 487 */
+    SIP_EV_INFO,       /* in-dialog INFO (answered 200); body and content_type filled */
+    SIP_EV_TERMINATED, /* the leg no longer exists at SIP level: the last event of a leg */
+};
+
+struct sip_event {
+    struct qnode node;
+    enum sip_event_type type;
+    uint64_t leg_id;
+    int64_t wall_ms;          /* when the request arrived */
+    bool has_media;
+    struct sdp_media media;
+    /* SIP_EV_INVITE */
+    char *call_id;            /* SIP Call-ID */
+    char *from_user, *to_user, *from_uri, *to_uri;
+    char *account;            /* trunk account of the source, NULL when the source is not allowed */
+    char source[64];          /* source IP address */
+    /* SIP_EV_INFO */
+    char *content_type, *body;
+};
+
+void sip_event_free(struct sip_event *ev);
+
+/* What the SIP thread asks of the call layer. Called on the SIP thread only. */
+struct sip_sink {
+    void *ctx;
+    /* Admission of a new call: returns 0 and reserves a call slot, or a SIP status (503) with
+     * *retry_after seconds. Also picks the worker: the returned leg id must come from it. */
+    int (*admit)(void *ctx, uint64_t *leg_id, int *retry_after);
+    /* Gives back a slot taken by admit() when the INVITE is rejected before delivery. */
+    void (*unadmit)(void *ctx, uint64_t leg_id);
+    bool (*draining)(void *ctx);
+    void (*deliver)(void *ctx, struct sip_event *ev); /* takes ownership */
+};
+
+struct sip_stack;
+
+/* Starts the SIP thread listening on cfg->sip_host:sip_port (UDP and TCP). *out is set before
+ * the thread starts, so code reached through the sink may use it at once. Returns 0, or -1 with
+ * err filled and *out NULL when the stack cannot start (e.g. the port is in use). */
+int sip_stack_start(const struct vcs_config *cfg, const struct sip_sink *sink,
+                   struct sip_stack **out, char *err, size_t errlen);
+/* Shuts nua down cleanly (waits for nua_r_shutdown) and joins the thread. */
+void sip_stack_stop(struct sip_stack *s);
+
+/* Any thread. Final or provisional answer to the leg's pending INVITE (or re-INVITE).
+ * sdp: body to send (copied) or NULL. reason: Reason header value or NULL. */
+void sip_respond(struct sip_stack *s, uint64_t leg_id, int status, const char *sdp,
+                 const char *reason);
+/* Any thread. Ends an answered leg with BYE. */
+void sip_bye(struct sip_stack *s, uint64_t leg_id);
+
+#endif

@@ -1,0 +1,1030 @@
+/* SQLite store (see store.h). Two connections: the writer connection belongs to the writer
+ * thread once store_open returns; the read-only connection serves the short reads of any thread
+ * under a mutex. Reads reset their statement at once so that no read transaction stays open
+ * and blocks WAL checkpoints. */
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <sqlite3.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/queue.h"
+
+#define BUSY_TIMEOUT_MS 5000
+#define IDLE_CHECKPOINT_MS 1000
+#define TOKEN_BYTES 32
+#define TOKEN_HEX (2 * TOKEN_BYTES)
+#define HASH_HEX 64 /* SHA-256 in hex */
+/* 9999-12-31T23:59:59.999Z: beyond it gmtime/ISO-8601 with four-digit years break down. */
+#define MAX_WALL_MS INT64_C(253402300799999)
+
+/* Schema migrations, applied in order; PRAGMA user_version counts the steps already applied.
+ * Never edit a released step: append a new one. */
+static const char *const migrations[] = {
+    /* 1: initial schema */
+    "CREATE TABLE cdr ("
+    " id INTEGER PRIMARY KEY,"
+    " call_id TEXT UNIQUE NOT NULL,"
+    " sip_call_id TEXT,"
+    " parent_call_id TEXT,"
+    " direction TEXT,"
+    " account TEXT,"
+    " from_number TEXT,"
+    " to_number TEXT,"
+    " script TEXT,"
+    " gateway TEXT,"
+    " start_time TEXT,"
+    " answer_time TEXT,"
+    " end_time TEXT,"
+    " duration_ms INTEGER,"
+    " billsec INTEGER,"
+    " bill_minutes INTEGER,"
+    " cost_fen INTEGER NOT NULL DEFAULT 0,"
+    " sip_code INTEGER,"
+    " hangup_cause TEXT,"
+    " hangup_by TEXT,"
+    " recording TEXT,"
+    " vars TEXT NOT NULL DEFAULT '{}');"
+    "CREATE INDEX cdr_start_time ON cdr(start_time);"
+    "CREATE INDEX cdr_account ON cdr(account);"
+    /* Keeps the start-up scan for crashed rows independent of the table size. */
+    "CREATE INDEX cdr_open ON cdr(call_id) WHERE end_time IS NULL;"
+    "CREATE TABLE accounts ("
+    " name TEXT PRIMARY KEY,"
+    " balance_fen INTEGER NOT NULL DEFAULT 0,"
+    " created_at TEXT);"
+    "CREATE TABLE api_tokens ("
+    " token_sha256 TEXT PRIMARY KEY,"
+    " account TEXT NOT NULL REFERENCES accounts(name),"
+    " created_at TEXT);"
+    "CREATE INDEX api_tokens_account ON api_tokens(account);"
+    "CREATE TABLE numbers ("
+    " number TEXT PRIMARY KEY,"
+    " account TEXT,"
+    " region TEXT,"
+    " type TEXT CHECK (type IN ('fixed','mobile')),"
+    " state TEXT NOT NULL DEFAULT 'available'"
+    "  CHECK (state IN ('available','ordered','active','released')),"
+    " script TEXT,"
+    " max_concurrent INTEGER CHECK (max_concurrent IS NULL OR max_concurrent >= 0),"
+    " issued_at TEXT);"
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
+    "INSERT INTO meta(key, value) VALUES ('created_at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));",
+};
+#define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
+
+/* One column list for both statements so that a single bind function serves them. The UPDATE
+ * keeps what the begin row knew when the final row leaves a field empty. */
+static const char sql_insert_cdr[] =
+    "INSERT INTO cdr(call_id, sip_call_id, parent_call_id, direction, account, from_number,"
+    " to_number, script, gateway, start_time, answer_time, end_time, duration_ms, billsec,"
+    " bill_minutes, cost_fen, sip_code, hangup_cause, hangup_by, recording, vars)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+    " ?19, ?20, ?21)";
+static const char sql_update_cdr[] =
+    "UPDATE cdr SET sip_call_id = COALESCE(?2, sip_call_id),"
+    " parent_call_id = COALESCE(?3, parent_call_id), direction = COALESCE(?4, direction),"
+    " account = COALESCE(?5, account), from_number = COALESCE(?6, from_number),"
+    " to_number = COALESCE(?7, to_number), script = COALESCE(?8, script),"
+    " gateway = COALESCE(?9, gateway), start_time = COALESCE(?10, start_time),"
+    " answer_time = COALESCE(?11, answer_time), end_time = ?12, duration_ms = ?13,"
+    " billsec = ?14, bill_minutes = ?15, cost_fen = ?16, sip_code = COALESCE(?17, sip_code),"
+    " hangup_cause = ?18, hangup_by = ?19, recording = COALESCE(?20, recording), vars = ?21"
+    " WHERE call_id = ?1";
+
+enum wop { WOP_BEGIN, WOP_END, WOP_BARRIER };
+
+struct wnode {
+    struct qnode link;
+    enum wop op;
+    uint64_t seq;         /* WOP_BARRIER */
+    struct cdr_row row;   /* WOP_BEGIN / WOP_END; row.vars_json is owned by the node */
+};
+
+struct store {
+    sqlite3 *wdb;
+    sqlite3_stmt *ins_cdr, *upd_cdr; /* writer thread only */
+
+    pthread_mutex_t rmu;             /* guards rdb and its statements */
+    sqlite3 *rdb;
+    sqlite3_stmt *auth, *numbers;
+
+    struct mpsc_queue q;
+    pthread_mutex_t mu;              /* guards the fields below and the writer's sleep */
+    pthread_cond_t wake, done;
+    uint64_t sync_posted, sync_done;
+    bool stopping;
+    pthread_t thread;
+};
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static int exec_sql(sqlite3 *db, const char *sql, const char *what, char *err, size_t errlen)
+{
+    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+        set_err(err, errlen, "%s: %s", what, sqlite3_errmsg(db));
+        return -1;
+    }
+    return 0;
+}
+
+static void rollback(sqlite3 *db)
+{
+    if (!sqlite3_get_autocommit(db))
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int query_int(sqlite3 *db, const char *sql, int64_t *out, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW)
+            *out = sqlite3_column_int64(s, 0);
+    }
+    if (rc != SQLITE_ROW)
+        set_err(err, errlen, "%s: %s", sql, sqlite3_errmsg(db));
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* ---- files ------------------------------------------------------------------------------ */
+
+static int mkdir_p(const char *path, mode_t mode, char *err, size_t errlen)
+{
+    char buf[PATH_MAX];
+    size_t len = strlen(path);
+    if (len == 0 || len >= sizeof buf) {
+        set_err(err, errlen, "data directory path is empty or too long");
+        return -1;
+    }
+    memcpy(buf, path, len + 1);
+    for (char *p = buf + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(buf, mode) != 0 && errno != EEXIST) {
+            set_err(err, errlen, "cannot create directory %s: %s", buf, strerror(errno));
+            return -1;
+        }
+        *p = c;
+        if (c == '\0')
+            break;
+    }
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        set_err(err, errlen, "%s is not a directory", path);
+        return -1;
+    }
+    return 0;
+}
+
+static int join_path(char *out, size_t outlen, const char *dir, const char *name, char *err,
+                     size_t errlen)
+{
+    int n = snprintf(out, outlen, "%s/%s", dir, name);
+    if (n < 0 || (size_t)n >= outlen) {
+        set_err(err, errlen, "path too long: %s/%s", dir, name);
+        return -1;
+    }
+    return 0;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, buf, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        buf += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* The file holds exactly the token (no newline) so that a reader can send it as is. */
+static int write_token_file(const char *dir, const char *path, const char *token, char *err,
+                            size_t errlen)
+{
+    if (unlink(path) != 0 && errno != ENOENT) {
+        set_err(err, errlen, "cannot remove stale %s: %s", path, strerror(errno));
+        return -1;
+    }
+    int fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        set_err(err, errlen, "cannot create %s: %s", path, strerror(errno));
+        return -1;
+    }
+    /* The umask may only clear bits; fchmod makes the mode exactly 0600 whatever it is. */
+    if (fchmod(fd, 0600) != 0 || write_all(fd, token, strlen(token)) != 0 || fsync(fd) != 0) {
+        set_err(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        close(fd);
+        unlink(path);
+        return -1;
+    }
+    if (close(fd) != 0) {
+        set_err(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        unlink(path);
+        return -1;
+    }
+    /* Without it a power loss could lose the new name; the next start would then only have to
+     * issue another token, so a failure here is worth a warning, not a refusal to start. */
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || fsync(dfd) != 0)
+        log_warn("store: cannot sync directory %s: %s", dir, strerror(errno));
+    if (dfd >= 0)
+        close(dfd);
+    return 0;
+}
+
+/* ---- tokens ----------------------------------------------------------------------------- */
+
+static void to_hex(const unsigned char *in, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static int sha256_hex(const char *data, size_t len, char out[HASH_HEX + 1])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+        return -1;
+    to_hex(md, mdlen, out);
+    return 0;
+}
+
+static int new_token(char token[TOKEN_HEX + 1], char hash[HASH_HEX + 1], char *err, size_t errlen)
+{
+    unsigned char raw[TOKEN_BYTES];
+    ssize_t got;
+    do
+        got = getrandom(raw, sizeof raw, 0);
+    while (got < 0 && errno == EINTR);
+    if (got != (ssize_t)sizeof raw) {
+        set_err(err, errlen, "getrandom: %s", got < 0 ? strerror(errno) : "short read");
+        return -1;
+    }
+    to_hex(raw, sizeof raw, token);
+    if (sha256_hex(token, TOKEN_HEX, hash) != 0) {
+        set_err(err, errlen, "SHA-256 of the admin token failed");
+        return -1;
+    }
+    return 0;
+}
+
+/* Creates the admin account and its token on a new database, or a fresh token when the account
+ * exists but its token file is gone (older tokens stay valid: they may be in use elsewhere). */
+static int ensure_admin(sqlite3 *db, const char *data_dir, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    if (join_path(path, sizeof path, data_dir, "admin.token", err, errlen) != 0)
+        return -1;
+    int64_t has_admin = 0;
+    if (query_int(db, "SELECT count(*) FROM accounts WHERE name = 'admin'", &has_admin, err,
+                  errlen) != 0)
+        return -1;
+    if (has_admin) {
+        struct stat sb;
+        if (lstat(path, &sb) == 0)
+            return 0;
+        if (errno != ENOENT) {
+            set_err(err, errlen, "cannot check %s: %s", path, strerror(errno));
+            return -1;
+        }
+    }
+
+    char token[TOKEN_HEX + 1], hash[HASH_HEX + 1];
+    if (new_token(token, hash, err, errlen) != 0)
+        return -1;
+    char now[ISO8601_LEN];
+    iso8601_ms(clock_wall_ms(), now);
+
+    if (exec_sql(db, "BEGIN IMMEDIATE", "admin account", err, errlen) != 0)
+        return -1;
+    sqlite3_stmt *s = NULL;
+    int rc = SQLITE_OK;
+    if (!has_admin) {
+        rc = sqlite3_prepare_v2(db, "INSERT INTO accounts(name, balance_fen, created_at)"
+                                    " VALUES ('admin', 0, ?1)", -1, &s, NULL);
+        if (rc == SQLITE_OK) {
+            sqlite3_bind_text(s, 1, now, -1, SQLITE_TRANSIENT);
+            rc = sqlite3_step(s) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+        }
+        sqlite3_finalize(s);
+        s = NULL;
+    }
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_prepare_v2(db, "INSERT INTO api_tokens(token_sha256, account, created_at)"
+                                    " VALUES (?1, 'admin', ?2)", -1, &s, NULL);
+        if (rc == SQLITE_OK) {
+            sqlite3_bind_text(s, 1, hash, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text(s, 2, now, -1, SQLITE_TRANSIENT);
+            rc = sqlite3_step(s) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+        }
+        sqlite3_finalize(s);
+    }
+    if (rc != SQLITE_OK) {
+        set_err(err, errlen, "admin account: %s", sqlite3_errmsg(db));
+        rollback(db);
+        return -1;
+    }
+    if (write_token_file(data_dir, path, token, err, errlen) != 0) {
+        rollback(db);
+        return -1;
+    }
+    if (exec_sql(db, "COMMIT", "admin account", err, errlen) != 0) {
+        rollback(db);
+        unlink(path);
+        return -1;
+    }
+    if (has_admin)
+        log_warn("store: %s was missing: wrote a new admin token", path);
+    else
+        log_info("store: created account admin, API token in %s", path);
+    return 0;
+}
+
+/* ---- schema and recovery ---------------------------------------------------------------- */
+
+static int migrate(sqlite3 *db, char *err, size_t errlen)
+{
+    int64_t version = 0;
+    if (query_int(db, "PRAGMA user_version", &version, err, errlen) != 0)
+        return -1;
+    if (version < 0 || (uint64_t)version > N_MIGRATIONS) {
+        set_err(err, errlen, "database schema version %lld is not one this vcsd knows (1..%zu)",
+                (long long)version, N_MIGRATIONS);
+        return -1;
+    }
+    for (size_t i = (size_t)version; i < N_MIGRATIONS; i++) {
+        char set_version[64];
+        snprintf(set_version, sizeof set_version, "PRAGMA user_version = %zu", i + 1);
+        char what[64];
+        snprintf(what, sizeof what, "schema migration %zu", i + 1);
+        if (exec_sql(db, "BEGIN IMMEDIATE", what, err, errlen) != 0 ||
+            exec_sql(db, migrations[i], what, err, errlen) != 0 ||
+            exec_sql(db, set_version, what, err, errlen) != 0 ||
+            exec_sql(db, "COMMIT", what, err, errlen) != 0) {
+            rollback(db);
+            return -1;
+        }
+        log_info("store: database schema migrated to version %zu", i + 1);
+    }
+    return 0;
+}
+
+/* Parses exactly what iso8601_ms writes. */
+static int parse_iso_ms(const char *s, int64_t *out)
+{
+    int y, mo, d, h, mi, sec, ms, end = 0;
+    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ%n", &y, &mo, &d, &h, &mi, &sec, &ms,
+                     &end) != 7)
+        return -1;
+    if (end == 0 || s[end] != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
+        mi > 59 || sec > 60 || ms < 0)
+        return -1;
+    struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
+                     .tm_min = mi, .tm_sec = sec };
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1)
+        return -1;
+    *out = (int64_t)t * 1000 + ms;
+    return 0;
+}
+
+struct open_row {
+    int64_t id;
+    int64_t start_ms, answer_ms;
+};
+
+static int collect_open_rows(sqlite3 *db, struct open_row **rows, size_t *n, char *err,
+                             size_t errlen)
+{
+    sqlite3_stmt *s = NULL;
+    size_t cap = 0;
+    *rows = NULL;
+    *n = 0;
+    int rc = sqlite3_prepare_v2(db, "SELECT id, start_time, answer_time, call_id FROM cdr"
+                                    " WHERE end_time IS NULL", -1, &s, NULL);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (*n == cap) {
+            size_t ncap = cap ? 2 * cap : 64;
+            struct open_row *grown = realloc(*rows, ncap * sizeof **rows);
+            if (!grown) {
+                set_err(err, errlen, "out of memory while closing crashed CDR rows");
+                sqlite3_finalize(s);
+                return -1;
+            }
+            *rows = grown;
+            cap = ncap;
+        }
+        struct open_row *r = &(*rows)[(*n)++];
+        r->id = sqlite3_column_int64(s, 0);
+        const char *start = (const char *)sqlite3_column_text(s, 1);
+        const char *answer = (const char *)sqlite3_column_text(s, 2);
+        if (parse_iso_ms(start, &r->start_ms) != 0) {
+            log_warn("store: CDR %s has no valid start_time; its crash end is the restart",
+                     (const char *)sqlite3_column_text(s, 3));
+            r->start_ms = 0;
+        }
+        if (parse_iso_ms(answer, &r->answer_ms) != 0)
+            r->answer_ms = 0;
+        rc = SQLITE_OK;
+    }
+    if (rc != SQLITE_DONE)
+        set_err(err, errlen, "reading crashed CDR rows: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Rows without end_time belong to calls that were up when vcsd died: end them at the restart
+ * (or at their own start/answer when the wall clock went backwards), cause system_crash. */
+static int close_crashed_rows(sqlite3 *db, char *err, size_t errlen)
+{
+    struct open_row *rows;
+    size_t n;
+    if (collect_open_rows(db, &rows, &n, err, errlen) != 0) {
+        free(rows);
+        return -1;
+    }
+    if (n == 0) {
+        free(rows);
+        log_info("store: no CDR rows left open by a crash");
+        return 0;
+    }
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(db, "UPDATE cdr SET end_time = ?2, duration_ms = ?3,"
+                                    " billsec = ?4, bill_minutes = ?5,"
+                                    " hangup_cause = 'system_crash', hangup_by = 'system'"
+                                    " WHERE id = ?1", -1, &s, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    int64_t now = clock_wall_ms();
+    for (size_t i = 0; rc == SQLITE_OK && i < n; i++) {
+        struct cdr_row row = { .start_ms = rows[i].start_ms, .answer_ms = rows[i].answer_ms };
+        int64_t start = row.start_ms > 0 ? row.start_ms : now;
+        row.end_ms = now;
+        if (row.end_ms < start)
+            row.end_ms = start;
+        if (row.end_ms < row.answer_ms)
+            row.end_ms = row.answer_ms;
+        char end[ISO8601_LEN];
+        iso8601_ms(row.end_ms, end);
+        sqlite3_bind_int64(s, 1, rows[i].id);
+        sqlite3_bind_text(s, 2, end, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(s, 3, row.end_ms - start);
+        sqlite3_bind_int64(s, 4, cdr_billsec(&row));
+        sqlite3_bind_int64(s, 5, cdr_bill_minutes(&row));
+        rc = sqlite3_step(s) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+        sqlite3_reset(s);
+    }
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        set_err(err, errlen, "closing crashed CDR rows: %s", sqlite3_errmsg(db));
+        rollback(db);
+    } else {
+        log_warn("store: closed %zu CDR rows left open by a crash (system_crash)", n);
+    }
+    sqlite3_finalize(s);
+    free(rows);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* ---- writer ----------------------------------------------------------------------------- */
+
+static void bind_field(sqlite3_stmt *s, int idx, const char *field, size_t cap)
+{
+    /* The fixed-size fields may arrive unterminated from a buggy producer: never read past. */
+    size_t len = strnlen(field, cap);
+    if (len == 0)
+        sqlite3_bind_null(s, idx);
+    else
+        sqlite3_bind_text(s, idx, field, (int)len, SQLITE_TRANSIENT);
+}
+#define BIND_FIELD(s, idx, row, f) bind_field((s), (idx), (row)->f, sizeof (row)->f)
+
+static void bind_time(sqlite3_stmt *s, int idx, int64_t ms)
+{
+    if (ms <= 0 || ms > MAX_WALL_MS) {
+        sqlite3_bind_null(s, idx);
+        return;
+    }
+    char buf[ISO8601_LEN];
+    iso8601_ms(ms, buf);
+    sqlite3_bind_text(s, idx, buf, -1, SQLITE_TRANSIENT);
+}
+
+static void bind_row(sqlite3_stmt *s, const struct cdr_row *row)
+{
+    BIND_FIELD(s, 1, row, call_id);
+    BIND_FIELD(s, 2, row, sip_call_id);
+    BIND_FIELD(s, 3, row, parent_call_id);
+    BIND_FIELD(s, 4, row, direction);
+    BIND_FIELD(s, 5, row, account);
+    BIND_FIELD(s, 6, row, from_number);
+    BIND_FIELD(s, 7, row, to_number);
+    BIND_FIELD(s, 8, row, script);
+    BIND_FIELD(s, 9, row, gateway);
+    bind_time(s, 10, row->start_ms);
+    bind_time(s, 11, row->answer_ms);
+    bind_time(s, 12, row->end_ms);
+    if (row->end_ms > 0) {
+        int64_t duration = row->start_ms > 0 ? row->end_ms - row->start_ms : 0;
+        sqlite3_bind_int64(s, 13, duration > 0 ? duration : 0);
+        sqlite3_bind_int64(s, 14, cdr_billsec(row));
+        sqlite3_bind_int64(s, 15, cdr_bill_minutes(row));
+    } else {
+        sqlite3_bind_null(s, 13);
+        sqlite3_bind_null(s, 14);
+        sqlite3_bind_null(s, 15);
+    }
+    sqlite3_bind_int64(s, 16, 0); /* rating comes with billing (SPEC 8) */
+    if (row->sip_code > 0)
+        sqlite3_bind_int(s, 17, row->sip_code);
+    else
+        sqlite3_bind_null(s, 17);
+    BIND_FIELD(s, 18, row, hangup_cause);
+    BIND_FIELD(s, 19, row, hangup_by);
+    BIND_FIELD(s, 20, row, recording);
+    sqlite3_bind_text(s, 21, row->vars_json ? row->vars_json : "{}", -1, SQLITE_TRANSIENT);
+}
+
+static int call_id_len(const struct cdr_row *row)
+{
+    return (int)strnlen(row->call_id, sizeof row->call_id);
+}
+
+static void insert_row(struct store *st, const struct cdr_row *row)
+{
+    bind_row(st->ins_cdr, row);
+    if (sqlite3_step(st->ins_cdr) != SQLITE_DONE)
+        log_error("store: CDR %.*s insert failed: %s", call_id_len(row), row->call_id,
+                  sqlite3_errmsg(st->wdb));
+    sqlite3_reset(st->ins_cdr);
+}
+
+static void complete_row(struct store *st, const struct cdr_row *row)
+{
+    bind_row(st->upd_cdr, row);
+    int rc = sqlite3_step(st->upd_cdr);
+    if (rc != SQLITE_DONE)
+        log_error("store: CDR %.*s update failed: %s", call_id_len(row), row->call_id,
+                  sqlite3_errmsg(st->wdb));
+    int changed = sqlite3_changes(st->wdb);
+    sqlite3_reset(st->upd_cdr);
+    if (rc == SQLITE_DONE && changed == 0) {
+        /* The begin row never made it (lost or never queued): a CDR is never lost. */
+        log_warn("store: CDR %.*s ended without a begin row, inserting it whole",
+                 call_id_len(row), row->call_id);
+        insert_row(st, row);
+    }
+}
+
+static void apply_nodes(struct store *st, struct qnode *list)
+{
+    for (struct qnode *q = list; q; q = q->next) {
+        struct wnode *n = container_of(q, struct wnode, link);
+        if (n->op == WOP_BEGIN)
+            insert_row(st, &n->row);
+        else if (n->op == WOP_END)
+            complete_row(st, &n->row);
+    }
+}
+
+/* Applies a batch in one transaction and frees its row nodes; returns the highest barrier
+ * passed (0 if none) and sets *rows to the number of rows written. */
+static uint64_t apply_batch(struct store *st, struct qnode *list, size_t *rows)
+{
+    uint64_t barrier = 0;
+    *rows = 0;
+    for (struct qnode *q = list; q; q = q->next) {
+        struct wnode *n = container_of(q, struct wnode, link);
+        if (n->op != WOP_BARRIER)
+            (*rows)++;
+    }
+    if (*rows > 0) {
+        bool txn = sqlite3_exec(st->wdb, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+        if (!txn)
+            log_error("store: BEGIN failed (%s), writing %zu CDR changes one by one",
+                      sqlite3_errmsg(st->wdb), *rows);
+        apply_nodes(st, list);
+        if (txn && sqlite3_exec(st->wdb, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+            log_error("store: COMMIT of %zu CDR changes failed (%s), retrying one by one",
+                      *rows, sqlite3_errmsg(st->wdb));
+            rollback(st->wdb);
+            apply_nodes(st, list);
+        }
+    }
+    /* Barrier nodes live on their waiter's stack: read them before the waiter can return. */
+    while (list) {
+        struct qnode *next = list->next;
+        struct wnode *n = container_of(list, struct wnode, link);
+        if (n->op == WOP_BARRIER) {
+            if (n->seq > barrier)
+                barrier = n->seq;
+        } else {
+            free(n->row.vars_json);
+            free(n);
+        }
+        list = next;
+    }
+    return barrier;
+}
+
+static void idle_checkpoint(struct store *st)
+{
+    int wal_frames = 0, done_frames = 0;
+    int rc = sqlite3_wal_checkpoint_v2(st->wdb, NULL, SQLITE_CHECKPOINT_PASSIVE, &wal_frames,
+                                       &done_frames);
+    if (rc != SQLITE_OK)
+        log_warn("store: WAL checkpoint failed: %s", sqlite3_errmsg(st->wdb));
+    else
+        log_debug("store: WAL checkpoint %d/%d frames", done_frames, wal_frames);
+}
+
+static void *writer_main(void *arg)
+{
+    struct store *st = arg;
+    bool checkpoint_due = false;
+    uint64_t last_write_ms = 0;
+
+    pthread_mutex_lock(&st->mu);
+    for (;;) {
+        struct qnode *list = queue_take_all(&st->q);
+        if (list) {
+            pthread_mutex_unlock(&st->mu);
+            size_t rows;
+            uint64_t barrier = apply_batch(st, list, &rows);
+            if (rows > 0) {
+                checkpoint_due = true;
+                last_write_ms = clock_mono_ms();
+            }
+            pthread_mutex_lock(&st->mu);
+            if (barrier > st->sync_done) {
+                st->sync_done = barrier;
+                pthread_cond_broadcast(&st->done);
+            }
+            continue;
+        }
+        if (st->stopping)
+            break;
+        /* One passive checkpoint after each burst, once writes paused for a second: bounded,
+         * and it never waits for readers. */
+        if (checkpoint_due && clock_mono_ms() - last_write_ms >= IDLE_CHECKPOINT_MS) {
+            checkpoint_due = false;
+            pthread_mutex_unlock(&st->mu);
+            idle_checkpoint(st);
+            pthread_mutex_lock(&st->mu);
+            continue;
+        }
+        struct timespec deadline;
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_sec += IDLE_CHECKPOINT_MS / 1000;
+        pthread_cond_timedwait(&st->wake, &st->mu, &deadline);
+    }
+    pthread_mutex_unlock(&st->mu);
+    return NULL;
+}
+
+static void wake_writer(struct store *st)
+{
+    pthread_mutex_lock(&st->mu);
+    pthread_cond_signal(&st->wake);
+    pthread_mutex_unlock(&st->mu);
+}
+
+static void enqueue_row(struct store *st, enum wop op, const struct cdr_row *row)
+{
+    if (!st || !row) {
+        log_error("store: CDR write without store or row ignored");
+        return;
+    }
+    if (row->call_id[0] == '\0') {
+        log_error("store: CDR row without call_id ignored");
+        return;
+    }
+    struct wnode *n = malloc(sizeof *n);
+    if (!n) {
+        log_error("store: out of memory, CDR %.*s lost", call_id_len(row), row->call_id);
+        return;
+    }
+    n->op = op;
+    n->seq = 0;
+    n->row = *row;
+    n->row.vars_json = NULL;
+    if (row->vars_json && !(n->row.vars_json = strdup(row->vars_json))) {
+        log_error("store: out of memory, CDR %.*s lost", call_id_len(row), row->call_id);
+        free(n);
+        return;
+    }
+    if (queue_push(&st->q, &n->link))
+        wake_writer(st);
+}
+
+void store_cdr_begin(struct store *st, const struct cdr_row *row)
+{
+    enqueue_row(st, WOP_BEGIN, row);
+}
+
+void store_cdr_end(struct store *st, const struct cdr_row *row)
+{
+    enqueue_row(st, WOP_END, row);
+}
+
+void store_sync(struct store *st)
+{
+    if (!st)
+        return;
+    struct wnode barrier = { .op = WOP_BARRIER };
+    pthread_mutex_lock(&st->mu);
+    barrier.seq = ++st->sync_posted;
+    if (queue_push(&st->q, &barrier.link))
+        pthread_cond_signal(&st->wake);
+    while (st->sync_done < barrier.seq)
+        pthread_cond_wait(&st->done, &st->mu);
+    pthread_mutex_unlock(&st->mu);
+}
+
+/* ---- reads ------------------------------------------------------------------------------ */
+
+int store_auth_token(struct store *st, const char *token, char *account, size_t accountlen)
+{
+    if (!st || !token || !*token || !account || accountlen == 0)
+        return -1;
+    char hash[HASH_HEX + 1];
+    if (sha256_hex(token, strlen(token), hash) != 0) {
+        log_error("store: SHA-256 failed");
+        return -1;
+    }
+    int result = -1;
+    pthread_mutex_lock(&st->rmu);
+    sqlite3_bind_text(st->auth, 1, hash, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st->auth);
+    if (rc == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st->auth, 0);
+        size_t len = name ? strlen(name) : 0;
+        /* A cut name would authenticate as another account: refuse instead. */
+        if (len > 0 && len < accountlen) {
+            memcpy(account, name, len + 1);
+            result = 0;
+        } else {
+            log_error("store: account name of a token does not fit (%zu bytes)", len);
+        }
+    } else if (rc != SQLITE_DONE) {
+        log_error("store: token lookup failed: %s", sqlite3_errmsg(st->rdb));
+    }
+    sqlite3_reset(st->auth);
+    pthread_mutex_unlock(&st->rmu);
+    return result;
+}
+
+/* Copies a text column; -1 when it does not fit (a cut number or account would misroute). */
+static int copy_column(sqlite3_stmt *s, int col, char *out, size_t outlen)
+{
+    const char *v = (const char *)sqlite3_column_text(s, col);
+    size_t len = v ? strlen(v) : 0;
+    if (len >= outlen)
+        return -1;
+    memcpy(out, v ? v : "", len + 1);
+    return 0;
+}
+
+static int read_number(sqlite3_stmt *s, struct number_record *r)
+{
+    if (copy_column(s, 0, r->number, sizeof r->number) != 0 ||
+        copy_column(s, 1, r->account, sizeof r->account) != 0 ||
+        copy_column(s, 2, r->region, sizeof r->region) != 0 ||
+        copy_column(s, 3, r->type, sizeof r->type) != 0 ||
+        copy_column(s, 4, r->state, sizeof r->state) != 0 ||
+        copy_column(s, 5, r->script, sizeof r->script) != 0)
+        return -1;
+    if (sqlite3_column_type(s, 6) == SQLITE_NULL)
+        r->max_concurrent = strcmp(r->type, "mobile") == 0 ? 3 : 10; /* SPEC 8 defaults */
+    else
+        r->max_concurrent = sqlite3_column_int(s, 6);
+    return 0;
+}
+
+int store_active_numbers(struct store *st, struct number_record **out, size_t *n)
+{
+    if (!out || !n)
+        return -1;
+    *out = NULL;
+    *n = 0;
+    if (!st)
+        return -1;
+    struct number_record *recs = NULL;
+    size_t count = 0, cap = 0;
+    bool oom = false;
+    int rc;
+    pthread_mutex_lock(&st->rmu);
+    while ((rc = sqlite3_step(st->numbers)) == SQLITE_ROW) {
+        if (count == cap) {
+            size_t ncap = cap ? 2 * cap : 16;
+            struct number_record *grown = realloc(recs, ncap * sizeof *recs);
+            if (!grown) {
+                log_error("store: out of memory reading numbers");
+                oom = true;
+                break;
+            }
+            recs = grown;
+            cap = ncap;
+        }
+        if (read_number(st->numbers, &recs[count]) != 0) {
+            log_warn("store: number %.40s skipped: a field is too long",
+                     (const char *)sqlite3_column_text(st->numbers, 0));
+            continue;
+        }
+        count++;
+    }
+    if (!oom && rc != SQLITE_DONE)
+        log_error("store: reading numbers failed: %s", sqlite3_errmsg(st->rdb));
+    sqlite3_reset(st->numbers);
+    pthread_mutex_unlock(&st->rmu);
+    if (oom || rc != SQLITE_DONE) {
+        free(recs);
+        return -1;
+    }
+    *out = recs;
+    *n = count;
+    return 0;
+}
+
+/* ---- open / close ----------------------------------------------------------------------- */
+
+static void store_free(struct store *st)
+{
+    sqlite3_finalize(st->auth);
+    sqlite3_finalize(st->numbers);
+    sqlite3_finalize(st->ins_cdr);
+    sqlite3_finalize(st->upd_cdr);
+    /* Reader first: the last connection to close checkpoints and removes the WAL. */
+    if (st->rdb)
+        sqlite3_close(st->rdb);
+    if (st->wdb)
+        sqlite3_close(st->wdb);
+    queue_destroy(&st->q);
+    pthread_cond_destroy(&st->wake);
+    pthread_cond_destroy(&st->done);
+    pthread_mutex_destroy(&st->mu);
+    pthread_mutex_destroy(&st->rmu);
+    free(st);
+}
+
+static int open_db(const char *path, int flags, sqlite3 **db, char *err, size_t errlen)
+{
+    int rc = sqlite3_open_v2(path, db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        set_err(err, errlen, "cannot open %s: %s", path,
+                *db ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
+        return -1;
+    }
+    sqlite3_extended_result_codes(*db, 1);
+    sqlite3_busy_timeout(*db, BUSY_TIMEOUT_MS);
+    return 0;
+}
+
+static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **s, char *err, size_t errlen)
+{
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, s, NULL) != SQLITE_OK) {
+        set_err(err, errlen, "preparing statement: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    return 0;
+}
+
+static int setup_writer_db(struct store *st, const char *data_dir, const char *db_path,
+                           char *err, size_t errlen)
+{
+    if (open_db(db_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &st->wdb, err, errlen) != 0)
+        return -1;
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->wdb, "PRAGMA journal_mode = WAL", -1, &s, NULL);
+    if (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {
+        const char *mode = (const char *)sqlite3_column_text(s, 0);
+        if (!mode || strcmp(mode, "wal") != 0) {
+            set_err(err, errlen, "%s: WAL journal mode refused (got %s)", db_path,
+                    mode ? mode : "nothing");
+            sqlite3_finalize(s);
+            return -1;
+        }
+    } else {
+        set_err(err, errlen, "%s: %s", db_path, sqlite3_errmsg(st->wdb));
+        sqlite3_finalize(s);
+        return -1;
+    }
+    sqlite3_finalize(s);
+    if (exec_sql(st->wdb, "PRAGMA synchronous = NORMAL", db_path, err, errlen) != 0 ||
+        exec_sql(st->wdb, "PRAGMA foreign_keys = ON", db_path, err, errlen) != 0 ||
+        migrate(st->wdb, err, errlen) != 0 || close_crashed_rows(st->wdb, err, errlen) != 0 ||
+        ensure_admin(st->wdb, data_dir, err, errlen) != 0 ||
+        prepare(st->wdb, sql_insert_cdr, &st->ins_cdr, err, errlen) != 0 ||
+        prepare(st->wdb, sql_update_cdr, &st->upd_cdr, err, errlen) != 0)
+        return -1;
+    return 0;
+}
+
+static int setup_reader_db(struct store *st, const char *db_path, char *err, size_t errlen)
+{
+    if (open_db(db_path, SQLITE_OPEN_READONLY, &st->rdb, err, errlen) != 0 ||
+        prepare(st->rdb, "SELECT account FROM api_tokens WHERE token_sha256 = ?1", &st->auth,
+                err, errlen) != 0 ||
+        prepare(st->rdb, "SELECT number, account, region, type, state, script, max_concurrent"
+                         " FROM numbers WHERE state = 'active' AND script IS NOT NULL"
+                         " AND script <> '' ORDER BY number", &st->numbers, err, errlen) != 0)
+        return -1;
+    return 0;
+}
+
+struct store *store_open(const char *data_dir, char *err, size_t errlen)
+{
+    set_err(err, errlen, "%s", "");
+    if (!data_dir || !*data_dir) {
+        set_err(err, errlen, "no data directory given");
+        return NULL;
+    }
+    char rec_path[PATH_MAX], db_path[PATH_MAX];
+    if (join_path(rec_path, sizeof rec_path, data_dir, "recordings", err, errlen) != 0 ||
+        join_path(db_path, sizeof db_path, data_dir, "vcs.db", err, errlen) != 0 ||
+        mkdir_p(data_dir, 0750, err, errlen) != 0 || mkdir_p(rec_path, 0750, err, errlen) != 0)
+        return NULL;
+
+    struct store *st = calloc(1, sizeof *st);
+    if (!st) {
+        set_err(err, errlen, "out of memory");
+        return NULL;
+    }
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&st->wake, &attr);
+    pthread_condattr_destroy(&attr);
+    pthread_cond_init(&st->done, NULL);
+    pthread_mutex_init(&st->mu, NULL);
+    pthread_mutex_init(&st->rmu, NULL);
+    queue_init(&st->q);
+
+    if (setup_writer_db(st, data_dir, db_path, err, errlen) != 0 ||
+        setup_reader_db(st, db_path, err, errlen) != 0) {
+        store_free(st);
+        return NULL;
+    }
+    int rc = pthread_create(&st->thread, NULL, writer_main, st);
+    if (rc != 0) {
+        set_err(err, errlen, "cannot start the store writer thread: %s", strerror(rc));
+        store_free(st);
+        return NULL;
+    }
+    log_info("store: %s open (schema version %zu)", db_path, N_MIGRATIONS);
+    return st;
+}
+
+void store_close(struct store *st)
+{
+    if (!st)
+        return;
+    pthread_mutex_lock(&st->mu);
+    st->stopping = true;
+    pthread_cond_signal(&st->wake);
+    pthread_mutex_unlock(&st->mu);
+    pthread_join(st->thread, NULL);
+    store_free(st);
+}

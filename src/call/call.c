@@ -342,6 +342,7 @@ void call_on_invite(struct worker *w, struct sip_event *ev)
         return;
     }
     copy_str(r->script, sizeof r->script, script);
+    store_cdr_update(svc->store, &c->cdr);
     char err[200];
     if (rtp_session_open(&c->rtp, svc->ports, svc->media_ip, err, sizeof err) != 0) {
         log_warn("call %s: %s", c->id, err);

@@ -123,6 +123,7 @@ static void send_answer(struct call *c)
         c->state = CALL_ANSWERING;
         c->cdr.answer_ms = clock_wall_ms();
         c->cdr.sip_code = 200;
+        store_cdr_update(svc_of(c)->store, &c->cdr);
     }
 }
 
@@ -238,12 +239,13 @@ static int m_play(lua_State *L)
         if (c->play.items[i])
             continue;
         struct prompt_request *req = malloc(sizeof *req);
+        if (req) /* filled before the loader thread can see it */
+            *req = (struct prompt_request){ c->w, c->leg_id, i };
         if (!req || prompt_cache_load(cache, names[i], prompt_arrived, req) != 0) {
             free(req);
             call_playlist_clear(c);
             return luaL_error(L, "call:play(): cannot load '%s' now", names[i]);
         }
-        *req = (struct prompt_request){ c->w, c->leg_id, i };
     }
     return wait_for(L, c, WAIT_PROMPTS);
 }

@@ -303,9 +303,9 @@ static int check_stream(const sdp_session_t *sess, const sdp_media_t *m, struct 
         return fail(err, errlen, SDP_NOT_ACCEPTABLE, "audio stream refused (port 0)");
     if (m->m_proto != sdp_proto_rtp)
         return fail(err, errlen, SDP_NOT_ACCEPTABLE, "audio transport is not RTP/AVP");
-    if (m->m_port > 65535 || (m->m_port & 1) != 0)
-        return fail(err, errlen, SDP_BAD_REQUEST, "invalid RTP port %lu (must be even, 2..65534)",
-                    m->m_port);
+    /* RFC 3550 only recommends even ports; real offers use odd ones (port 9 for "discard"). */
+    if (m->m_port > 65535)
+        return fail(err, errlen, SDP_BAD_REQUEST, "invalid RTP port %lu (1..65535)", m->m_port);
     if (m->m_number_of_ports > 1)
         return fail(err, errlen, SDP_NOT_ACCEPTABLE, "audio port ranges are not supported");
 

@@ -17,7 +17,7 @@ enum sdp_direction { SDP_SENDRECV = 0, SDP_SENDONLY, SDP_RECVONLY, SDP_INACTIVE 
 struct sdp_media {
     char addr[64];            /* the peer's media address, numeric IPv4 or IPv6 */
     int family;               /* AF_INET or AF_INET6 */
-    uint16_t port;            /* even, 1..65534; 0 means the stream was refused/disabled */
+    uint16_t port;            /* 1..65535 (odd ports are legal, if unusual) */
     int codec_pt;             /* SDP_PT_PCMU or SDP_PT_PCMA: the first of the peer's list we support */
     int dtmf_pt;              /* telephone-event/8000 payload type offered, or -1 */
     int ptime;                /* ms, 10..120, multiple of 10; 20 when absent */

@@ -769,6 +769,12 @@ void store_cdr_end(struct store *st, const struct cdr_row *row)
     enqueue_row(st, WOP_END, row);
 }
 
+void store_cdr_update(struct store *st, const struct cdr_row *row)
+{
+    /* An end row whose end_ms is 0 rewrites what is known while end_time stays NULL. */
+    enqueue_row(st, WOP_END, row);
+}
+
 void store_sync(struct store *st)
 {
     if (!st)

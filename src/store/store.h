@@ -24,6 +24,9 @@ void store_close(struct store *st);
  * vars_json; the caller keeps ownership of its own buffers. Never blocks on I/O. */
 void store_cdr_begin(struct store *st, const struct cdr_row *row);
 void store_cdr_end(struct store *st, const struct cdr_row *row);
+/* Queue what became known while the leg is up (routing, answer time): a crash then still
+ * leaves a row that says which script ran and when the call was answered. */
+void store_cdr_update(struct store *st, const struct cdr_row *row);
 
 /* Blocks until everything queued before the call is committed (tests, shutdown, API reads). */
 void store_sync(struct store *st);

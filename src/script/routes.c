@@ -246,7 +246,8 @@ static int load_vars(struct load *ld, lua_State *L, int idx, size_t i, struct ro
         r->n_vars++;
         lua_pop(L, 1);
     }
-    qsort(r->vars, r->n_vars, sizeof *r->vars, var_cmp); /* an order that hashing cannot change */
+    if (r->n_vars)
+        qsort(r->vars, r->n_vars, sizeof *r->vars, var_cmp); /* an order that hashing cannot change */
     return 0;
 }
 

@@ -36,6 +36,8 @@ static int source_cmp(const void *a, const void *b)
 const struct script_source *script_set_find(const struct script_set *set, const char *name)
 {
     struct script_source key = { .name = (char *)name };
+    if (!set->n_sources)
+        return NULL; /* bsearch must not see a NULL array */
     return bsearch(&key, set->sources, set->n_sources, sizeof key, source_cmp);
 }
 
@@ -47,7 +49,7 @@ static int number_cmp(const void *a, const void *b)
 const struct number_record *script_set_number(const struct script_set *set, const char *number)
 {
     struct number_record key;
-    if (strlen(number) >= sizeof key.number)
+    if (!set->n_numbers || strlen(number) >= sizeof key.number)
         return NULL;
     strcpy(key.number, number);
     return bsearch(&key, set->numbers, set->n_numbers, sizeof key, number_cmp);
@@ -330,7 +332,8 @@ int script_registry_reload(struct script_registry *reg, char *err, size_t errlen
     }
     set->sources = l.v;
     set->n_sources = l.n;
-    qsort(set->sources, set->n_sources, sizeof *set->sources, source_cmp);
+    if (set->n_sources)
+        qsort(set->sources, set->n_sources, sizeof *set->sources, source_cmp);
     for (size_t i = 1; i < set->n_sources; i++) {
         if (strcmp(set->sources[i - 1].name, set->sources[i].name) == 0) {
             snprintf(err, errlen, "%s and %s both define '%s'", set->sources[i - 1].chunkname + 1,

@@ -36,6 +36,7 @@ struct sip_leg;
 #include "core/log.h"
 #include "sip/ratelimit.h"
 #include "sip/sip_stack.h"
+#include "sip/tcp_guard.h"
 
 #define ALLOW "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"
 #define ACCEPT "application/sdp, application/dtmf-relay, application/dtmf"
@@ -575,6 +576,7 @@ static void *sip_thread(void *arg)
         started(s, -1, err);
         return NULL;
     }
+    tcp_guard_init(cfg->sip_port, cfg->max_tcp_connections);
     su_wait_create(&s->wait, s->efd, SU_WAIT_IN);
     su_root_register(s->root, &s->wait, on_wakeup, s, 0);
     log_info("sip: listening on %s (udp, tcp)", url);

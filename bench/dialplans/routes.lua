@@ -1,0 +1,5 @@
+-- Benchmark routes (bench/run.sh copies this folder into each run's own vcsd).
+return {
+  { match = "^2000$", script = "short" },  -- answer, 1 s prompt, hang up
+  { match = "^2001$", script = "loop" },   -- answer, prompt in a loop until the caller hangs up
+}

@@ -2,6 +2,8 @@
 # Renders every prompt text SRC/**/NAME.txt to DST/**/NAME.wav with espeak-ng (22050 Hz WAV; vcsd
 # resamples prompts to 8 kHz when it loads them). Voice by the first folder under SRC:
 # zh/ -> cmn-latn-pinyin (never "zh" or "cmn", see docs), anything else (top level, en/) -> en-us.
+# Prompts in a folder (en/, zh/) are words that say_number/say_digits string together, so they
+# are rendered without espeak's final sentence pause (about 0.4 s each); top-level prompts keep it.
 # A wav is rendered only when missing or older than its text, so running it again is cheap.
 # Usage: render-prompts.sh SRC DST   (ESPEAK=/path/to/espeak-ng to choose the binary)
 set -eu
@@ -34,15 +36,19 @@ while IFS= read -r rel; do
     zh/*) voice=cmn-latn-pinyin ;;
     *) voice=en-us ;;
   esac
+  case $rel in
+    */*) pause=-z ;;
+    *) pause= ;;
+  esac
   txt=$src/$rel
   wav=$dst/${rel%.txt}.wav
-  if [ -f "$wav" ] && [ "$wav" -nt "$txt" ]; then
+  if [ -f "$wav" ] && [ -n "$(find "$wav" -prune -newer "$txt")" ]; then
     continue
   fi
   mkdir -p "$(dirname "$wav")"
   # Written aside and renamed, so an interrupted run never leaves a truncated prompt that
   # looks up to date.
-  if "$espeak" -v "$voice" -s 150 -w "$wav.tmp" -f "$txt" && [ -s "$wav.tmp" ]; then
+  if "$espeak" -v "$voice" -s 150 $pause -w "$wav.tmp" -f "$txt" && [ -s "$wav.tmp" ]; then
     mv -f "$wav.tmp" "$wav"
     rendered=$((rendered + 1))
   else

@@ -54,27 +54,65 @@ static void apply_remote(struct call *c, const struct sdp_media *m)
     c->our_dir = sdp_answer_direction(m->dir);
     if (rtp_session_set_remote(&c->rtp, m->addr, m->port) != 0)
         log_warn("call %s: unusable media address %s", c->id, m->addr);
+    /* No telephone-event: the keys can only come as tones in the audio. */
+    if (m->dtmf_pt < 0 && !c->inband.det && dtmf_inband_init(&c->inband) != 0)
+        log_warn("call %s: no memory for in-band DTMF detection", c->id);
+}
+
+void call_on_digit(struct call *c, enum dtmf_source src, char digit)
+{
+    if (!c->ended && dtmf_dedup_push(&c->digits, src, digit, clock_mono_ms()) == 1) {
+        log_debug("call %s: key %c", c->id, digit);
+        call_digit_arrived(c);
+    }
 }
 
 /* ---- media -------------------------------------------------------------------------------- */
+
+static uint8_t silence_byte(const struct call *c)
+{
+    return c->have_remote && c->remote.codec_pt == SDP_PT_PCMA ? G711_ALAW_SILENCE : G711_ULAW_SILENCE;
+}
+
 
 static void on_rtp(evutil_socket_t fd, short what, void *arg)
 {
     struct call *c = arg;
     uint8_t buf[1600];
     struct rtp_packet pkt;
+    uint64_t now_ms = clock_mono_ms();
     /* Bounded so that one flooded call cannot starve the others on this worker. */
-    for (int i = 0; i < 64 && rtp_session_recv(&c->rtp, buf, sizeof buf, &pkt) == 1; i++) {
-        if (c->echo && c->have_remote && pkt.pt == c->remote.codec_pt && pkt.len) {
+    for (int i = 0; i < 64 && !c->ended && rtp_session_recv(&c->rtp, buf, sizeof buf, &pkt) == 1; i++) {
+        if (!c->have_remote)
+            continue;
+        if (c->remote.dtmf_pt >= 0 && pkt.pt == c->remote.dtmf_pt) {
+            int d = dtmf_rtp_rx_packet(&c->dtmf_rx, pkt.payload, pkt.len, pkt.ts, pkt.marker, now_ms);
+            if (d > 0)
+                call_on_digit(c, DTMF_SRC_RTP, (char)d);
+            continue;
+        }
+        if (pkt.pt != c->remote.codec_pt || !pkt.len)
+            continue;
+        size_t n = pkt.len < FRAME_SAMPLES ? pkt.len : FRAME_SAMPLES;
+        if (c->echo) {
             struct echo_ring *r = c->echo;
             if (r->head - r->tail == ECHO_SLOTS)
                 r->tail++; /* full: drop the oldest, latency must not grow */
             uint8_t *slot = r->frames[r->head % ECHO_SLOTS];
-            size_t n = pkt.len < FRAME_SAMPLES ? pkt.len : FRAME_SAMPLES;
             memcpy(slot, pkt.payload, n);
-            memset(slot + n, c->remote.codec_pt == SDP_PT_PCMA ? G711_ALAW_SILENCE : G711_ULAW_SILENCE,
-                   FRAME_SAMPLES - n);
+            memset(slot + n, silence_byte(c), FRAME_SAMPLES - n);
             r->head++;
+        }
+        if (c->inband.det) {
+            int16_t pcm[FRAME_SAMPLES];
+            char digits[4];
+            if (c->remote.codec_pt == SDP_PT_PCMA)
+                g711_alaw_decode(pcm, pkt.payload, n);
+            else
+                g711_ulaw_decode(pcm, pkt.payload, n);
+            int got = dtmf_inband_feed(&c->inband, pcm, n, digits, sizeof digits);
+            for (int k = 0; k < got; k++)
+                call_on_digit(c, DTMF_SRC_INBAND, digits[k]);
         }
     }
 }
@@ -116,9 +154,11 @@ void call_playlist_clear(struct call *c)
     memset(&c->play, 0, sizeof c->play);
 }
 
-static uint8_t silence_byte(const struct call *c)
+void call_tone_stop(struct call *c)
 {
-    return c->have_remote && c->remote.codec_pt == SDP_PT_PCMA ? G711_ALAW_SILENCE : G711_ULAW_SILENCE;
+    free(c->tone);
+    c->tone = NULL;
+    c->tone_left = 0;
 }
 
 /* The next 20 ms of what this call sends: the playing prompt, the caller's own voice in echo
@@ -146,6 +186,21 @@ static void fill_frame(struct call *c, uint8_t *frame)
             if (c->wait == WAIT_PLAY)
                 call_wake(c, false, NULL);
         }
+    } else if (c->tone) {
+        int16_t pcm[FRAME_SAMPLES];
+        size_t n = c->tone_left < FRAME_SAMPLES ? c->tone_left : FRAME_SAMPLES;
+        tone_gen_render(c->tone, pcm, n);
+        if (c->have_remote && c->remote.codec_pt == SDP_PT_PCMA)
+            g711_alaw_encode(frame, pcm, n);
+        else
+            g711_ulaw_encode(frame, pcm, n);
+        filled = n;
+        c->tone_left -= (uint32_t)n;
+        if (!c->tone_left) {
+            call_tone_stop(c);
+            if (c->wait == WAIT_PLAY)
+                call_wake(c, false, NULL);
+        }
     } else if (c->echo && c->echo->head != c->echo->tail) {
         memcpy(frame, c->echo->frames[c->echo->tail % ECHO_SLOTS], FRAME_SAMPLES);
         c->echo->tail++;
@@ -153,6 +208,24 @@ static void fill_frame(struct call *c, uint8_t *frame)
     }
     if (filled < FRAME_SAMPLES)
         memset(frame + filled, silence_byte(c), FRAME_SAMPLES - filled);
+}
+
+/* RFC 4733 out: this tick carries an event packet instead of audio (true), or audio. */
+static bool send_dtmf_tick(struct call *c, bool sending)
+{
+    uint8_t ev[4];
+    bool marker, new_ts;
+    int event = dtmf_rtp_tx_next(&c->dtmf_tx, ev, &marker, &new_ts);
+    if (!dtmf_rtp_tx_busy(&c->dtmf_tx) && c->wait == WAIT_DTMF_OUT)
+        call_wake(c, false, NULL);
+    if (!event)
+        return false;
+    if (new_ts)
+        c->dtmf_event_ts = c->rtp.ts;
+    if (sending)
+        rtp_session_send_at(&c->rtp, (uint8_t)c->remote.dtmf_pt, ev, sizeof ev, c->dtmf_event_ts, marker);
+    rtp_session_skip(&c->rtp, FRAME_SAMPLES);
+    return true;
 }
 
 void call_media_tick(struct call *c, uint64_t now_us)
@@ -165,6 +238,10 @@ void call_media_tick(struct call *c, uint64_t now_us)
         uint8_t frame[FRAME_SAMPLES];
         bool marker = c->marker_next || (c->play.started && c->play.index == 0 && c->play.pos == 0);
         fill_frame(c, frame);
+        if (dtmf_rtp_tx_busy(&c->dtmf_tx) && send_dtmf_tick(c, sending)) {
+            c->next_send_us += FRAME_US;
+            continue;
+        }
         if (sending) {
             rtp_session_send(&c->rtp, pt, frame, FRAME_SAMPLES, FRAME_SAMPLES, marker);
             c->marker_next = false;
@@ -203,6 +280,7 @@ void call_end(struct call *c, int sip_code, const char *cause, const char *by)
         c->cdr.sip_code = 200;
     media_stop(c);
     call_playlist_clear(c);
+    call_tone_stop(c);
     free(c->echo);
     c->echo = NULL;
     if (c->timer)
@@ -255,8 +333,12 @@ void call_on_sip(struct call *c, struct sip_event *ev)
     case SIP_EV_REINVITE:
         on_reinvite(c, ev);
         break;
-    case SIP_EV_INFO:
-        break; /* DTMF over INFO arrives with the IVR work */
+    case SIP_EV_INFO: {
+        char d;
+        if (ev->body && dtmf_info_parse(ev->content_type, ev->body, strlen(ev->body), &d) == 0)
+            call_on_digit(c, DTMF_SRC_INFO, d);
+        break;
+    }
     case SIP_EV_TERMINATED:
         c->sip_gone = true;
         call_end(c, 0, c->state == CALL_UP ? "normal_clearing" : "failed", "system");
@@ -277,7 +359,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         log_warn("call %s: no final SIP event after %d s, releasing", c->id, SIP_LINGER_MS / 1000);
         c->sip_gone = true;
         call_script_wake(c);
-    } else if (c->wait == WAIT_SLEEP || c->wait == WAIT_ECHO) {
+    } else if (c->wait == WAIT_SLEEP || c->wait == WAIT_ECHO || c->wait == WAIT_DIGIT) {
         call_wake(c, false, NULL);
     }
 }
@@ -312,6 +394,9 @@ void call_on_invite(struct worker *w, struct sip_event *ev)
         c->sdp_id = ev->leg_id;
     c->sdp_id &= 0x7fffffffffffffffULL;
     c->sdp_version = 1;
+    dtmf_rtp_rx_init(&c->dtmf_rx);
+    dtmf_dedup_init(&c->digits);
+    dtmf_rtp_tx_init(&c->dtmf_tx);
     worker_add_call(w, c);
     store_cdr_begin(svc->store, &c->cdr);
     if (ev->has_media)
@@ -382,6 +467,8 @@ void call_free(struct call *c)
 {
     media_stop(c);
     call_playlist_clear(c);
+    call_tone_stop(c);
+    dtmf_inband_free(&c->inband);
     call_script_free(c);
     if (c->timer)
         event_free(c->timer);

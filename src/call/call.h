@@ -15,7 +15,9 @@
 
 #include <lua.h>
 
+#include "media/dtmf.h"
 #include "media/rtp_session.h"
+#include "media/tone.h"
 #include "sip/sdp.h"
 #include "script/routes.h"
 #include "script/sandbox.h"
@@ -33,9 +35,11 @@ enum call_state {
     CALL_UP,
 };
 
-enum call_wait { WAIT_NONE, WAIT_ACK, WAIT_PROMPTS, WAIT_PLAY, WAIT_SLEEP, WAIT_ECHO };
+enum call_wait {
+    WAIT_NONE, WAIT_ACK, WAIT_PROMPTS, WAIT_PLAY, WAIT_SLEEP, WAIT_ECHO, WAIT_DIGIT, WAIT_DTMF_OUT
+};
 
-#define PLAYLIST_MAX 32
+#define PLAYLIST_MAX 64
 #define ECHO_SLOTS 8
 #define FRAME_SAMPLES 160 /* 20 ms at 8 kHz; one G.711 byte per sample */
 
@@ -81,6 +85,17 @@ struct call {
     bool marker_next;
     struct playlist play;
     struct echo_ring *echo;
+    struct tone_gen *tone;           /* call:tone playing, rendered 20 ms at a time */
+    uint32_t tone_left;              /* samples */
+
+    /* DTMF */
+    struct dtmf_rtp_rx dtmf_rx;
+    struct dtmf_inband inband;       /* only when no telephone-event was negotiated */
+    struct dtmf_dedup digits;        /* presses from all sources, queued for the script */
+    struct dtmf_rtp_tx dtmf_tx;
+    uint32_t dtmf_event_ts;
+    char digit_set[24];              /* keys that interrupt the current play ("" = none) */
+    char result[8];                  /* what the waiting method returns ("" = nothing) */
 
     /* script */
     lua_State *co;
@@ -108,11 +123,15 @@ void call_on_sip(struct call *c, struct sip_event *ev);
  * with the hangup error. Safe to call again (no effect). */
 void call_end(struct call *c, int sip_code, const char *cause, const char *by);
 
+/* A key press from one of the DTMF sources (de-duplicated here). */
+void call_on_digit(struct call *c, enum dtmf_source src, char digit);
+
 /* Media hooks used by the worker's tick. */
 void call_media_start(struct call *c);
 void call_media_tick(struct call *c, uint64_t now_us);
 
 void call_playlist_clear(struct call *c);
+void call_tone_stop(struct call *c);
 
 /* Script side (call_lua.c). */
 /* Creates the handler's coroutine; it first runs at the worker's next flush. */
@@ -126,6 +145,8 @@ void call_script_free(struct call *c);
 void call_wake(struct call *c, bool error, const char *msg);
 /* Worker flush: resumes the coroutine if its wait is over. */
 void call_script_step(struct call *c);
+/* A new key press is queued: a play that it interrupts or a wait for a digit ends. */
+void call_digit_arrived(struct call *c);
 /* A prompt requested by call:play finished loading (p referenced, or NULL and err). */
 void call_prompt_loaded(struct call *c, int slot, const struct prompt *p, const char *err);
 /* The variables set with call:set as a JSON object (malloc'd), for the CDR. */

@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include <event2/event.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
 #include <jansson.h>
+#include <pcre2.h>
 #include <lauxlib.h>
 
 #include "call/call.h"
@@ -15,7 +17,10 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "media/dtmf.h"
 #include "media/prompt_cache.h"
+#include "media/say.h"
+#include "media/tone.h"
 #include "script/routes.h"
 #include "script/sandbox.h"
 #include "sip/sip_stack.h"
@@ -72,7 +77,11 @@ static int wait_done(lua_State *L, int status, lua_KContext ctx)
     }
     if (c->ended)
         return raise_hangup(L, c);
-    return 0;
+    if (!c->result[0])
+        return 0;
+    lua_pushstring(L, c->result);
+    c->result[0] = '\0';
+    return 1;
 }
 
 static int wait_for(lua_State *L, struct call *c, enum call_wait what)
@@ -194,6 +203,62 @@ void call_prompt_loaded(struct call *c, int slot, const struct prompt *p, const 
     }
 }
 
+/* Reads opts.digits (the keys that interrupt) from the options table at idx. A key pressed
+ * before (type-ahead) that is in the set ends the wait before it starts: it is pushed and true
+ * returned. Keys outside the set are dropped, as they would be during the prompt. */
+static bool set_interrupt_digits(lua_State *L, struct call *c, int idx)
+{
+    c->digit_set[0] = '\0';
+    c->result[0] = '\0';
+    if (lua_isnoneornil(L, idx))
+        return false;
+    luaL_checktype(L, idx, LUA_TTABLE);
+    if (lua_getfield(L, idx, "digits") == LUA_TNIL) {
+        lua_pop(L, 1);
+        return false;
+    }
+    size_t len;
+    const char *set = luaL_checklstring(L, -1, &len);
+    if (len >= sizeof c->digit_set)
+        luaL_error(L, "digits: at most %d keys", (int)sizeof c->digit_set - 1);
+    for (size_t i = 0; i < len; i++)
+        if (dtmf_digit_to_event(set[i]) < 0)
+            luaL_error(L, "digits: '%c' is not a key (0-9 * # A-D)", set[i]);
+    memcpy(c->digit_set, set, len + 1);
+    lua_pop(L, 1);
+    for (char d; (d = dtmf_dedup_pop(&c->digits));) {
+        if (strchr(c->digit_set, d)) {
+            c->digit_set[0] = '\0';
+            char key[2] = { d, '\0' };
+            lua_pushstring(L, key);
+            return true;
+        }
+    }
+    return false;
+}
+
+void call_digit_arrived(struct call *c)
+{
+    if (c->wait == WAIT_DIGIT) {
+        c->result[0] = dtmf_dedup_pop(&c->digits);
+        c->result[1] = '\0';
+        evtimer_del(c->timer);
+        call_wake(c, false, NULL);
+    } else if ((c->wait == WAIT_PLAY || c->wait == WAIT_PROMPTS) && c->digit_set[0]) {
+        for (char d; (d = dtmf_dedup_pop(&c->digits));) {
+            if (strchr(c->digit_set, d)) { /* barge-in: the prompt stops at this packet */
+                c->result[0] = d;
+                c->result[1] = '\0';
+                c->digit_set[0] = '\0';
+                call_playlist_clear(c);
+                call_tone_stop(c);
+                call_wake(c, false, NULL);
+                return;
+            }
+        }
+    }
+}
+
 static int m_play(lua_State *L)
 {
     struct call *c = live_call(L, "play");
@@ -215,8 +280,8 @@ static int m_play(lua_State *L)
     } else {
         return luaL_typeerror(L, 2, "prompt name or list of names");
     }
-    if (!lua_isnoneornil(L, 3))
-        luaL_checktype(L, 3, LUA_TTABLE);
+    if (set_interrupt_digits(L, c, 3))
+        return 1; /* a key pressed earlier already answers it */
     if (n == 0)
         return 0;
     if (c->state == CALL_INCOMING)
@@ -288,6 +353,122 @@ static int m_echo(lua_State *L)
         arm_timer(c, ms);
     c->wait = WAIT_ECHO;
     return lua_yieldk(L, 0, (lua_KContext)c, echo_done);
+}
+
+/* call:get_digit([ms]): the next key pressed (type-ahead first), or nil after ms (default 5 s). */
+static int m_get_digit(lua_State *L)
+{
+    struct call *c = live_call(L, "get_digit");
+    lua_Integer ms = luaL_optinteger(L, 2, 5000);
+    char d = dtmf_dedup_pop(&c->digits);
+    if (d) {
+        char key[2] = { d, '\0' };
+        lua_pushstring(L, key);
+        return 1;
+    }
+    if (ms <= 0)
+        return 0;
+    c->result[0] = '\0';
+    arm_timer(c, ms);
+    return wait_for(L, c, WAIT_DIGIT);
+}
+
+/* call:send_dtmf(digits [, {duration=, gap=}]) as RFC 4733 events; returns when sent. */
+static int m_send_dtmf(lua_State *L)
+{
+    struct call *c = live_call(L, "send_dtmf");
+    const char *digits = luaL_checkstring(L, 2);
+    lua_Integer duration = 0, gap = 0;
+    if (lua_istable(L, 3)) {
+        lua_getfield(L, 3, "duration");
+        duration = luaL_optinteger(L, -1, 0);
+        lua_getfield(L, 3, "gap");
+        gap = luaL_optinteger(L, -1, 0);
+        lua_pop(L, 2);
+    }
+    if (!c->have_remote || c->remote.dtmf_pt < 0)
+        return luaL_error(L, "call:send_dtmf(): the caller did not offer telephone-event (RFC 4733)");
+    if (c->state == CALL_INCOMING)
+        return luaL_error(L, "call:send_dtmf(): answer the call or start early media first");
+    if (dtmf_rtp_tx_start(&c->dtmf_tx, digits, (unsigned)(duration > 0 ? duration : 0),
+                          (unsigned)(gap > 0 ? gap : 0)) != 0)
+        return luaL_error(L, "call:send_dtmf(): invalid digits '%s' or durations (0-9 * # A-D, "
+                             "at most %d keys, %d-%d ms)", digits, DTMF_TX_MAX_DIGITS,
+                          DTMF_TX_MIN_DURATION_MS, DTMF_TX_MAX_DURATION_MS);
+    return wait_for(L, c, WAIT_DTMF_OUT);
+}
+
+#define TONE_MAX_MS (10 * 60 * 1000)
+
+/* call:tone(name_or_spec [, ms [, {digits=}]]): rendered 20 ms at a time, never kept whole. */
+static int m_tone(lua_State *L)
+{
+    struct call *c = live_call(L, "tone");
+    struct tone_spec spec;
+    char err[160];
+    if (tone_parse(luaL_checkstring(L, 2), &spec, err, sizeof err) != 0)
+        return luaL_error(L, "call:tone(): %s", err);
+    lua_Integer ms = luaL_optinteger(L, 3, (lua_Integer)tone_cycle_ms(&spec));
+    if (ms <= 0 || ms > TONE_MAX_MS)
+        return luaL_argerror(L, 3, "duration in ms, 1 to 600000");
+    if (set_interrupt_digits(L, c, 4))
+        return 1;
+    if (c->state == CALL_INCOMING)
+        send_answer(c);
+    call_playlist_clear(c);
+    call_tone_stop(c);
+    if (!(c->tone = malloc(sizeof *c->tone)))
+        return luaL_error(L, "call:tone(): out of memory");
+    tone_gen_init(c->tone, &spec);
+    c->tone_left = (uint32_t)ms * (TONE_RATE / 1000);
+    c->marker_next = true;
+    return wait_for(L, c, WAIT_PLAY);
+}
+
+/* say_digits / say_number: the prompt names from say.c, played like call:play. */
+static int play_names(lua_State *L, const char **names, int n)
+{
+    lua_settop(L, 3);
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++) {
+        lua_pushstring(L, names[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_replace(L, 2);
+    return m_play(L);
+}
+
+static const char *lang_option(lua_State *L, int idx)
+{
+    if (lua_isnoneornil(L, idx))
+        return "en";
+    luaL_checktype(L, idx, LUA_TTABLE);
+    lua_getfield(L, idx, "lang");
+    const char *lang = luaL_optstring(L, -1, "en");
+    lua_pop(L, 1); /* the options table keeps the string alive */
+    return lang;
+}
+
+static int m_say_digits(lua_State *L)
+{
+    live_call(L, "say_digits");
+    const char *names[SAY_MAX_NAMES];
+    const char *digits = luaL_checkstring(L, 2);
+    int n = say_digits(digits, lang_option(L, 3), names, SAY_MAX_NAMES);
+    if (n < 0)
+        return luaL_error(L, "call:say_digits('%s'): %s", digits, say_strerror(n));
+    return play_names(L, names, n);
+}
+
+static int m_say_number(lua_State *L)
+{
+    live_call(L, "say_number");
+    const char *names[SAY_MAX_NAMES];
+    lua_Integer number = luaL_checkinteger(L, 2);
+    int n = say_number((long long)number, lang_option(L, 3), names, SAY_MAX_NAMES);
+    if (n < 0)
+        return luaL_error(L, "call:say_number(%I): %s", number, say_strerror(n));
+    return play_names(L, names, n);
 }
 
 /* ---- variables and control ------------------------------------------------------------------ */
@@ -384,15 +565,60 @@ static int call_tostring(lua_State *L)
     return 1;
 }
 
+extern const char call_methods_lua[]; /* generated from call_methods.lua */
+
+#define RE_MATCH_LIMIT 1000000 /* backtracking steps: a pattern cannot stall the worker */
+
+/* re_match(pattern, subject): PCRE2, anchored by the pattern itself; errors name the problem. */
+static int re_match(lua_State *L)
+{
+    size_t plen, slen;
+    const char *pattern = luaL_checklstring(L, 1, &plen);
+    const char *subject = luaL_checklstring(L, 2, &slen);
+    int errcode;
+    PCRE2_SIZE erroff;
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, plen, 0, &errcode, &erroff, NULL);
+    if (!re) {
+        char msg[120];
+        pcre2_get_error_message(errcode, (PCRE2_UCHAR *)msg, sizeof msg);
+        return luaL_error(L, "valid: %s at offset %d", msg, (int)erroff);
+    }
+    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+    pcre2_match_context *mc = pcre2_match_context_create(NULL);
+    int rc = -1;
+    if (md && mc) {
+        pcre2_set_match_limit(mc, RE_MATCH_LIMIT);
+        rc = pcre2_match(re, (PCRE2_SPTR)subject, slen, 0, 0, md, mc);
+    }
+    pcre2_match_context_free(mc);
+    pcre2_match_data_free(md);
+    pcre2_code_free(re);
+    lua_pushboolean(L, rc >= 0);
+    return 1;
+}
+
 void call_lua_register(lua_State *L)
 {
     static const luaL_Reg methods[] = {
         { "ring", m_ring }, { "progress", m_progress }, { "answer", m_answer },
         { "play", m_play }, { "sleep", m_sleep }, { "echo", m_echo },
+        { "get_digit", m_get_digit }, { "send_dtmf", m_send_dtmf }, { "tone", m_tone },
+        { "say_digits", m_say_digits }, { "say_number", m_say_number },
         { "set", m_set }, { "get", m_get }, { "hangup", m_hangup },
         { "on_hangup", m_on_hangup }, { NULL, NULL } };
     luaL_newmetatable(L, CALL_MT);
     luaL_newlib(L, methods);
+    if (luaL_loadbufferx(L, call_methods_lua, strlen(call_methods_lua), "=call_methods", "t") != LUA_OK) {
+        log_error("call methods: %s", lua_tostring(L, -1)); /* a build defect, not user input */
+        lua_pop(L, 1);
+    } else {
+        lua_pushvalue(L, -2);
+        lua_pushcfunction(L, re_match);
+        if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+            log_error("call methods: %s", lua_tostring(L, -1));
+            lua_pop(L, 1);
+        }
+    }
     lua_pushcclosure(L, call_index, 1);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, call_newindex);

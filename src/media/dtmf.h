@@ -11,8 +11,8 @@
  * - dtmf_rtp_tx: the RFC 4733 packets of a digit string, one call per 20 ms tick.
  * Events are 0-9 * # A-D (RFC 4733 codes 0-15); other events (16 flash, ...) are ignored.
  * The telephone-event clock is 8000 Hz (the only rate the SDP layer offers).
- * Nothing allocates after init except that dtmf_inband_init allocates spandsp's state, freed by
- * dtmf_inband_free. The structs live inside the call; one thread uses them. */
+ * Only dtmf_inband_init allocates (spandsp's detector, freed by dtmf_inband_free); nothing
+ * allocates afterwards. The structs live inside the call; one thread uses each. */
 #ifndef VCS_DTMF_H
 #define VCS_DTMF_H
 
@@ -78,16 +78,15 @@ struct dtmf_rx_state_s; /* spandsp's detector */
 
 struct dtmf_inband {
     struct dtmf_rx_state_s *det;
-    char *out;         /* the caller's buffer during dtmf_inband_feed */
-    size_t out_cap, out_len;
 };
 
 /* Allocates the detector. 0, or -1 when out of memory. */
 int dtmf_inband_init(struct dtmf_inband *ib);
 /* Feeds n samples of 8 kHz linear audio (normally one 20 ms frame of 160) and stores the
- * digits that started in them into digits (at most cap; a 20 ms frame holds at most one
- * onset, as a press needs 40 ms of tone and 40 ms of pause). A digit is reported about
- * 30-40 ms after its tone starts, once, however long it is held.
+ * digits that started in them into digits (at most cap; more stay for the next call, but a
+ * 20 ms frame holds at most one onset, as a press needs 40 ms of tone and 40 ms of pause).
+ * A digit is reported once, however long it is held, as soon as 2-3 of spandsp's 12.75 ms
+ * analysis blocks agree: in the frame that ends 35-55 ms after its tone started.
  * Returns how many digits were stored, or -1 on bad arguments or an uninitialised ib. */
 int dtmf_inband_feed(struct dtmf_inband *ib, const int16_t *pcm, size_t n, char *digits,
                      size_t cap);
@@ -99,11 +98,11 @@ void dtmf_inband_free(struct dtmf_inband *ib);
 enum dtmf_source { DTMF_SRC_RTP, DTMF_SRC_INFO, DTMF_SRC_INBAND, DTMF_SRC_COUNT };
 
 /* A digit from one source is the copy of a press already taken from another source when that
- * press has the same digit, arrived at most this long before (or after) it, and has no copy
- * from this source yet. Presses are paired oldest first, so "55" sent both ways is two
- * presses whatever the order the copies arrive in. 500 ms covers INFO trailing RTP through
- * a proxy and in-band detection trailing the RFC 4733 start (30-40 ms); two presses of the
- * same key by different methods within 500 ms is not something a phone does.
+ * press has the same digit, arrived at most this long before it, and has no copy from this
+ * source yet. Presses are paired oldest first, so "55" sent both ways is two presses whatever
+ * order the copies arrive in. 500 ms covers INFO trailing RTP through a proxy, and in-band
+ * detection trailing the RFC 4733 start (35-55 ms); a phone does not press the same key
+ * twice by different methods within 500 ms.
  * The same source repeating a digit is always a new press (its own layer told them apart). */
 #define DTMF_DEDUP_WINDOW_MS 500
 #define DTMF_DEDUP_RECENT 8   /* presses remembered for pairing; older ones are outside the window */

@@ -485,10 +485,23 @@ static bool resolve(const struct prompt_cache *c, const char *name, char *path, 
                         strerror(why));
             return false;
         }
+    } else if (name[0] != '/') {
+        /* A relative path starts from the sounds folder ("en/1" is sounds/en/1.wav): the file
+         * may omit its extension there too. Where it really lies is checked below. */
+        const char *slash = strrchr(name, '/');
+        char dir[PATH_MAX];
+        int n = snprintf(dir, sizeof dir, "%s/%.*s", c->roots[0], (int)(slash - name), name);
+        int why = 0;
+        if (n < 0 || n >= (int)sizeof dir || !slash[1]) {
+            set_err(err, errlen, "prompt '%.64s': not a file name", name);
+            return false;
+        }
+        if (!find_in_sounds(dir, slash + 1, cand, &why)) {
+            set_err(err, errlen, "prompt '%s' not found in %s", name, c->roots[0]);
+            return false;
+        }
     } else {
-        /* Relative paths start from the sounds folder; absolute ones are checked below. */
-        int n = name[0] == '/' ? snprintf(cand, sizeof cand, "%s", name)
-                               : snprintf(cand, sizeof cand, "%s/%s", c->roots[0], name);
+        int n = snprintf(cand, sizeof cand, "%s", name);
         if (n < 0 || n >= (int)sizeof cand) {
             set_err(err, errlen, "prompt '%.64s...': name too long", name);
             return false;

@@ -152,8 +152,8 @@ int rtp_session_set_remote(struct rtp_session *s, const char *addr, uint16_t por
     return 0;
 }
 
-int rtp_session_send(struct rtp_session *s, uint8_t pt, const uint8_t *payload, size_t len,
-                     uint32_t samples, bool marker)
+static int send_packet(struct rtp_session *s, uint8_t pt, const uint8_t *payload, size_t len,
+                       uint32_t ts, bool marker)
 {
     uint8_t pkt[RTP_HEADER + 512];
     if (len > sizeof pkt - RTP_HEADER)
@@ -162,17 +162,16 @@ int rtp_session_send(struct rtp_session *s, uint8_t pt, const uint8_t *payload, 
     pkt[1] = (uint8_t)((marker ? 0x80 : 0) | (pt & 0x7f));
     pkt[2] = (uint8_t)(s->seq >> 8);
     pkt[3] = (uint8_t)s->seq;
-    pkt[4] = (uint8_t)(s->ts >> 24);
-    pkt[5] = (uint8_t)(s->ts >> 16);
-    pkt[6] = (uint8_t)(s->ts >> 8);
-    pkt[7] = (uint8_t)s->ts;
+    pkt[4] = (uint8_t)(ts >> 24);
+    pkt[5] = (uint8_t)(ts >> 16);
+    pkt[6] = (uint8_t)(ts >> 8);
+    pkt[7] = (uint8_t)ts;
     pkt[8] = (uint8_t)(s->ssrc >> 24);
     pkt[9] = (uint8_t)(s->ssrc >> 16);
     pkt[10] = (uint8_t)(s->ssrc >> 8);
     pkt[11] = (uint8_t)s->ssrc;
     memcpy(pkt + RTP_HEADER, payload, len);
     s->seq++;
-    s->ts += samples;
     if (!s->have_remote)
         return 0;
     ssize_t n = sendto(s->fd, pkt, RTP_HEADER + len, 0, (const struct sockaddr *)&s->remote,
@@ -182,6 +181,20 @@ int rtp_session_send(struct rtp_session *s, uint8_t pt, const uint8_t *payload, 
     s->stats.sent_packets++;
     s->stats.sent_octets += len;
     return 0;
+}
+
+int rtp_session_send(struct rtp_session *s, uint8_t pt, const uint8_t *payload, size_t len,
+                     uint32_t samples, bool marker)
+{
+    int rc = send_packet(s, pt, payload, len, s->ts, marker);
+    s->ts += samples;
+    return rc;
+}
+
+int rtp_session_send_at(struct rtp_session *s, uint8_t pt, const uint8_t *payload, size_t len,
+                        uint32_t ts, bool marker)
+{
+    return send_packet(s, pt, payload, len, ts, marker);
 }
 
 void rtp_session_skip(struct rtp_session *s, uint32_t samples)

@@ -59,6 +59,10 @@ int rtp_session_set_remote(struct rtp_session *s, const char *addr, uint16_t por
  * (an unreachable peer is not fatal: RTP is fire and forget). */
 int rtp_session_send(struct rtp_session *s, uint8_t pt, const uint8_t *payload, size_t len,
                      uint32_t samples, bool marker);
+/* Sends one packet stamped ts without moving the stream's timestamp: RFC 4733 events carry
+ * their start's timestamp in every packet. */
+int rtp_session_send_at(struct rtp_session *s, uint8_t pt, const uint8_t *payload, size_t len,
+                        uint32_t ts, bool marker);
 /* Advances the timestamp without sending (hold), so that the timeline stays continuous. */
 void rtp_session_skip(struct rtp_session *s, uint32_t samples);
 /* Reads one datagram into buf. Returns 1 with *pkt filled, 0 when nothing is waiting, and

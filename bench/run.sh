@@ -1,0 +1,24 @@
+#!/bin/bash
+# vcsd benchmark driver: bench/run.sh [short|play|play2way|overload|smoke ...] [options]
+# Builds bench/rtpsink.c, raises the descriptor limit, then runs bench/vcs_bench.py, which
+# starts its own vcsd per run (free loopback ports, temporary data folder) and drives it with
+# SIPp. Options: bench/run.sh --help. Environment: VCSD (binary, default
+# /tmp/build/src/vcsd), BENCH_WORKDIR (run folders and results.jsonl, default /tmp/vcs-bench).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+work=${BENCH_WORKDIR:-/tmp/vcs-bench}
+mkdir -p "$work"
+for tool in sipp sox gcc python3 vmstat; do
+    command -v "$tool" >/dev/null || { echo "run.sh: $tool is missing (apt-get install sip-tester sox gcc python3 procps)" >&2; exit 1; }
+done
+# SIPp and vcsd need a socket per call (vcsd two: RTP and RTCP).
+ulimit -n "$(ulimit -Hn)"
+if [ "$(ulimit -n)" -lt 12000 ]; then
+    echo "run.sh: warning: ulimit -n is $(ulimit -n); 4000-call runs need about 10000" >&2
+fi
+sink="$work/rtpsink"
+if [ ! -x "$sink" ] || [ "$here/rtpsink.c" -nt "$sink" ]; then
+    gcc -std=c11 -O2 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -o "$sink" "$here/rtpsink.c" -lm
+fi
+exec python3 "$here/vcs_bench.py" --rtpsink "$sink" --workdir "$work" "$@"

@@ -1,0 +1,857 @@
+#!/usr/bin/env python3
+"""vcs_bench: load tests of vcsd with SIPp over loopback (Python 3 standard library only).
+
+Run through bench/run.sh, which raises `ulimit -n` and builds bench/rtpsink.c first.
+Scenarios (see bench/README.md for what each measures):
+  short     (a) short calls (answer, 1 s prompt, vcsd hangs up), stepped call rates
+  play      (b)+(d) N concurrent calls, vcsd plays a looping prompt, caller silent
+  play2way  (c)+(d) the same with the caller sending RTP too
+  overload  (e) short calls at 2x the sustainable rate, shipped admission-control settings
+  smoke     tiny versions of all of the above, to check the scripts
+
+Every run starts its own vcsd (free loopback ports, temporary data folder, bench dialplans,
+a generated 1 s prompt), its own rtpsink (the media far end of every call) and one SIPp. SIPp
+runs are bounded with -m and -timeout; every wait here is bounded too. A sampler reads vcsd's
+CPU (utime+stime, whole process and per thread) and RSS from /proc once a second, plus the
+CPU of SIPp, rtpsink and everything else on the machine (to spot disturbed runs).
+Each run leaves its files in <workdir>/<stamp>-<name>/ and appends one JSON line to
+<workdir>/results.jsonl; the figures are printed at the end.
+"""
+
+import argparse
+import csv
+import http.client
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+HZ = os.sysconf("SC_CLK_TCK")
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+CHILDREN = []   # every process we start, so that an error never leaves one behind
+
+
+def spawn(argv, **kw):
+    p = subprocess.Popen(argv, **kw)
+    CHILDREN.append(p)
+    return p
+
+
+def kill_children():
+    for p in CHILDREN:
+        if p.poll() is None:
+            p.kill()
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+def log(msg):
+    print("[bench %s] %s" % (time.strftime("%H:%M:%S"), msg), flush=True)
+
+
+# ------------------------------------------------------------------------------------------
+# Ports
+
+def _bind_ok(port, kind):
+    s = socket.socket(socket.AF_INET, kind)
+    try:
+        s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+# Single ports come from 30000-32699, RTP blocks from 10000-29999: they never overlap, and
+# both lie below the kernel's ephemeral range (32768 up by default), which other programs get.
+def free_port(tcp=False, even=False):
+    for _ in range(500):
+        p = random.randrange(30000, 32700)
+        if even:
+            p &= ~1
+        ok = _bind_ok(p, socket.SOCK_DGRAM) and (not tcp or _bind_ok(p, socket.SOCK_STREAM))
+        if ok and (not even or _bind_ok(p + 1, socket.SOCK_DGRAM)):
+            return p
+    raise RuntimeError("no free port")
+
+
+def free_udp_block(n, taken):
+    """n consecutive free UDP ports (even start), clear of `taken`."""
+    lo, hi = 10000, 30000
+    for _ in range(200):
+        start = random.randrange(lo, hi - n) & ~1
+        if any(start <= t < start + n for t in taken):
+            continue
+        if all(_bind_ok(p, socket.SOCK_DGRAM) for p in range(start, start + n)):
+            return start
+    raise RuntimeError("no block of %d free UDP ports" % n)
+
+
+# ------------------------------------------------------------------------------------------
+# /proc readers
+
+def proc_ticks(pid):
+    """utime+stime of a process (or task) in clock ticks, or None when it is gone."""
+    try:
+        with open("/proc/%s/stat" % pid) as f:
+            s = f.read()
+    except OSError:
+        return None
+    fields = s[s.rindex(")") + 2:].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def proc_comm(path):
+    try:
+        with open(path + "/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return "?"
+
+
+def proc_rss_kb(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def machine_ticks():
+    """(busy, total) jiffies of all CPUs, and softirq separately."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + v[4]
+    total = sum(v[:8])
+    return total - idle, total, v[6]
+
+
+def thread_ticks(pid):
+    out = {}
+    base = "/proc/%d/task" % pid
+    try:
+        tids = os.listdir(base)
+    except OSError:
+        return out
+    for tid in tids:
+        t = proc_ticks("%d/task/%s" % (pid, tid))
+        if t is not None:
+            out[int(tid)] = t
+    return out
+
+
+def vmstat_idle():
+    """Runs `vmstat 1 3`; returns (text, mean idle % of the last two samples)."""
+    r = subprocess.run(["vmstat", "1", "3"], capture_output=True, text=True, timeout=20)
+    lines = r.stdout.strip().splitlines()
+    hdr = lines[1].split()
+    idx = hdr.index("id")
+    idles = [int(l.split()[idx]) for l in lines[3:]]
+    return r.stdout, (sum(idles) / len(idles) if idles else 0)
+
+
+def wait_idle(min_idle, max_wait):
+    deadline = time.monotonic() + max_wait
+    while True:
+        text, idle = vmstat_idle()
+        if idle >= min_idle or time.monotonic() >= deadline:
+            if idle < min_idle:
+                log("machine still busy (idle %.0f%%), running anyway; noted in the result" % idle)
+            return text, idle
+        log("machine busy (idle %.0f%% < %d%%), waiting" % (idle, min_idle))
+        time.sleep(10)
+
+
+# ------------------------------------------------------------------------------------------
+# Processes
+
+class Vcsd:
+    def __init__(self, run, config, rtp_ports):
+        self.run = run
+        self.root = run.dir
+        self.data = os.path.join(self.root, "data")
+        self.sounds = os.path.join(self.root, "sounds")
+        os.makedirs(self.data)
+        os.makedirs(self.sounds)
+        subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16",
+                        os.path.join(self.sounds, "bench1s.wav"), "synth", "1", "sine", "440",
+                        "vol", "0.5"], check=True, timeout=30)
+        self.conf = os.path.join(self.root, "vcsd.conf")
+        with open(self.conf, "w") as f:
+            f.write(config)
+        self.sip_port = free_port(tcp=True)
+        self.http_port = free_port(tcp=True)
+        self.rtp_lo = free_udp_block(rtp_ports, [self.sip_port, self.http_port])
+        self.rtp_hi = self.rtp_lo + rtp_ports - 1
+        self.log_path = os.path.join(self.root, "vcsd.log")
+        self.proc = None
+        self.token = None
+        self.exit_code = None
+
+    def start(self):
+        argv = [self.run.args.vcsd, "-c", self.conf,
+                "--sip", "127.0.0.1:%d" % self.sip_port,
+                "--http", "127.0.0.1:%d" % self.http_port,
+                "--data", self.data, "--dialplans", os.path.join(HERE, "dialplans"),
+                "--sounds", self.sounds, "--rtp-ports", "%d-%d" % (self.rtp_lo, self.rtp_hi),
+                "--log-level", self.run.args.log_level]
+        self.argv = argv
+        self.logf = open(self.log_path, "wb")
+        self.proc = spawn(argv, cwd=self.root, stdin=subprocess.DEVNULL,
+                                     stdout=self.logf, stderr=subprocess.STDOUT)
+        self.pid = self.proc.pid
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("vcsd exited with %s at start-up; log %s"
+                                   % (self.proc.returncode, self.log_path))
+            tok = os.path.join(self.data, "admin.token")
+            if os.path.exists(tok):
+                with open(tok) as f:
+                    self.token = f.read().strip()
+                if self.health() is not None:
+                    return
+            time.sleep(0.1)
+        raise RuntimeError("vcsd not healthy after 20 s; log %s" % self.log_path)
+
+    def health(self):
+        """Calls up according to GET /v1/health, or None when it does not answer."""
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=2)
+            c.request("GET", "/v1/health", headers={"Authorization": "Bearer " + self.token})
+            r = c.getresponse()
+            body = json.loads(r.read().decode())
+            c.close()
+            return body.get("calls")
+        except (OSError, ValueError, http.client.HTTPException):
+            return None
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout=45):
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                log("vcsd did not exit %d s after SIGTERM: killing it" % timeout)
+                self.proc.kill()
+                self.proc.wait(10)
+        self.exit_code = self.proc.returncode
+        self.logf.close()
+        return self.exit_code
+
+    def log_summary(self):
+        counts = {"error": 0, "warn": 0}
+        first = []
+        try:
+            with open(self.log_path, errors="replace") as f:
+                for line in f:
+                    low = line.lower()
+                    for k in counts:
+                        if " %s" % k in low[:60] or low.startswith(k):
+                            counts[k] += 1
+                            if len(first) < 8:
+                                first.append(line.rstrip()[:300])
+        except OSError:
+            pass
+        return counts, first
+
+
+class Sink:
+    def __init__(self, run, send):
+        self.port = free_port(even=True)
+        self.summary = os.path.join(run.dir, "rtpsink.json")
+        self.csv = os.path.join(run.dir, "rtpsink_streams.csv")
+        self.out = open(os.path.join(run.dir, "rtpsink.log"), "wb")
+        argv = [run.args.rtpsink, "-p", str(self.port), "-o", self.summary, "-c", self.csv,
+                "-t", "900"]
+        if send:
+            argv.append("-s")
+        self.proc = spawn(argv, stdin=subprocess.DEVNULL, stdout=self.out,
+                                     stderr=subprocess.STDOUT)
+        self.pid = self.proc.pid
+        time.sleep(0.2)
+        if self.proc.poll() is not None:
+            raise RuntimeError("rtpsink failed to start (see %s)" % self.out.name)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.out.close()
+        try:
+            with open(self.summary) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return None
+
+
+class Sipp:
+    def __init__(self, run, vcsd, sink, scenario, service, rate, calls, limit, timeout_s,
+                 tmpl):
+        self.dir = run.dir
+        src = os.path.join(HERE, "scenarios", scenario + ".xml")
+        with open(src) as f:
+            text = f.read()
+        for k, v in tmpl.items():
+            text = text.replace("{{%s}}" % k, str(v))
+        if "{{" in text:
+            raise RuntimeError("unfilled template value in %s" % src)
+        self.scen = os.path.join(run.dir, scenario + ".xml")
+        with open(self.scen, "w") as f:
+            f.write(text)
+        self.name = scenario
+        sip_p = free_port()
+        mp = free_port(even=True)
+        cp = free_port()
+        self.stat = os.path.join(run.dir, "sipp_stat.csv")
+        self.argv = ["sipp", "127.0.0.1:%d" % vcsd.sip_port, "-sf", self.scen, "-s", service,
+                     "-i", "127.0.0.1", "-p", str(sip_p), "-mp", str(mp), "-cp", str(cp),
+                     "-key", "rtp_port", str(sink.port),
+                     "-r", str(rate), "-m", str(calls), "-l", str(limit),
+                     "-timeout", "%ds" % timeout_s, "-max_socket", "20000", "-nostdin",
+                     "-recv_timeout", "20000", "-trace_stat", "-stf", self.stat, "-fd", "1",
+                     "-trace_counts", "-trace_rtt", "-rtt_freq", "500",
+                     "-trace_err", "-max_log_size", "5000000"]
+        self.timeout_s = timeout_s
+        self.proc = None
+
+    def start(self):
+        self.out = open(os.path.join(self.dir, "sipp.out"), "wb")
+        self.proc = spawn(self.argv, cwd=self.dir, stdin=subprocess.DEVNULL,
+                                     stdout=self.out, stderr=subprocess.STDOUT)
+        self.pid = self.proc.pid
+        self.t0 = time.monotonic()
+
+    def wait(self):
+        try:
+            self.proc.wait(self.timeout_s + 30)
+        except subprocess.TimeoutExpired:
+            log("SIPp did not stop by itself: killing it")
+            self.proc.kill()
+            self.proc.wait(10)
+        self.t1 = time.monotonic()
+        self.out.close()
+        return self.proc.returncode
+
+    def _file(self, suffix):
+        for f in os.listdir(self.dir):
+            if f.startswith(self.name + "_") and f.endswith(suffix):
+                return os.path.join(self.dir, f)
+        return None
+
+    def stats(self):
+        """The last row of the statistics CSV, as a dict (SIPp's own column names)."""
+        try:
+            with open(self.stat, errors="replace") as f:
+                rows = list(csv.reader(f, delimiter=";"))
+        except OSError:
+            return {}
+        if len(rows) < 2:
+            return {}
+        return dict(zip(rows[0], rows[-1]))
+
+    def counts(self):
+        """Per scenario message: {label: messages} from -trace_counts (last row)."""
+        path = self._file("_counts.csv")
+        if not path:
+            return {}
+        with open(path, errors="replace") as f:
+            rows = list(csv.reader(f, delimiter=";"))
+        if len(rows) < 2:
+            return {}
+        return dict(zip(rows[0], rows[-1]))
+
+    def setup_times_ms(self):
+        path = self._file("_rtt.csv")
+        vals = []
+        if not path:
+            return vals
+        with open(path, errors="replace") as f:
+            for row in csv.reader(f, delimiter=";"):
+                if len(row) >= 3:
+                    try:
+                        vals.append(float(row[2]))
+                    except ValueError:
+                        pass
+        return vals
+
+
+class Sampler(threading.Thread):
+    """Once a second: vcsd CPU (process and threads), RSS, calls up; SIPp, rtpsink and the
+    whole machine's CPU."""
+
+    def __init__(self, run, vcsd):
+        super().__init__(daemon=True)
+        self.vcsd = vcsd
+        self.others = {}   # name -> pid
+        self.rows = []
+        self.stop_ev = threading.Event()
+        self.csv_path = os.path.join(run.dir, "samples.csv")
+
+    def add(self, name, pid):
+        self.others[name] = pid
+
+    def sample(self):
+        busy, total, softirq = machine_ticks()
+        row = {"t": time.monotonic(), "vcsd": proc_ticks(self.vcsd.pid),
+               "rss_kb": proc_rss_kb(self.vcsd.pid), "threads": thread_ticks(self.vcsd.pid),
+               "m_busy": busy, "m_total": total, "m_softirq": softirq,
+               "self": proc_ticks(os.getpid())}
+        for name, pid in list(self.others.items()):
+            row[name] = proc_ticks(pid)
+        row["calls"] = self.vcsd.health()
+        return row
+
+    def run(self):
+        nxt = time.monotonic()
+        while not self.stop_ev.is_set():
+            self.rows.append(self.sample())
+            nxt += 1.0
+            self.stop_ev.wait(max(0.0, nxt - time.monotonic()))
+
+    def stop(self):
+        self.stop_ev.set()
+        self.join(10)
+        self.write_csv()
+
+    def write_csv(self):
+        if not self.rows:
+            return
+        t0 = self.rows[0]["t"]
+        with open(self.csv_path, "w") as f:
+            f.write("t_s,calls,vcsd_cpu_pct,rss_kb,sipp_cpu_pct,sink_cpu_pct,machine_busy_pct,"
+                    "other_cpu_pct\n")
+            for a, b in zip(self.rows, self.rows[1:]):
+                w = self.window(a, b)
+                f.write("%.1f,%s,%.1f,%s,%.1f,%.1f,%.1f,%.1f\n" % (
+                    b["t"] - t0, b["calls"], w["vcsd"], b["rss_kb"], w.get("sipp", 0),
+                    w.get("sink", 0), w["machine"], w["other"]))
+
+    @staticmethod
+    def _delta(a, b, key):
+        if a.get(key) is None or b.get(key) is None:
+            return 0
+        return b[key] - a[key]
+
+    def window(self, a, b):
+        """CPU in % of one core between two samples."""
+        dt = b["t"] - a["t"]
+        if dt <= 0:
+            return {"vcsd": 0, "machine": 0, "other": 0}
+        pct = lambda ticks: 100.0 * ticks / HZ / dt
+        out = {"vcsd": pct(self._delta(a, b, "vcsd")), "self": pct(self._delta(a, b, "self"))}
+        for name in self.others:
+            out[name] = pct(self._delta(a, b, name))
+        ncpu = os.cpu_count() or 1
+        dtot = b["m_total"] - a["m_total"]
+        busy_frac = (b["m_busy"] - a["m_busy"]) / dtot if dtot else 0
+        out["machine"] = 100.0 * busy_frac * ncpu  # % of one core, like the others
+        out["softirq"] = 100.0 * (b["m_softirq"] - a["m_softirq"]) / dtot * ncpu if dtot else 0
+        ours = out["vcsd"] + out["self"] + sum(out[n] for n in self.others)
+        out["other"] = max(0.0, out["machine"] - ours)
+        th = {}
+        for tid, t in b["threads"].items():
+            if tid in a["threads"]:
+                th[tid] = pct(t - a["threads"][tid])
+        out["threads"] = th
+        return out
+
+    def rows_between(self, t_lo, t_hi):
+        return [r for r in self.rows if t_lo <= r["t"] <= t_hi]
+
+
+def thread_labels(pid):
+    """vcsd does not name its threads (except the prompt loader): label them by creation
+    order, which follows daemon/vcsd.c: main (HTTP API), store writer, prompt loader,
+    workers, then the SIP thread."""
+    tids = sorted(int(t) for t in os.listdir("/proc/%d/task" % pid))
+    labels = {}
+    rest = []
+    for tid in tids:
+        comm = proc_comm("/proc/%d/task/%d" % (pid, tid))
+        if tid == pid:
+            labels[tid] = "main/http"
+        elif comm != "vcsd":
+            labels[tid] = comm
+        else:
+            rest.append(tid)
+    if rest:
+        labels[rest[0]] = "store"
+        for i, tid in enumerate(rest[1:-1]):
+            labels[tid] = "worker%d" % i
+        if len(rest) > 1:
+            labels[rest[-1]] = "sip"
+    return labels
+
+
+# ------------------------------------------------------------------------------------------
+# One benchmark run
+
+def bench_config(max_cps=100000, max_calls=100000, rate_limit=0, shipped=False):
+    if shipped:
+        return "return {}\n"
+    return ("return {\n"
+            "  engine = { max_cps = %d, max_calls = %d },\n"
+            "  sip = { rate_limit = { per_second = %d } },\n"
+            "}\n" % (max_cps, max_calls, rate_limit))
+
+
+class Run:
+    def __init__(self, args, name):
+        self.args = args
+        self.name = name
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        self.dir = os.path.join(args.workdir, "%s-%s" % (stamp, name))
+        os.makedirs(self.dir)
+        self.result = {"name": name, "dir": self.dir,
+                       "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}
+
+    def save(self):
+        with open(os.path.join(self.dir, "result.json"), "w") as f:
+            json.dump(self.result, f, indent=1, sort_keys=True)
+        with open(os.path.join(self.args.workdir, "results.jsonl"), "a") as f:
+            f.write(json.dumps(self.result, sort_keys=True) + "\n")
+
+
+def cpu_over(sampler, rows, labels):
+    """Mean CPU figures over consecutive sample rows."""
+    if len(rows) < 2:
+        return None
+    w = sampler.window(rows[0], rows[-1])
+    th = {}
+    for tid, v in w["threads"].items():
+        th[labels.get(tid, str(tid))] = round(v, 1)
+    return {"vcsd": round(w["vcsd"], 1), "sipp": round(w.get("sipp", 0), 1),
+            "sink": round(w.get("sink", 0), 1), "machine": round(w["machine"], 1),
+            "softirq": round(w["softirq"], 1), "other": round(w["other"], 1),
+            "bench_self": round(w["self"], 1), "threads": th,
+            "seconds": round(rows[-1]["t"] - rows[0]["t"], 1)}
+
+
+def percentile(vals, p):
+    if not vals:
+        return None
+    s = sorted(vals)
+    return s[min(len(s) - 1, int(p / 100.0 * len(s)))]
+
+
+def sipp_summary(sipp):
+    st = sipp.stats()
+    g = lambda k: int(float(st.get(k, "0") or 0))
+    setup = sipp.setup_times_ms()
+    out = {"created": g("TotalCallCreated"), "successful": g("SuccessfulCall(C)"),
+           "failed": g("FailedCall(C)"), "retransmissions": g("Retransmissions(C)"),
+           "failed_timeout_recv": g("FailedTimeoutOnRecv(C)"),
+           "failed_unexpected": g("FailedUnexpectedMessage(C)"),
+           "failed_max_udp_retrans": g("FailedMaxUDPRetrans(C)"),
+           "dead_call_msgs": g("DeadCallMsgs(C)"), "out_of_call_msgs": g("OutOfCallMsgs(C)"),
+           "call_rate": st.get("CallRate(C)"), "elapsed": st.get("ElapsedTime(C)"),
+           "setup_ms_p50": percentile(setup, 50), "setup_ms_p99": percentile(setup, 99),
+           "setup_ms_max": max(setup) if setup else None, "setup_samples": len(setup)}
+    return out
+
+
+def counts_of(sipp):
+    """(503 received, 200 received) from -trace_counts. Column names look like
+    '<index>_503_Recv' in SIPp 3.6."""
+    c = sipp.counts()
+    n503 = n200 = 0
+    for k, v in c.items():
+        try:
+            v = int(v)
+        except ValueError:
+            continue
+        if k.endswith("_503_Recv"):
+            n503 += v
+        elif k.endswith("_200_Recv") and not k.startswith(("1_", "0_")):
+            n200 += v
+    return n503, n200, c
+
+
+def wait_calls_zero(vcsd, timeout):
+    deadline = time.monotonic() + timeout
+    n = vcsd.health()
+    while time.monotonic() < deadline:
+        n = vcsd.health()
+        if n == 0:
+            return 0
+        time.sleep(0.5)
+    return n
+
+
+def run_one(args, name, *, scenario, service, rate, calls, limit, timeout_s, tmpl, config,
+            rtp_ports, sink_send=False, drain_wait=0, plateau_calls=None, window=None,
+            perf_at=None):
+    """Starts vcsd + rtpsink + sampler, runs one SIPp, collects everything. window: (from, to)
+    seconds after SIPp's start over which CPU is averaged (default: whole SIPp run)."""
+    run = Run(args, name)
+    vm_text, idle = wait_idle(args.min_idle, args.idle_wait)
+    run.result["vmstat_before"] = vm_text
+    run.result["idle_before_pct"] = idle
+    log("run %s: %s (machine idle %.0f%%)" % (name, run.dir, idle))
+    vcsd = Vcsd(run, config, rtp_ports)
+    vcsd.start()
+    labels = thread_labels(vcsd.pid)
+    sink = Sink(run, sink_send)
+    sampler = Sampler(run, vcsd)
+    sampler.add("sink", sink.pid)
+    sampler.start()
+    time.sleep(3)
+    rss_before = proc_rss_kb(vcsd.pid)
+    sipp = Sipp(run, vcsd, sink, scenario, service, rate, calls, limit, timeout_s, tmpl)
+    run.result.update({"scenario": scenario, "rate": rate, "calls": calls, "limit": limit,
+                       "tmpl": tmpl, "config": config, "sink_sends": sink_send,
+                       "vcsd_argv": vcsd.argv, "sipp_argv": sipp.argv,
+                       "rss_before_kb": rss_before})
+    sipp.start()
+    sampler.add("sipp", sipp.pid)
+    perf_proc = None
+    if perf_at is not None and shutil.which("perf"):
+        time.sleep(perf_at)
+        perf_proc = spawn(
+            ["perf", "record", "-F", "499", "-g", "-p", str(vcsd.pid), "-o",
+             os.path.join(run.dir, "perf.data"), "--", "sleep", "10"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rc = sipp.wait()
+    if perf_proc:
+        perf_proc.wait(30)
+    run.result["sipp_exit"] = rc
+    rows = sampler.rows
+    t0 = sipp.t0
+    # CPU window: given, or the plateau of plateau_calls calls up, or the whole SIPp run.
+    win_rows = []
+    if plateau_calls:
+        up = [r for r in rows if r["calls"] is not None and r["calls"] >= plateau_calls]
+        if len(up) >= 6:
+            win_rows = sampler.rows_between(up[0]["t"] + 2, up[-1]["t"] - 2)
+        run.result["plateau_seconds"] = (up[-1]["t"] - up[0]["t"]) if up else 0
+    if not win_rows and window:
+        win_rows = sampler.rows_between(t0 + window[0], t0 + window[1])
+    if not win_rows:
+        win_rows = sampler.rows_between(t0, sipp.t1)
+    run.result["cpu"] = cpu_over(sampler, win_rows, labels)
+    run.result["calls_in_window"] = ([r["calls"] for r in win_rows][:1] +
+                                     [r["calls"] for r in win_rows][-1:])
+    rss_window = [r["rss_kb"] for r in win_rows if r["rss_kb"]]
+    run.result["rss_window_kb"] = int(statistics.mean(rss_window)) if rss_window else None
+    run.result["sipp"] = sipp_summary(sipp)
+    n503, n200, raw_counts = counts_of(sipp)
+    run.result["sipp_503"] = n503
+    run.result["sipp_counts"] = raw_counts
+    # After the load: are all calls gone (no stuck call)? Then the drain wait for memory.
+    left = wait_calls_zero(vcsd, 20)
+    run.result["calls_left_after"] = left
+    if left:
+        log("WARNING: %s calls still up 20 s after SIPp ended" % left)
+    run.result["rss_peak_kb"] = max((r["rss_kb"] or 0) for r in rows)
+    if drain_wait:
+        log("waiting %d s for the load to drain (Sofia keeps transactions ~32 s)" % drain_wait)
+        end = time.monotonic() + drain_wait
+        while time.monotonic() < end and vcsd.alive():
+            time.sleep(1)
+        run.result["rss_after_drain_kb"] = proc_rss_kb(vcsd.pid)
+        run.result["drain_wait_s"] = drain_wait
+    run.result["vcsd_alive_at_end"] = vcsd.alive()
+    sampler.stop()
+    run.result["rtp"] = sink.stop()
+    run.result["vcsd_exit"] = vcsd.stop()
+    run.result["vcsd_log_counts"], run.result["vcsd_log_first"] = vcsd.log_summary()
+    # Machine disturbance: CPU used by processes other than vcsd/SIPp/rtpsink/us.
+    others = [sampler.window(a, b)["other"] for a, b in zip(win_rows, win_rows[1:])]
+    run.result["other_cpu_max_pct"] = round(max(others), 1) if others else None
+    run.result["other_cpu_mean_pct"] = round(statistics.mean(others), 1) if others else None
+    run.save()
+    return run.result
+
+
+# ------------------------------------------------------------------------------------------
+# Scenarios
+
+def fmt_rtp(r):
+    if not r:
+        return "rtp: no summary"
+    rec = r["received"]
+    return ("rtp: %d streams, %d pkts received / %d expected by seq (lost %d) / %d expected by "
+            "time; late>5ms %d (%.3f%%), >20ms %d, max %.1f ms; silent %d; sink drops %d"
+            % (r["streams"], rec, r["expected_seq"], r["lost_seq"], r["expected_time"],
+               r["late5"], 100.0 * r["late5"] / rec if rec else 0, r["late20"],
+               r["max_late_ms"], r["silent"], r["sink_drops"]))
+
+
+def print_result(res):
+    s = res["sipp"]
+    c = res["cpu"] or {}
+    log("== %s: SIPp created %d ok %d failed %d (503 %d) retrans %d, set-up ms p50 %s p99 %s max %s"
+        % (res["name"], s["created"], s["successful"], s["failed"], res["sipp_503"],
+           s["retransmissions"], s["setup_ms_p50"], s["setup_ms_p99"], s["setup_ms_max"]))
+    log("   CPU %% of one core over %ss: vcsd %s (threads %s), sipp %s, sink %s, other %s, "
+        "softirq %s" % (c.get("seconds"), c.get("vcsd"), c.get("threads"), c.get("sipp"),
+                        c.get("sink"), c.get("other"), c.get("softirq")))
+    log("   RSS KiB: before %s window %s peak %s after-drain %s; calls left %s; vcsd exit %s"
+        % (res["rss_before_kb"], res["rss_window_kb"], res["rss_peak_kb"],
+           res.get("rss_after_drain_kb"), res["calls_left_after"], res["vcsd_exit"]))
+    log("   " + fmt_rtp(res["rtp"]))
+    if res["vcsd_log_counts"]["error"]:
+        log("   vcsd log: %s" % res["vcsd_log_counts"])
+
+
+def scen_short(args, rates=None, seconds=None, tag="short"):
+    rates = rates or args.rates
+    seconds = seconds or args.step_seconds
+    results = []
+    for rate in rates:
+        res = run_one(args, "%s-%dcps" % (tag, rate), scenario="uac_short", service="2000",
+                      rate=rate, calls=rate * seconds, limit=max(200, rate * 10),
+                      timeout_s=seconds + 60, tmpl={"bye_timeout_ms": 15000},
+                      config=bench_config(), rtp_ports=min(20000, max(2000, rate * 8)),
+                      window=(3, seconds - 1))
+        print_result(res)
+        ok = (res["sipp"]["failed"] == 0 and res["sipp_503"] == 0 and
+              res["sipp"]["successful"] == rate * seconds and not res["calls_left_after"])
+        res["clean"] = ok
+        results.append(res)
+        log("   => %d calls/s %s" % (rate, "CLEAN" if ok else "NOT CLEAN"))
+        if not res["vcsd_alive_at_end"] or res["vcsd_exit"] not in (0,):
+            log("vcsd died or exited badly (exit %s): stopping the steps" % res["vcsd_exit"])
+            break
+        if not ok and len(results) >= 2 and not results[-2]["clean"]:
+            log("two failing steps in a row: stopping the steps")
+            break
+    best = max([r["rate"] for r in results if r["clean"]], default=0)
+    log("short calls: highest clean rate %d calls/s" % best)
+    return results
+
+
+def scen_play(args, two_way, ns=None, hold_s=None, tag=None):
+    ns = ns or args.n
+    hold_s = hold_s or args.hold
+    tag = tag or ("play2way" if two_way else "play")
+    results = []
+    for n in ns:
+        setup_rate = args.setup_rate
+        ramp_s = n / setup_rate
+        hold_ms = int((hold_s + ramp_s + 2) * 1000)  # every call up together for hold_s
+        res = run_one(args, "%s-%d" % (tag, n), scenario="uac_hold", service="2001",
+                      rate=setup_rate, calls=n, limit=n, timeout_s=int(ramp_s + hold_ms / 1000 + 60),
+                      tmpl={"hold_ms": hold_ms}, config=bench_config(),
+                      rtp_ports=2 * n + 2000, sink_send=two_way,
+                      drain_wait=args.drain_wait, plateau_calls=n,
+                      perf_at=(ramp_s + 8) if args.perf else None)
+        c = res["cpu"] or {}
+        if c:
+            res["cpu_per_call_pct"] = round(c["vcsd"] / n, 4)
+        if res["rss_window_kb"] and res["rss_before_kb"]:
+            res["rss_per_call_kib"] = round((res["rss_window_kb"] - res["rss_before_kb"]) / n, 1)
+        print_result(res)
+        log("   => N=%d: vcsd %.1f%% of a core, %.4f%% per call, %s KiB per call, failed %d"
+            % (n, c.get("vcsd", 0), res.get("cpu_per_call_pct", 0), res.get("rss_per_call_kib"),
+               res["sipp"]["failed"]))
+        results.append(res)
+        if not res["vcsd_alive_at_end"]:
+            log("vcsd died: stopping")
+            break
+    return results
+
+
+def scen_overload(args, rate=None, seconds=None, tag="overload", shipped=True, max_cps=None):
+    rate = rate or args.overload_rate
+    if not rate:
+        raise SystemExit("overload: give --overload-rate (2x the sustainable short-call rate)")
+    seconds = seconds or args.overload_seconds
+    cfg = bench_config(shipped=True) if shipped else bench_config(max_cps=max_cps,
+                                                                  max_calls=8000,
+                                                                  rate_limit=2000)
+    res = run_one(args, "%s-%dcps" % (tag, rate), scenario="uac_short", service="2000",
+                  rate=rate, calls=rate * seconds, limit=max(200, rate * 10),
+                  timeout_s=seconds + 60, tmpl={"bye_timeout_ms": 15000}, config=cfg,
+                  rtp_ports=min(20000, max(2000, rate * 8)), window=(3, seconds - 1))
+    s = res["sipp"]
+    res["answered"] = s["successful"] - res["sipp_503"]
+    print_result(res)
+    log("   => offered %d calls/s for %d s: answered %d, 503 %d, failed %d"
+        % (rate, seconds, res["answered"], res["sipp_503"], s["failed"]))
+    return [res]
+
+
+def scen_smoke(args):
+    out = []
+    out += scen_short(args, rates=[20], seconds=5, tag="smoke-short")
+    out += scen_play(args, False, ns=[20], hold_s=5, tag="smoke-play")
+    out += scen_play(args, True, ns=[20], hold_s=5, tag="smoke-play2way")
+    out += scen_overload(args, rate=60, seconds=5, tag="smoke-overload", shipped=False,
+                         max_cps=30)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("scenarios", nargs="*", default=["smoke"],
+                    help="short, play, play2way, overload, smoke (default smoke)")
+    ap.add_argument("--vcsd", default=os.environ.get("VCSD", "/tmp/build/src/vcsd"))
+    ap.add_argument("--rtpsink", required=True)
+    ap.add_argument("--workdir", default=os.environ.get("BENCH_WORKDIR", "/tmp/vcs-bench"))
+    ap.add_argument("--rates", default="100,300,500,800,1000,1500",
+                    help="short-call rates to step through (calls/s)")
+    ap.add_argument("--step-seconds", type=int, default=20)
+    ap.add_argument("--n", default="500,1000,2000,4000", help="concurrent calls for play*")
+    ap.add_argument("--hold", type=int, default=30, help="seconds all N calls are up together")
+    ap.add_argument("--setup-rate", type=int, default=200, help="call set-up rate for play*")
+    ap.add_argument("--drain-wait", type=int, default=40, help="seconds after play* for RSS")
+    ap.add_argument("--overload-rate", type=int, default=0)
+    ap.add_argument("--overload-seconds", type=int, default=30)
+    ap.add_argument("--min-idle", type=int, default=85, help="vmstat idle %% wanted before a run")
+    ap.add_argument("--idle-wait", type=int, default=120, help="max seconds to wait for it")
+    ap.add_argument("--log-level", default="warn")
+    ap.add_argument("--perf", action="store_true", help="perf record 10 s of each play* plateau")
+    args = ap.parse_args()
+    args.rates = [int(x) for x in args.rates.split(",") if x]
+    args.n = [int(x) for x in args.n.split(",") if x]
+    os.makedirs(args.workdir, exist_ok=True)
+    for tool in ("sipp", "sox", "vmstat"):
+        if not shutil.which(tool):
+            raise SystemExit("%s is missing" % tool)
+    if not os.access(args.vcsd, os.X_OK):
+        raise SystemExit("no vcsd binary at %s (set VCSD=)" % args.vcsd)
+    funcs = {"short": lambda: scen_short(args),
+             "play": lambda: scen_play(args, False),
+             "play2way": lambda: scen_play(args, True),
+             "overload": lambda: scen_overload(args),
+             "smoke": lambda: scen_smoke(args)}
+    for s in args.scenarios:
+        if s not in funcs:
+            raise SystemExit("unknown scenario %r (have: %s)" % (s, ", ".join(funcs)))
+    try:
+        for s in args.scenarios:
+            funcs[s]()
+    finally:
+        kill_children()
+
+
+if __name__ == "__main__":
+    main()

@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "media/g711.h"
 #include "media/prompt_cache.h"
+#include "media/recorder.h"
 #include "script/script_set.h"
 #include "sip/sip_stack.h"
 
@@ -75,6 +76,53 @@ static uint8_t silence_byte(const struct call *c)
 }
 
 
+static void record_frame(struct call *c, const int16_t *pcm, size_t n);
+
+static void ring_push(struct call *c, struct echo_ring *r, const uint8_t *payload, size_t n)
+{
+    if (r->head - r->tail == ECHO_SLOTS)
+        r->tail++; /* full: drop the oldest, latency must not grow */
+    uint8_t *slot = r->frames[r->head % ECHO_SLOTS];
+    memcpy(slot, payload, n);
+    memset(slot + n, silence_byte(c), FRAME_SAMPLES - n);
+    r->head++;
+}
+
+static void decode_frame(const struct call *c, int16_t *pcm, const uint8_t *g711, size_t n)
+{
+    if (c->have_remote && c->remote.codec_pt == SDP_PT_PCMA)
+        g711_alaw_decode(pcm, g711, n);
+    else
+        g711_ulaw_decode(pcm, g711, n);
+}
+
+/* call:record, once per tick: the caller's next 20 ms (silence if none came) go to the file
+ * and through voice detection. */
+static void record_tick(struct call *c)
+{
+    int16_t pcm[FRAME_SAMPLES];
+    struct echo_ring *r = c->rec_ring;
+    if (r->head != r->tail)
+        decode_frame(c, pcm, r->frames[r->tail++ % ECHO_SLOTS], FRAME_SAMPLES);
+    else
+        memset(pcm, 0, sizeof pcm);
+    record_frame(c, pcm, FRAME_SAMPLES);
+}
+
+/* The caller's audio goes to the file and through voice detection. */
+static void record_frame(struct call *c, const int16_t *pcm, size_t n)
+{
+    recording_write(c->rec, pcm, n);
+    if (recording_failed(c->rec)) {
+        call_record_stop(c, "error", 0);
+        return;
+    }
+    if (n % VAD_SUBFRAME == 0)
+        vad_process(&c->vad, pcm, n);
+    if (c->rec_silence_ms && vad_heard_voice(&c->vad) && vad_silence_ms(&c->vad) >= c->rec_silence_ms)
+        call_record_stop(c, "silence", vad_trim_frames(&c->vad));
+}
+
 static void on_rtp(evutil_socket_t fd, short what, void *arg)
 {
     struct call *c = arg;
@@ -94,22 +142,14 @@ static void on_rtp(evutil_socket_t fd, short what, void *arg)
         if (pkt.pt != c->remote.codec_pt || !pkt.len)
             continue;
         size_t n = pkt.len < FRAME_SAMPLES ? pkt.len : FRAME_SAMPLES;
-        if (c->echo) {
-            struct echo_ring *r = c->echo;
-            if (r->head - r->tail == ECHO_SLOTS)
-                r->tail++; /* full: drop the oldest, latency must not grow */
-            uint8_t *slot = r->frames[r->head % ECHO_SLOTS];
-            memcpy(slot, pkt.payload, n);
-            memset(slot + n, silence_byte(c), FRAME_SAMPLES - n);
-            r->head++;
-        }
+        if (c->echo)
+            ring_push(c, c->echo, pkt.payload, n);
+        if (c->rec_ring)
+            ring_push(c, c->rec_ring, pkt.payload, n);
         if (c->inband.det) {
             int16_t pcm[FRAME_SAMPLES];
             char digits[4];
-            if (c->remote.codec_pt == SDP_PT_PCMA)
-                g711_alaw_decode(pcm, pkt.payload, n);
-            else
-                g711_ulaw_decode(pcm, pkt.payload, n);
+            decode_frame(c, pcm, pkt.payload, n);
             int got = dtmf_inband_feed(&c->inband, pcm, n, digits, sizeof digits);
             for (int k = 0; k < got; k++)
                 call_on_digit(c, DTMF_SRC_INBAND, digits[k]);
@@ -242,6 +282,8 @@ void call_media_tick(struct call *c, uint64_t now_us)
             c->next_send_us += FRAME_US;
             continue;
         }
+        if (c->rec && c->rec_ring)
+            record_tick(c);
         if (sending) {
             rtp_session_send(&c->rtp, pt, frame, FRAME_SAMPLES, FRAME_SAMPLES, marker);
             c->marker_next = false;
@@ -285,7 +327,9 @@ void call_end(struct call *c, int sip_code, const char *cause, const char *by)
     c->echo = NULL;
     if (c->timer)
         evtimer_del(c->timer);
-    if (c->wait != WAIT_NONE)
+    if (c->wait == WAIT_RECORD)
+        call_record_stop(c, "hangup", 0); /* returns normally: the message can be kept */
+    else if (c->wait != WAIT_NONE)
         call_wake(c, false, NULL); /* the continuation sees c->ended and raises the hangup error */
     else
         call_script_wake(c);       /* let the worker look at the call again (finish, free) */
@@ -361,6 +405,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         call_script_wake(c);
     } else if (c->wait == WAIT_SLEEP || c->wait == WAIT_ECHO || c->wait == WAIT_DIGIT) {
         call_wake(c, false, NULL);
+    } else if (c->wait == WAIT_RECORD && c->rec) {
+        call_record_stop(c, "max", 0);
     }
 }
 
@@ -477,6 +523,7 @@ void call_free(struct call *c)
         worker_release_version(c->w, c->set);
     script_set_release(c->set);
     free(c->echo);
+    free(c->rec_ring);
     free(c->cdr.vars_json);
     free(c->from_uri);
     free(c->to_uri);

@@ -16,6 +16,7 @@
 #include <lua.h>
 
 #include "media/dtmf.h"
+#include "media/vad.h"
 #include "media/rtp_session.h"
 #include "media/tone.h"
 #include "sip/sdp.h"
@@ -36,7 +37,8 @@ enum call_state {
 };
 
 enum call_wait {
-    WAIT_NONE, WAIT_ACK, WAIT_PROMPTS, WAIT_PLAY, WAIT_SLEEP, WAIT_ECHO, WAIT_DIGIT, WAIT_DTMF_OUT
+    WAIT_NONE, WAIT_ACK, WAIT_PROMPTS, WAIT_PLAY, WAIT_SLEEP, WAIT_ECHO, WAIT_DIGIT, WAIT_DTMF_OUT,
+    WAIT_RECORD
 };
 
 #define PLAYLIST_MAX 64
@@ -51,6 +53,8 @@ struct playlist {
     bool started;
 };
 
+/* Received 20 ms frames (G.711 bytes) waiting for the tick: the echo plays them back, a
+ * recording writes one per tick (silence when none came), so files follow the wall clock. */
 struct echo_ring {
     uint8_t frames[ECHO_SLOTS][FRAME_SAMPLES];
     unsigned head, tail; /* head - tail = frames waiting */
@@ -94,8 +98,18 @@ struct call {
     struct dtmf_dedup digits;        /* presses from all sources, queued for the script */
     struct dtmf_rtp_tx dtmf_tx;
     uint32_t dtmf_event_ts;
-    char digit_set[24];              /* keys that interrupt the current play ("" = none) */
+    char digit_set[24];              /* keys that interrupt the current play or recording */
     char result[8];                  /* what the waiting method returns ("" = nothing) */
+
+    /* call:record */
+    struct recording *rec;           /* open while recording; the writer thread owns it after close */
+    struct echo_ring *rec_ring;      /* caller audio waiting for the tick that records it */
+    struct vad vad;
+    uint64_t rec_silence_ms;         /* stop after this much silence following voice; 0 = never */
+    unsigned rec_count;
+    char rec_path[256];              /* relative to the recordings folder */
+    char rec_reason[16];
+    uint64_t rec_duration_ms;
 
     /* script */
     lua_State *co;
@@ -145,6 +159,11 @@ void call_script_free(struct call *c);
 void call_wake(struct call *c, bool error, const char *msg);
 /* Worker flush: resumes the coroutine if its wait is over. */
 void call_script_step(struct call *c);
+/* Ends call:record (reason: silence, digit, max, hangup), trimming trim_frames of trailing
+ * silence; the script resumes once the file is complete. */
+void call_record_stop(struct call *c, const char *reason, size_t trim_frames);
+/* The recording's file is complete (from the recorder's thread, via the worker). */
+void call_record_done(struct call *c, uint64_t duration_ms, const char *err);
 /* A new key press is queued: a play that it interrupts or a wait for a digit ends. */
 void call_digit_arrived(struct call *c);
 /* A prompt requested by call:play finished loading (p referenced, or NULL and err). */

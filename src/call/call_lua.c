@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "media/dtmf.h"
 #include "media/prompt_cache.h"
+#include "media/recorder.h"
 #include "media/say.h"
 #include "media/tone.h"
 #include "script/routes.h"
@@ -239,7 +240,14 @@ static bool set_interrupt_digits(lua_State *L, struct call *c, int idx)
 
 void call_digit_arrived(struct call *c)
 {
-    if (c->wait == WAIT_DIGIT) {
+    if (c->wait == WAIT_RECORD && c->rec) {
+        for (char d; (d = dtmf_dedup_pop(&c->digits));) {
+            if (strchr(c->digit_set, d)) {
+                call_record_stop(c, "digit", 0);
+                return;
+            }
+        }
+    } else if (c->wait == WAIT_DIGIT) {
         c->result[0] = dtmf_dedup_pop(&c->digits);
         c->result[1] = '\0';
         evtimer_del(c->timer);
@@ -471,6 +479,141 @@ static int m_say_number(lua_State *L)
     return play_names(L, names, n);
 }
 
+/* ---- call:record ---------------------------------------------------------------------------- */
+
+#define RECORD_MAX_SECONDS 3600
+
+struct record_request {
+    struct worker *w;
+    uint64_t leg_id;
+};
+
+static void record_closed(void *arg, uint64_t duration_ms, const char *err)
+{
+    struct record_request *req = arg;
+    worker_post_record_done(req->w, req->leg_id, duration_ms, err); /* to the call's thread */
+    free(req);
+}
+
+void call_record_stop(struct call *c, const char *reason, size_t trim_frames)
+{
+    if (!c->rec)
+        return;
+    snprintf(c->rec_reason, sizeof c->rec_reason, "%s", reason);
+    c->digit_set[0] = '\0';
+    if (c->timer && !c->ended)
+        evtimer_del(c->timer);
+    struct recording *rec = c->rec;
+    c->rec = NULL; /* the writer thread owns it from here */
+    struct record_request *req = malloc(sizeof *req);
+    if (req)
+        *req = (struct record_request){ c->w, c->leg_id };
+    recording_close(rec, trim_frames, req ? record_closed : NULL, req);
+    if (!req)
+        call_record_done(c, 0, "out of memory");
+}
+
+void call_record_done(struct call *c, uint64_t duration_ms, const char *err)
+{
+    if (c->wait != WAIT_RECORD)
+        return;
+    c->rec_duration_ms = duration_ms;
+    if (err) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "call:record(): %s", err);
+        call_wake(c, true, msg);
+    } else {
+        call_wake(c, false, NULL);
+    }
+}
+
+static int record_done_k(lua_State *L, int status, lua_KContext ctx)
+{
+    struct call *c = (struct call *)ctx;
+    c->wait = WAIT_NONE;
+    if (c->wake_error) {
+        c->wake_error = false;
+        return luaL_error(L, "%s", c->wake_msg);
+    }
+    /* Also after a hangup: the message is kept and the next waiting method raises (SPEC 5.1). */
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, c->rec_path);
+    lua_setfield(L, -2, "path");
+    lua_pushinteger(L, (lua_Integer)c->rec_duration_ms);
+    lua_setfield(L, -2, "duration_ms");
+    lua_pushstring(L, c->rec_reason);
+    lua_setfield(L, -2, "reason");
+    return 1;
+}
+
+static lua_Integer opt_int_field(lua_State *L, int t, const char *k, lua_Integer dflt)
+{
+    lua_getfield(L, t, k);
+    lua_Integer v = luaL_optinteger(L, -1, dflt);
+    lua_pop(L, 1);
+    return v;
+}
+
+/* A path under the recordings folder: relative, no "..", no hidden parts. */
+static bool safe_relative_path(const char *p)
+{
+    if (!p[0] || p[0] == '/')
+        return false;
+    for (const char *seg = p; seg; seg = strchr(seg, '/') ? strchr(seg, '/') + 1 : NULL)
+        if (seg[0] == '.' || seg[0] == '/' || seg[0] == '\0')
+            return false;
+    return true;
+}
+
+/* call:_record(opts): the recording itself; call:record (call_methods.lua) beeps first. */
+static int m_record(lua_State *L)
+{
+    struct call *c = live_call(L, "record");
+    if (!lua_isnoneornil(L, 2))
+        luaL_checktype(L, 2, LUA_TTABLE);
+    else
+        lua_newtable(L);
+    int o = 2;
+    lua_Integer max_s = opt_int_field(L, o, "max_seconds", 60);
+    lua_Integer silence_s = opt_int_field(L, o, "silence_seconds", 5);
+    if (max_s <= 0 || max_s > RECORD_MAX_SECONDS)
+        return luaL_error(L, "call:record(): max_seconds must be 1..%d", RECORD_MAX_SECONDS);
+    if (silence_s < 0 || silence_s > RECORD_MAX_SECONDS)
+        return luaL_error(L, "call:record(): silence_seconds must be 0..%d", RECORD_MAX_SECONDS);
+    lua_getfield(L, o, "terminators");
+    const char *term = luaL_optstring(L, -1, "#");
+    if (strlen(term) >= sizeof c->digit_set)
+        return luaL_error(L, "call:record(): too many terminators");
+    snprintf(c->digit_set, sizeof c->digit_set, "%s", term);
+    lua_pop(L, 1);
+    lua_getfield(L, o, "path");
+    if (lua_isnil(L, -1))
+        snprintf(c->rec_path, sizeof c->rec_path, "%s-%u.wav", c->id, ++c->rec_count);
+    else if (snprintf(c->rec_path, sizeof c->rec_path, "%s", luaL_checkstring(L, -1)) >= (int)sizeof c->rec_path ||
+             !safe_relative_path(c->rec_path))
+        return luaL_error(L, "call:record(): path must be relative to the recordings folder, without '..' (got '%s')",
+                          lua_tostring(L, -1));
+    lua_pop(L, 1);
+    if (c->state == CALL_INCOMING)
+        send_answer(c);
+    char abs[1024], err[256];
+    snprintf(abs, sizeof abs, "%s/%s", svc_of(c)->sandbox.recordings_dir, c->rec_path);
+    if (!c->rec_ring && !(c->rec_ring = calloc(1, sizeof *c->rec_ring)))
+        return luaL_error(L, "call:record(): out of memory");
+    c->rec_ring->head = c->rec_ring->tail = 0;
+    c->rec = recording_open(svc_of(c)->recorder, abs, 1, err, sizeof err);
+    if (!c->rec)
+        return luaL_error(L, "call:record(): %s", err);
+    dtmf_dedup_flush(&c->digits); /* keys pressed before the recording do not end it */
+    vad_init(&c->vad);
+    c->rec_silence_ms = (uint64_t)silence_s * 1000u;
+    c->rec_duration_ms = 0;
+    c->rec_reason[0] = '\0';
+    arm_timer(c, max_s * 1000);
+    c->wait = WAIT_RECORD;
+    return lua_yieldk(L, 0, (lua_KContext)c, record_done_k);
+}
+
 /* ---- variables and control ------------------------------------------------------------------ */
 
 static int m_set(lua_State *L)
@@ -603,7 +746,7 @@ void call_lua_register(lua_State *L)
         { "ring", m_ring }, { "progress", m_progress }, { "answer", m_answer },
         { "play", m_play }, { "sleep", m_sleep }, { "echo", m_echo },
         { "get_digit", m_get_digit }, { "send_dtmf", m_send_dtmf }, { "tone", m_tone },
-        { "say_digits", m_say_digits }, { "say_number", m_say_number },
+        { "say_digits", m_say_digits }, { "say_number", m_say_number }, { "_record", m_record },
         { "set", m_set }, { "get", m_get }, { "hangup", m_hangup },
         { "on_hangup", m_on_hangup }, { NULL, NULL } };
     luaL_newmetatable(L, CALL_MT);

@@ -54,3 +54,12 @@ function methods.read_digits(call, opts)
   end
   return nil
 end
+
+-- call:record{path=, max_seconds=60, silence_seconds=5, beep=true, terminators="#"} (SPEC 5.1)
+-- -> {path=, duration_ms=, reason="silence"|"digit"|"max"|"hangup"}
+function methods.record(call, opts)
+  if opts ~= nil and type(opts) ~= "table" then error("call:record(): options must be a table", 2) end
+  opts = opts or {}
+  if opts.beep ~= false then call:tone("beep") end
+  return call:_record(opts)
+end

@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "media/recorder.h"
 #include "sip/sip_stack.h"
 
 #define WORKER_BITS 8 /* a leg id carries its worker's index in its low bits */
@@ -188,6 +189,7 @@ void engine_destroy(struct engine *e)
     for (int i = 0; i < e->n_workers; i++)
         worker_stop(e->workers[i]);
     sip_stack_stop(e->svc.sip);
+    recorder_destroy(e->svc.recorder); /* its last callbacks still reach the stopped workers */
     for (int i = 0; i < e->n_workers; i++)
         worker_destroy(e->workers[i]);
     free(e);

@@ -15,6 +15,7 @@ struct prompt_cache;
 struct port_pool;
 struct script_registry;
 struct sip_stack;
+struct recorder;
 
 struct engine_services {
     const struct vcs_config *cfg;
@@ -23,6 +24,7 @@ struct engine_services {
     struct port_pool *ports;
     struct script_registry *scripts;
     struct sip_stack *sip;
+    struct recorder *recorder;  /* owned by the engine: destroyed between SIP and the workers */
     struct sandbox_config sandbox;
     char media_ip[64];    /* the address in our SDP */
     char id_prefix[16];   /* makes call ids unique across restarts */

@@ -22,13 +22,14 @@
 
 #define TICK_US 20000
 
-enum ctl_type { CTL_PROMPT, CTL_HANGUP_ALL, CTL_STOP };
+enum ctl_type { CTL_PROMPT, CTL_RECORD_DONE, CTL_HANGUP_ALL, CTL_STOP };
 
 struct ctl_msg {
     struct qnode node;
     enum ctl_type type;
     uint64_t leg_id;
     int slot;
+    uint64_t duration_ms;
     const struct prompt *prompt;
     char text[256];
 };
@@ -263,6 +264,12 @@ static void handle_ctl(struct worker *w, struct ctl_msg *m)
             prompt_unref(m->prompt);
         break;
     }
+    case CTL_RECORD_DONE: {
+        struct call *c = idmap_get(&w->calls, m->leg_id);
+        if (c)
+            call_record_done(c, m->duration_ms, m->text[0] ? m->text : NULL);
+        break;
+    }
     case CTL_HANGUP_ALL:
         hangup_all(w, m->text);
         break;
@@ -308,6 +315,18 @@ void worker_post_hangup_all(struct worker *w, const char *cause)
         return;
     m->type = CTL_HANGUP_ALL;
     snprintf(m->text, sizeof m->text, "%s", cause);
+    post_ctl(w, m);
+}
+
+void worker_post_record_done(struct worker *w, uint64_t leg_id, uint64_t duration_ms, const char *err)
+{
+    struct ctl_msg *m = calloc(1, sizeof *m);
+    if (!m)
+        return;
+    m->type = CTL_RECORD_DONE;
+    m->leg_id = leg_id;
+    m->duration_ms = duration_ms;
+    snprintf(m->text, sizeof m->text, "%s", err ? err : "");
     post_ctl(w, m);
 }
 

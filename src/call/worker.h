@@ -33,6 +33,9 @@ void worker_post_hangup_all(struct worker *w, const char *cause);
 void worker_post_prompt(struct worker *w, uint64_t leg_id, int slot, const struct prompt *p,
                         const char *err);
 
+/* From the recorder's thread: call:record's file is complete. */
+void worker_post_record_done(struct worker *w, uint64_t leg_id, uint64_t duration_ms, const char *err);
+
 /* Worker thread only: the call layer's view of its worker. */
 struct engine *worker_engine(struct worker *w);
 struct event_base *worker_base(struct worker *w);

@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "media/port_pool.h"
 #include "media/prompt_cache.h"
+#include "media/recorder.h"
 #include "script/script_set.h"
 #include "store/store.h"
 
@@ -260,8 +261,16 @@ static int run(struct vcsd *d)
         log_error("cannot set up prompts or the RTP port range");
         return 1;
     }
+    int repaired = recorder_repair_dir(recordings); /* files a crash left open */
+    if (repaired > 0)
+        log_warn("recordings: repaired %d files left open by a crash", repaired);
     struct engine_services svc = { .cfg = cfg, .store = d->store, .prompts = d->prompts,
                                    .ports = d->ports };
+    svc.recorder = recorder_create(recordings, NULL);
+    if (!svc.recorder) {
+        log_error("cannot start the recorder in %s", recordings);
+        return 1;
+    }
     snprintf(svc.sandbox.dialplans_dir, sizeof svc.sandbox.dialplans_dir, "%s", cfg->dialplans_dir);
     snprintf(svc.sandbox.lua_dir, sizeof svc.sandbox.lua_dir, "%s", cfg->lua_dir);
     snprintf(svc.sandbox.sounds_dir, sizeof svc.sandbox.sounds_dir, "%s", cfg->sounds_dir);
@@ -286,6 +295,8 @@ static int run(struct vcsd *d)
         return 1;
     }
     d->engine = engine_create(&svc, err, sizeof err);
+    if (!d->engine)
+        recorder_destroy(svc.recorder); /* otherwise the engine owns it */
     if (!d->engine || engine_start(d->engine, err, sizeof err) != 0) {
         log_error("%s", err);
         return 1;

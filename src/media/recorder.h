@@ -4,7 +4,7 @@
  *
  * Media side: recording_write() copies into a per-recording memory buffer (recorder_options)
  * and hands a full one to the writer through an MPSC queue. It never allocates, never waits for
- * the disk, and takes a lock only to wake an idle writer. If the writer falls behind so that
+ * the disk, and takes a lock only when it hands a buffer over. If the writer falls behind so that
  * no buffer is free, the frames are dropped and counted (recording_dropped_frames()).
  * One recording's open/write/close must come from one thread at a time (its call's worker);
  * different recordings may be used from any threads at once.

@@ -22,6 +22,7 @@
 #include "media/recorder.h"
 #include "media/say.h"
 #include "media/tone.h"
+#include "media/tts.h"
 #include "script/routes.h"
 #include "script/sandbox.h"
 #include "sip/sip_stack.h"
@@ -433,6 +434,46 @@ static int m_tone(lua_State *L)
     return wait_for(L, c, WAIT_PLAY);
 }
 
+/* call:say(text [, {voice="en"|"zh", digits=}]): text to speech on the TTS thread, cached. */
+static int m_say(lua_State *L)
+{
+    struct call *c = live_call(L, "say");
+    const char *text = luaL_checkstring(L, 2);
+    const char *voice = "en";
+    if (lua_istable(L, 3)) {
+        lua_getfield(L, 3, "voice");
+        voice = luaL_optstring(L, -1, "en");
+        lua_pop(L, 1); /* the options table keeps the string alive */
+    }
+    char err[200];
+    if (tts_check(voice, text, err, sizeof err) != 0)
+        return luaL_error(L, "call:say(): %s", err);
+    if (set_interrupt_digits(L, c, 3))
+        return 1;
+    if (c->state == CALL_INCOMING)
+        send_answer(c);
+    call_playlist_clear(c);
+    call_tone_stop(c);
+    struct tts *tts = svc_of(c)->tts;
+    c->play.n = 1;
+    c->play.names[0] = text;
+    c->play.items[0] = tts_get(tts, voice, text);
+    if (c->play.items[0]) {
+        c->play.started = true;
+        return wait_for(L, c, WAIT_PLAY);
+    }
+    struct prompt_request *req = malloc(sizeof *req);
+    if (req) /* filled before the TTS thread can see it */
+        *req = (struct prompt_request){ c->w, c->leg_id, 0 };
+    if (!req || tts_request(tts, voice, text, prompt_arrived, req, err, sizeof err) != 0) {
+        free(req);
+        call_playlist_clear(c);
+        return luaL_error(L, "call:say(): %s", req ? err : "out of memory");
+    }
+    c->pending_prompts = 1;
+    return wait_for(L, c, WAIT_PROMPTS);
+}
+
 /* say_digits / say_number: the prompt names from say.c, played like call:play. */
 static int play_names(lua_State *L, const char **names, int n)
 {
@@ -747,6 +788,7 @@ void call_lua_register(lua_State *L)
         { "play", m_play }, { "sleep", m_sleep }, { "echo", m_echo },
         { "get_digit", m_get_digit }, { "send_dtmf", m_send_dtmf }, { "tone", m_tone },
         { "say_digits", m_say_digits }, { "say_number", m_say_number }, { "_record", m_record },
+        { "say", m_say },
         { "set", m_set }, { "get", m_get }, { "hangup", m_hangup },
         { "on_hangup", m_on_hangup }, { NULL, NULL } };
     luaL_newmetatable(L, CALL_MT);

@@ -11,7 +11,9 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "media/prompt_cache.h"
 #include "media/recorder.h"
+#include "media/tts.h"
 #include "sip/sip_stack.h"
 
 #define WORKER_BITS 8 /* a leg id carries its worker's index in its low bits */
@@ -136,6 +138,9 @@ struct engine *engine_create(const struct engine_services *svc, char *err, size_
 {
     struct engine *e = calloc(1, sizeof *e);
     if (!e) {
+        recorder_destroy(svc->recorder);
+        tts_destroy(svc->tts);
+        prompt_cache_destroy(svc->prompts);
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
@@ -189,7 +194,10 @@ void engine_destroy(struct engine *e)
     for (int i = 0; i < e->n_workers; i++)
         worker_stop(e->workers[i]);
     sip_stack_stop(e->svc.sip);
-    recorder_destroy(e->svc.recorder); /* its last callbacks still reach the stopped workers */
+    /* Their last callbacks (requests answered "shutting down") still reach the stopped workers. */
+    recorder_destroy(e->svc.recorder);
+    tts_destroy(e->svc.tts);
+    prompt_cache_destroy(e->svc.prompts);
     for (int i = 0; i < e->n_workers; i++)
         worker_destroy(e->workers[i]);
     free(e);

@@ -16,6 +16,7 @@ struct port_pool;
 struct script_registry;
 struct sip_stack;
 struct recorder;
+struct tts;
 
 struct engine_services {
     const struct vcs_config *cfg;
@@ -24,7 +25,10 @@ struct engine_services {
     struct port_pool *ports;
     struct script_registry *scripts;
     struct sip_stack *sip;
-    struct recorder *recorder;  /* owned by the engine: destroyed between SIP and the workers */
+    /* Services whose threads call back into the workers (and prompts above): engine_create
+     * takes ownership of them; they are destroyed after the workers stop, before they are freed. */
+    struct recorder *recorder;
+    struct tts *tts;
     struct sandbox_config sandbox;
     char media_ip[64];    /* the address in our SDP */
     char id_prefix[16];   /* makes call ids unique across restarts */
@@ -32,6 +36,7 @@ struct engine_services {
 
 struct engine;
 
+/* Takes ownership of svc->prompts, svc->tts and svc->recorder (also when it fails). */
 struct engine *engine_create(const struct engine_services *svc, char *err, size_t errlen);
 /* Starts the workers, then the SIP stack. */
 int engine_start(struct engine *e, char *err, size_t errlen);

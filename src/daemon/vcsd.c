@@ -22,6 +22,7 @@
 #include "media/port_pool.h"
 #include "media/prompt_cache.h"
 #include "media/recorder.h"
+#include "media/tts.h"
 #include "script/script_set.h"
 #include "store/store.h"
 
@@ -34,6 +35,7 @@ struct vcsd {
     struct event_base *base;
     struct store *store;
     struct prompt_cache *prompts;
+    bool prompts_owned;          /* until the engine takes it */
     struct port_pool *ports;
     struct script_registry *scripts;
     struct engine *engine;
@@ -256,6 +258,7 @@ static int run(struct vcsd *d)
     }
     const char *roots[] = { cfg->sounds_dir, recordings, cfg->dialplans_dir, NULL };
     d->prompts = prompt_cache_create(roots);
+    d->prompts_owned = true;
     d->ports = port_pool_create(cfg->rtp_port_lo, cfg->rtp_port_hi);
     if (!d->prompts || !d->ports) {
         log_error("cannot set up prompts or the RTP port range");
@@ -266,11 +269,6 @@ static int run(struct vcsd *d)
         log_warn("recordings: repaired %d files left open by a crash", repaired);
     struct engine_services svc = { .cfg = cfg, .store = d->store, .prompts = d->prompts,
                                    .ports = d->ports };
-    svc.recorder = recorder_create(recordings, NULL);
-    if (!svc.recorder) {
-        log_error("cannot start the recorder in %s", recordings);
-        return 1;
-    }
     snprintf(svc.sandbox.dialplans_dir, sizeof svc.sandbox.dialplans_dir, "%s", cfg->dialplans_dir);
     snprintf(svc.sandbox.lua_dir, sizeof svc.sandbox.lua_dir, "%s", cfg->lua_dir);
     snprintf(svc.sandbox.sounds_dir, sizeof svc.sandbox.sounds_dir, "%s", cfg->sounds_dir);
@@ -294,9 +292,16 @@ static int run(struct vcsd *d)
         log_error("dialplans: %s", d->scripts ? err : "out of memory");
         return 1;
     }
-    d->engine = engine_create(&svc, err, sizeof err);
-    if (!d->engine)
-        recorder_destroy(svc.recorder); /* otherwise the engine owns it */
+    svc.recorder = recorder_create(recordings, NULL);
+    svc.tts = tts_create(NULL, err, sizeof err);
+    if (!svc.recorder || !svc.tts) {
+        log_error("cannot start %s", svc.recorder ? err : "the recorder");
+        recorder_destroy(svc.recorder);
+        tts_destroy(svc.tts);
+        return 1;
+    }
+    d->engine = engine_create(&svc, err, sizeof err); /* owns the prompt cache from here */
+    d->prompts_owned = false;
     if (!d->engine || engine_start(d->engine, err, sizeof err) != 0) {
         log_error("%s", err);
         return 1;
@@ -334,7 +339,8 @@ static void teardown(struct vcsd *d)
     if (d->drain_ev)
         event_free(d->drain_ev);
     script_registry_destroy(d->scripts);
-    prompt_cache_destroy(d->prompts);
+    if (d->prompts_owned)
+        prompt_cache_destroy(d->prompts);
     port_pool_destroy(d->ports);
     store_close(d->store);
     for (size_t i = 0; i < d->n_script_names; i++)

@@ -60,8 +60,10 @@ int tts_check(const char *voice, const char *text, char *err, size_t errlen);
 const struct prompt *tts_get(struct tts *t, const char *voice, const char *text);
 
 /* Synthesises (or finds) text on the TTS thread and calls done() there, exactly once, with a
- * referenced prompt, or with NULL and a message. Returns 0 when queued; -1 with err filled when
- * the input is invalid (see tts_check) or the tts is shutting down, and done() is not called. */
+ * referenced prompt, or with NULL and a message. Try tts_get first: a request for cached text
+ * still waits its turn behind syntheses queued before it. Returns 0 when queued; -1 with err
+ * filled when the input is invalid (see tts_check) or the tts is shutting down, and done() is
+ * not called. */
 typedef void tts_done_fn(void *arg, const struct prompt *p, const char *err);
 int tts_request(struct tts *t, const char *voice, const char *text, tts_done_fn *done, void *arg,
                 char *err, size_t errlen);

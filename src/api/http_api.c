@@ -65,10 +65,12 @@ struct api_route {
 
 static void handle_health(struct api_call *c);
 static void handle_reload(struct api_call *c);
+static void handle_metrics(struct api_call *c);
 
 static const struct api_route routes[] = {
     { "/v1/health", EVHTTP_REQ_GET, handle_health },
     { "/v1/reload", EVHTTP_REQ_POST, handle_reload },
+    { "/metrics", EVHTTP_REQ_GET, handle_metrics },
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -322,6 +324,22 @@ static void handle_reload(struct api_call *c)
              res.n_scripts);
     send_json(c->req, 200,
               json_pack("{s:I,s:o}", "version", (json_int_t)res.version, "scripts", scripts));
+}
+
+static void handle_metrics(struct api_call *c)
+{
+    char text[4096];
+    size_t n = c->api->ops.metrics ? c->api->ops.metrics(c->api->ops.ctx, text, sizeof text) : 0;
+    struct evbuffer *out = evbuffer_new();
+    if (!out) {
+        evhttp_send_error(c->req, 500, NULL);
+        return;
+    }
+    evbuffer_add(out, text, n);
+    evhttp_add_header(evhttp_request_get_output_headers(c->req), "Content-Type",
+                      "text/plain; version=0.0.4");
+    evhttp_send_reply(c->req, 200, "OK", out);
+    evbuffer_free(out);
 }
 
 static uint16_t bound_port(struct evhttp_bound_socket *bs)

@@ -1,7 +1,7 @@
 /* The management API (SPEC 7): JSON over HTTP under /v1 on libevent's HTTP server, running on
  * the main thread's event base. Every request needs "Authorization: Bearer <token>" (checked with
  * store_auth_token) except none so far; errors are {"error":{"code":..,"message":..}}.
- * Endpoints: GET /v1/health, POST /v1/reload. The engine supplies what the API reports and does
+ * Endpoints: GET /v1/health, POST /v1/reload, GET /metrics (Prometheus text, same token). The engine supplies what the API reports and does
  * through api_ops, so this module knows nothing of calls or scripts. */
 #ifndef VCS_HTTP_API_H
 #define VCS_HTTP_API_H
@@ -29,6 +29,8 @@ struct api_ops {
     void (*health)(void *ctx, struct api_health *out);
     /* 0 with *res filled, or -1 with a message such as "dialplans/x.lua:2: ..." in err. */
     int (*reload)(void *ctx, struct api_reload_result *res, char *err, size_t errlen);
+    /* Prometheus text exposition format into buf; returns the length (truncated at len). */
+    size_t (*metrics)(void *ctx, char *buf, size_t len);
 };
 
 struct api_server;

@@ -30,7 +30,7 @@ struct engine {
     /* calls-per-second bucket: only the SIP thread admits calls */
     double cps_tokens;
     uint64_t cps_last_us;
-    uint64_t refused;
+    atomic_ullong refused;
 };
 
 const struct engine_services *engine_services(const struct engine *e)
@@ -41,6 +41,11 @@ const struct engine_services *engine_services(const struct engine *e)
 int engine_live_calls(const struct engine *e)
 {
     return atomic_load(&e->live_calls);
+}
+
+unsigned long long engine_refused_calls(const struct engine *e)
+{
+    return atomic_load(&e->refused);
 }
 
 bool engine_draining(const struct engine *e)
@@ -94,7 +99,7 @@ static int sink_admit(void *ctx, uint64_t *leg_id, int *retry_after)
         return 503;
     }
     if (atomic_load(&e->live_calls) >= e->svc.cfg->max_calls || !cps_allow(e)) {
-        if (++e->refused % 1000 == 1)
+        if (atomic_fetch_add(&e->refused, 1) % 1000 == 0)
             log_warn("engine: over capacity (%d calls up), refusing new calls with 503",
                      atomic_load(&e->live_calls));
         *retry_after = 1;

@@ -43,6 +43,8 @@ int engine_start(struct engine *e, char *err, size_t errlen);
 const struct engine_services *engine_services(const struct engine *e);
 
 int engine_live_calls(const struct engine *e);
+/* New calls refused by admission control (503) since start. */
+unsigned long long engine_refused_calls(const struct engine *e);
 bool engine_draining(const struct engine *e);
 void engine_begin_drain(struct engine *e);
 /* Ends every call with cause (e.g. "shutdown"): BYE or 503, CDRs completed by their workers. */

@@ -23,6 +23,7 @@
 #include "media/prompt_cache.h"
 #include "media/recorder.h"
 #include "media/tts.h"
+#include "sip/tcp_guard.h"
 #include "script/script_set.h"
 #include "store/store.h"
 
@@ -38,6 +39,7 @@ struct vcsd {
     bool prompts_owned;          /* until the engine takes it */
     struct port_pool *ports;
     struct script_registry *scripts;
+    struct tts *tts;             /* owned by the engine; kept here for metrics */
     struct engine *engine;
     struct api_server *api;
     uint64_t started_ms;
@@ -176,6 +178,35 @@ static void on_trim(evutil_socket_t fd, short what, void *arg)
         malloc_trim(0);
 }
 
+static size_t api_metrics(void *ctx, char *buf, size_t len)
+{
+    struct vcsd *d = ctx;
+    struct tts_stats t = { 0 };
+    tts_get_stats(d->tts, &t);
+    int n = snprintf(buf, len,
+        "# HELP vcs_calls_active Calls up now.\n# TYPE vcs_calls_active gauge\nvcs_calls_active %d\n"
+        "# HELP vcs_draining 1 while shutting down.\n# TYPE vcs_draining gauge\nvcs_draining %d\n"
+        "# HELP vcs_calls_refused_total New calls refused by admission control (503).\n"
+        "# TYPE vcs_calls_refused_total counter\nvcs_calls_refused_total %llu\n"
+        "# HELP vcs_sip_tcp_connections SIP TCP connections open.\n"
+        "# TYPE vcs_sip_tcp_connections gauge\nvcs_sip_tcp_connections %d\n"
+        "# HELP vcs_sip_tcp_refused_total SIP TCP connections closed over the cap.\n"
+        "# TYPE vcs_sip_tcp_refused_total counter\nvcs_sip_tcp_refused_total %llu\n"
+        "# HELP vcs_tts_requests_total Text-to-speech requests by cache result.\n"
+        "# TYPE vcs_tts_requests_total counter\nvcs_tts_requests_total{result=\"hit\"} %llu\n"
+        "vcs_tts_requests_total{result=\"miss\"} %llu\n"
+        "# HELP vcs_tts_cache_entries Cached syntheses.\n# TYPE vcs_tts_cache_entries gauge\n"
+        "vcs_tts_cache_entries %zu\n"
+        "# HELP vcs_uptime_seconds Seconds since start.\n# TYPE vcs_uptime_seconds gauge\n"
+        "vcs_uptime_seconds %llu\n",
+        engine_live_calls(d->engine), engine_draining(d->engine) ? 1 : 0,
+        engine_refused_calls(d->engine), tcp_guard_connections(),
+        (unsigned long long)tcp_guard_refused(), (unsigned long long)t.hits,
+        (unsigned long long)t.misses, t.entries,
+        (unsigned long long)((clock_mono_ms() - d->started_ms) / 1000));
+    return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+}
+
 /* ---- signals ------------------------------------------------------------------------------ */
 
 static void on_sighup(evutil_socket_t sig, short what, void *arg)
@@ -300,13 +331,14 @@ static int run(struct vcsd *d)
         tts_destroy(svc.tts);
         return 1;
     }
+    d->tts = svc.tts;
     d->engine = engine_create(&svc, err, sizeof err); /* owns the prompt cache from here */
     d->prompts_owned = false;
     if (!d->engine || engine_start(d->engine, err, sizeof err) != 0) {
         log_error("%s", err);
         return 1;
     }
-    struct api_ops ops = { d, api_health, api_reload };
+    struct api_ops ops = { d, api_health, api_reload, api_metrics };
     d->api = api_start(d->base, cfg->http_host, cfg->http_port, d->store, &ops, err, sizeof err);
     if (!d->api) {
         log_error("api: %s", err);

@@ -1,0 +1,52 @@
+"""GET /metrics (SPEC 7) gives the Prometheus text format with the same bearer token as /v1:
+live calls while a call is up, TTS cache hits and misses after the same text is spoken twice,
+and 401 without the token."""
+
+import os
+import re
+import sys
+
+sys.dont_write_bytecode = True  # keep the source tree clean (read-only in distcheck)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vcstest as T  # noqa: E402
+
+DIALPLANS = {
+    "routes": 'return { { match = "^7000$", script = "talk" } }\n',
+    "talk": """
+return function(call)
+  call:answer()
+  call:say("Metrics test.")
+  call:say("Metrics test.")
+  call:sleep(20000)
+end
+""",
+}
+
+
+def metric(text, name):
+    m = re.search(r"(?m)^%s (\d+)$" % re.escape(name), text)
+    return int(m.group(1)) if m else None
+
+
+def run(t):
+    v = t.vcsd(dialplans=DIALPLANS)
+    status, _ = v.api("GET", "/metrics", token=False)
+    T.check_eq(status, 401, "GET /metrics without a token")
+    peer = t.rtp_peer()
+    call = t.sipp("uac_call", v, "7000", keys={"rtp_port": peer.port},
+                  tmpl={"duration_ms": 6000}).start()
+    call.wait_log("^ANSWERED$", 10)
+    T.wait_until(lambda: metric(v.api("GET", "/metrics")[1], 'vcs_tts_requests_total{result="hit"}') == 1,
+                 15, "one TTS cache hit after the same text twice")
+    status, text = v.api("GET", "/metrics")
+    T.check_eq(status, 200, "GET /metrics")
+    T.check_eq(metric(text, "vcs_calls_active"), 1, "vcs_calls_active during the call")
+    T.check_eq(metric(text, 'vcs_tts_requests_total{result="miss"}'), 1, "TTS misses")
+    T.check("# TYPE vcs_calls_active gauge" in text, "TYPE line missing:\n" + text)
+    call.wait_ok(what="call to 7000")
+    T.wait_until(lambda: metric(v.api("GET", "/metrics")[1], "vcs_calls_active") == 0, 10,
+                 "vcs_calls_active back to 0")
+
+
+if __name__ == "__main__":
+    T.main(run)

@@ -6,6 +6,7 @@
  * table; an unknown key, a wrong type, a value out of range or too long for its buffer is an
  * error naming the file and the dotted key. cfg is changed only when the whole file is valid. */
 #include "config.h"
+#include "core/lua_bounded.h"
 
 #include <arpa/inet.h>
 #include <lauxlib.h>
@@ -210,66 +211,6 @@ int cidr_contains(const struct cidr *c, const struct sockaddr *addr)
         return 1;
     unsigned char mask = (unsigned char)(0xff << (8 - rest));
     return (a[full] & mask) == c->addr[full];
-}
-
-/* ---- the bounded Lua state ------------------------------------------------------------------- */
-
-struct budget {
-    size_t used, limit;
-};
-
-static void *budget_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-    struct budget *b = ud;
-    if (ptr == NULL)
-        osize = 0; /* then osize holds the type of the new object, not a size */
-    if (nsize == 0) {
-        free(ptr);
-        b->used -= osize;
-        return NULL;
-    }
-    if (nsize > osize && nsize - osize > b->limit - b->used)
-        return NULL;
-    void *p = realloc(ptr, nsize);
-    if (p != NULL)
-        b->used = b->used - osize + nsize;
-    return p;
-}
-
-static void budget_hook(lua_State *L, lua_Debug *ar)
-{
-    /* From now on every instruction fails: a pcall in the file may catch this error, but not
-     * the next one, so the error reaches the top. */
-    lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
-    lua_getinfo(L, "Sl", ar);
-    lua_pushfstring(L, "%s:%d: instruction limit exceeded (%d)", ar->short_src, ar->currentline,
-                    CONF_MAX_INSTRUCTIONS);
-    lua_error(L);
-}
-
-/* Base, string and math only. Without the package library there is no require. */
-static void open_sandbox(lua_State *L)
-{
-    luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
-    luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
-    luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
-    lua_pop(L, 3);
-    /* Lua runs __gc finalizers with hooks off, so one could loop out of the budget's sight:
-     * without setmetatable no table gets a finalizer. */
-    static const char *const no_globals[] = { "dofile", "loadfile", "load", "setmetatable" };
-    for (size_t i = 0; i < sizeof no_globals / sizeof no_globals[0]; i++) {
-        lua_pushnil(L);
-        lua_setglobal(L, no_globals[i]);
-    }
-    /* These can run for minutes inside one C call, out of the instruction hook's sight:
-     * string.rep("", 1 << 50) and backtracking patterns. */
-    static const char *const no_string[] = { "rep", "find", "match", "gmatch", "gsub" };
-    lua_getglobal(L, LUA_STRLIBNAME);
-    for (size_t i = 0; i < sizeof no_string / sizeof no_string[0]; i++) {
-        lua_pushnil(L);
-        lua_setfield(L, -2, no_string[i]);
-    }
-    lua_pop(L, 1);
 }
 
 /* ---- the schema: one row per key, with its setter -------------------------------------------- */
@@ -705,11 +646,11 @@ struct load {
 static int load_protected(lua_State *L)
 {
     struct load *ld = lua_touserdata(L, 1);
-    open_sandbox(L);
+    lua_bounded_open(L);
     ld->load_status = luaL_loadfilex(L, ld->w.file, "t"); /* text only: bytecode is unchecked */
     if (ld->load_status != LUA_OK)
         return lua_error(L);
-    lua_sethook(L, budget_hook, LUA_MASKCOUNT, CONF_MAX_INSTRUCTIONS);
+    lua_bounded_arm(L);
     lua_call(L, 0, 1);
     if (lua_type(L, -1) != LUA_TTABLE) {
         fail(&ld->w, "", "expected the file to return a table of sections, got %s",
@@ -725,8 +666,8 @@ int config_load_file(struct vcs_config *cfg, const char *path, char *err, size_t
     if (errlen > 0)
         err[0] = '\0';
     struct vcs_config *tmp = malloc(sizeof *tmp);
-    struct budget b = { 0, CONF_MAX_MEMORY };
-    lua_State *L = tmp ? lua_newstate(budget_alloc, &b) : NULL;
+    struct lua_budget b = { 0, CONF_MAX_MEMORY, CONF_MAX_INSTRUCTIONS };
+    lua_State *L = tmp ? lua_bounded_new(&b) : NULL;
     if (L == NULL) {
         free(tmp);
         if (errlen > 0)

@@ -25,6 +25,7 @@
 #include <sndfile.h>
 #include <speex/speex_resampler.h>
 
+#include "core/errmsg.h"
 #include "core/log.h"
 #include "core/queue.h"
 #include "media/g711.h"
@@ -36,18 +37,6 @@
 #define MIN_RATE 1000
 #define MAX_RATE 768000
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- prompts ------------------------------------------------------------------------------ */
 

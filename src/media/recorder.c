@@ -23,6 +23,7 @@
 
 #include <sndfile.h>
 
+#include "core/errmsg.h"
 #include "core/log.h"
 #include "core/queue.h"
 
@@ -97,18 +98,6 @@ struct recorder {
     _Atomic uint64_t dropped;
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* Keeps the first error: the later ones are usually its consequences. */
 static void rec_fail(struct recording *rec, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

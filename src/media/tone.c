@@ -2,6 +2,8 @@
  * rendering (one 20 ms packet at a time) gives the same samples as rendering in one go. */
 #include "media/tone.h"
 
+#include "core/errmsg.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -23,18 +25,6 @@ static const struct {
     { "busy-us", "480+620/500,0/500" },
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* Reads a decimal number of at most 7 digits (so it cannot overflow); advances *s. */
 static bool read_uint(const char **s, long *out)

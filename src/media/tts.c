@@ -17,6 +17,7 @@
 #include <espeak-ng/speak_lib.h>
 #include <speex/speex_resampler.h>
 
+#include "core/errmsg.h"
 #include "core/log.h"
 #include "core/queue.h"
 #include "media/prompt_build.h"
@@ -37,18 +38,6 @@ static const struct {
 enum { VOICE_EN = 0, VOICE_ZH = 1 };
 #define NVOICES ((int)(sizeof voices / sizeof voices[0]))
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static int voice_index(const char *voice)
 {

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/lua_bounded.h"
 #include "core/log.h"
 
 #define ROUTES_MAX_INSTRUCTIONS 10000000
@@ -32,66 +33,6 @@ struct routes_box {
     struct routes pub;
     pcre2_match_context *mctx;
 };
-
-/* ---- the bounded Lua state (the same rules as the configuration file) ------------------- */
-
-struct budget {
-    size_t used, limit;
-};
-
-static void *budget_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-    struct budget *b = ud;
-    if (ptr == NULL)
-        osize = 0; /* then osize holds the type of the new object, not a size */
-    if (nsize == 0) {
-        free(ptr);
-        b->used -= osize;
-        return NULL;
-    }
-    if (nsize > osize && nsize - osize > b->limit - b->used)
-        return NULL;
-    void *p = realloc(ptr, nsize);
-    if (p != NULL)
-        b->used = b->used - osize + nsize;
-    return p;
-}
-
-static void budget_hook(lua_State *L, lua_Debug *ar)
-{
-    /* From now on every instruction fails: a pcall in the file may catch this error, but not
-     * the next one, so the error reaches the top. */
-    lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
-    lua_getinfo(L, "Sl", ar);
-    lua_pushfstring(L, "%s:%d: instruction limit exceeded (%d)", ar->short_src, ar->currentline,
-                    ROUTES_MAX_INSTRUCTIONS);
-    lua_error(L);
-}
-
-/* Base, string and math only. Without the package library there is no require. */
-static void open_sandbox(lua_State *L)
-{
-    luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
-    luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
-    luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
-    lua_pop(L, 3);
-    /* Lua runs __gc finalizers with hooks off, so one could loop out of the budget's sight:
-     * without setmetatable no table gets a finalizer. */
-    static const char *const no_globals[] = { "dofile", "loadfile", "load", "setmetatable" };
-    for (size_t i = 0; i < sizeof no_globals / sizeof no_globals[0]; i++) {
-        lua_pushnil(L);
-        lua_setglobal(L, no_globals[i]);
-    }
-    /* These can run for minutes inside one C call, out of the instruction hook's sight:
-     * string.rep("", 1 << 50) and backtracking patterns. */
-    static const char *const no_string[] = { "rep", "find", "match", "gmatch", "gsub" };
-    lua_getglobal(L, LUA_STRLIBNAME);
-    for (size_t i = 0; i < sizeof no_string / sizeof no_string[0]; i++) {
-        lua_pushnil(L);
-        lua_setfield(L, -2, no_string[i]);
-    }
-    lua_pop(L, 1);
-}
 
 /* ---- validation ---------------------------------------------------------------------------- */
 
@@ -307,12 +248,12 @@ static int load_protected(lua_State *L)
     struct load *ld = lua_touserdata(L, 1);
     char chunkname[512];
     snprintf(chunkname, sizeof chunkname, "@%s", ld->name);
-    open_sandbox(L);
+    lua_bounded_open(L);
     /* text only: bytecode is not checked by the VM */
     ld->load_status = luaL_loadbufferx(L, ld->buf, ld->len, chunkname, "t");
     if (ld->load_status != LUA_OK)
         return lua_error(L);
-    lua_sethook(L, budget_hook, LUA_MASKCOUNT, ROUTES_MAX_INSTRUCTIONS);
+    lua_bounded_arm(L);
     lua_call(L, 0, 1);
     int t = lua_gettop(L);
     if (lua_type(L, t) != LUA_TTABLE) {
@@ -370,8 +311,8 @@ struct routes *routes_load_buffer(const char *buf, size_t len, const char *name,
         err[0] = '\0';
     struct routes_box *box = calloc(1, sizeof *box);
     pcre2_match_context *mctx = pcre2_match_context_create(NULL);
-    struct budget b = { 0, ROUTES_MAX_MEMORY };
-    lua_State *L = box && mctx ? lua_newstate(budget_alloc, &b) : NULL;
+    struct lua_budget b = { 0, ROUTES_MAX_MEMORY, ROUTES_MAX_INSTRUCTIONS };
+    lua_State *L = box && mctx ? lua_bounded_new(&b) : NULL;
     if (L == NULL) {
         free(box);
         pcre2_match_context_free(mctx);

@@ -23,6 +23,7 @@
 #include <sqlite3.h>
 
 #include "core/clock.h"
+#include "core/errmsg.h"
 #include "core/log.h"
 #include "core/queue.h"
 
@@ -133,18 +134,6 @@ struct store {
     pthread_t thread;
 };
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static int exec_sql(sqlite3 *db, const char *sql, const char *what, char *err, size_t errlen)
 {

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include <sndfile.h>
@@ -404,7 +405,36 @@ static bool join_path(char *out, const char *dir, const char *name)
     return n >= 0 && n < PATH_MAX;
 }
 
-/* A name without '/': the file itself, else the alphabetically first "<name>.<ext>". */
+/* The file extensions of the formats libsndfile reads ("wav", "flac", "ogg", ...), so that
+ * "welcome" finds welcome.wav and not welcome.txt, the text it was rendered from. */
+#define MAX_AUDIO_EXTS 64
+static char audio_exts[MAX_AUDIO_EXTS][16];
+static int n_audio_exts;
+static pthread_once_t audio_exts_once = PTHREAD_ONCE_INIT;
+
+static void list_audio_exts(void)
+{
+    int count = 0;
+    sf_command(NULL, SFC_GET_FORMAT_MAJOR_COUNT, &count, sizeof count);
+    for (int i = 0; i < count && n_audio_exts < MAX_AUDIO_EXTS - 1; i++) {
+        SF_FORMAT_INFO info = { .format = i };
+        if (sf_command(NULL, SFC_GET_FORMAT_MAJOR, &info, sizeof info) == 0 && info.extension)
+            snprintf(audio_exts[n_audio_exts++], sizeof audio_exts[0], "%s", info.extension);
+    }
+    snprintf(audio_exts[n_audio_exts++], sizeof audio_exts[0], "%s", "aif"); /* "aiff" above */
+}
+
+static bool is_audio_ext(const char *ext)
+{
+    pthread_once(&audio_exts_once, list_audio_exts);
+    for (int i = 0; i < n_audio_exts; i++)
+        if (strcasecmp(ext, audio_exts[i]) == 0)
+            return true;
+    return false;
+}
+
+/* A name without '/': the file itself, else the alphabetically first "<name>.<ext>" whose
+ * extension is an audio format libsndfile reads. */
 static bool find_in_sounds(const char *dir, const char *name, char *out, int *why)
 {
     if (join_path(out, dir, name) && is_regular_file(out))
@@ -422,7 +452,7 @@ static bool find_in_sounds(const char *dir, const char *name, char *out, int *wh
         if (strncmp(de->d_name, name, nlen) != 0 || de->d_name[nlen] != '.')
             continue;
         const char *ext = de->d_name + nlen + 1;
-        if (*ext == '\0' || strchr(ext, '.') != NULL)
+        if (*ext == '\0' || strchr(ext, '.') != NULL || !is_audio_ext(ext))
             continue;
         if (best[0] && strcmp(de->d_name, best) >= 0)
             continue;

@@ -123,6 +123,7 @@ static int group_setup(void **state)
     snprintf(recordings, sizeof recordings, "%s/recordings", top);
     make_dir("sounds");
     make_dir("sounds/sub");
+    make_dir("sounds/en");
     make_dir("recordings");
     make_dir("other");
     make_dir("soundsX");
@@ -144,6 +145,10 @@ static int group_setup(void **state)
     write_pattern("sounds/multi.au", 100); /* sorts before multi.wav */
     write_pattern("sounds/multi.wav", 200);
     write_pattern("sounds/sub/deep.wav", 300);
+    write_text("sounds/spoken.txt", "the text a prompt is rendered from\n"); /* sorts first */
+    write_pattern("sounds/spoken.wav", 700);
+    write_text("sounds/en/one.txt", "one\n");
+    write_pattern("sounds/en/one.wav", 800);
     write_text("sounds/notaudio.wav", "this is not audio\n");
     write_pattern("recordings/rec.wav", 400);
     write_pattern("other/out.wav", 500);
@@ -424,6 +429,14 @@ static void test_resolve_sounds_names(void **state)
 
     p = load_ok(c, "sub/deep.wav");
     check_pattern(p, 300);
+    prompt_unref(p);
+
+    p = load_ok(c, "spoken"); /* spoken.txt is not audio: spoken.wav */
+    check_pattern(p, 700);
+    prompt_unref(p);
+
+    p = load_ok(c, "en/one"); /* a relative path may omit the extension too */
+    check_pattern(p, 800);
     prompt_unref(p);
 }
 

@@ -765,7 +765,8 @@ static int re_match(lua_State *L)
     if (!re) {
         char msg[120];
         pcre2_get_error_message(errcode, (PCRE2_UCHAR *)msg, sizeof msg);
-        return luaL_error(L, "valid: %s at offset %d", msg, (int)erroff);
+        lua_pushfstring(L, "valid: %s at offset %d", msg, (int)erroff); /* the caller adds where */
+        return lua_error(L);
     }
     pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
     pcre2_match_context *mc = pcre2_match_context_create(NULL);

@@ -41,7 +41,10 @@ function methods.read_digits(call, opts)
   check(o.min <= o.max, "min is larger than max")
   check(type(o.terminators) == "string", "terminators must be a string")
   check(o.valid == nil or type(o.valid) == "string", "valid must be a PCRE2 pattern string")
-  if o.valid then re_match(o.valid, "") end -- a bad pattern fails here, before any prompt
+  if o.valid then -- a bad pattern fails here, before any prompt, at the caller's line
+    local ok, err = pcall(re_match, o.valid, "")
+    check(ok, tostring(err))
+  end
   for _ = 1, o.tries do
     local first = nil
     if o.prompt then first = call:play(o.prompt, { digits = ANY_KEY }) end

@@ -3,5 +3,9 @@
 return {
   { match = "^1000$", script = "hello" },
   { match = "^1001$", script = "echo" },
+  { match = "^1002$", script = "ivr_menu" },
+  { match = "^1003$", script = "notify",
+    vars = { text = "Hello. This is a notification from V C S. Your order has been shipped." } },
+  { match = "^1004$", script = "verify_code", vars = { code = "123456" } },
   { match = "^400\\d{7}$", script = "hello", vars = { lang = "en" } },
 }

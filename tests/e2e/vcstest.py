@@ -26,6 +26,12 @@ Environment:
   VCS_E2E_TIMEOUT    bound for one whole test in seconds (default 180)
   VCS_E2E_START_TIMEOUT  bound for vcsd to become healthy in seconds (default 20)
 
+IVR and DTMF tests use three more pieces: RtpPeer.stream() (RtpStream: a phone's continuous
+RTP with key presses as RFC 4733 events or in-band tones), SipUac (a call placed over raw SIP,
+with INFO and BYE whenever the test wants; t.uac()), and ToneTracker (which test prompt, each a
+tone of its own, vcsd is playing: the order of prompts from the audio). scenarios/uac_dtmf.xml
+runs SIPp steps made by sipp_steps() (pauses, INFO with DTMF, BYE or wait for BYE).
+
 SIPp scenarios (scenarios/*.xml) take two kinds of parameters: SIPp keywords (-key NAME VALUE,
 written [NAME], substituted in message text, e.g. [rtp_port]) and template values written
 {{name|default}}, which this module fills in before SIPp reads the file, because SIPp reads
@@ -346,6 +352,82 @@ def tone_wav(path, seconds, freq=1000, amp=8000.0, rate=8000):
     write_wav(path, tone(freq, int(seconds * rate), amp, rate), rate)
 
 
+def read_wav(path):
+    """(rate, channels, samples as ints, interleaved) of a WAV file in 16-bit PCM, 8-bit PCM,
+    A-law or mu-law (format tags 1, 6, 7; WAVE_FORMAT_EXTENSIBLE with those sub-formats)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    check(data[:4] == b"RIFF" and data[8:12] == b"WAVE", "%s is not a RIFF/WAVE file" % path)
+    pos, fmt, body = 12, None, None
+    while pos + 8 <= len(data):
+        cid, size = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
+        chunk = data[pos + 8:pos + 8 + size]
+        if cid == b"fmt ":
+            fmt = chunk
+        elif cid == b"data":
+            body = chunk
+        pos += 8 + size + (size & 1)
+    check(fmt is not None and body is not None, "%s has no fmt or data chunk" % path)
+    tag, channels, rate = struct.unpack("<HHI", fmt[:8])
+    bits = struct.unpack("<H", fmt[14:16])[0]
+    if tag == 0xFFFE and len(fmt) >= 26:
+        tag = struct.unpack("<H", fmt[24:26])[0]
+    if tag == 1 and bits == 16:
+        pcm = array.array("h")
+        pcm.frombytes(body[:len(body) // 2 * 2])
+        if sys.byteorder != "little":
+            pcm.byteswap()
+        samples = list(pcm)
+    elif tag == 1 and bits == 8:
+        samples = [(b - 128) << 8 for b in body]
+    elif tag == 6:
+        samples = [ALAW_DECODE[b] for b in body]
+    elif tag == 7:
+        samples = [ULAW_DECODE[b] for b in body]
+    else:
+        fail("%s: WAV format tag %d with %d bits is not one the tests read" % (path, tag, bits))
+    return rate, channels, samples
+
+
+def tone_prompt(freq, seconds=0.3, silence=0.1, lead=0.04, amp=8000.0):
+    """A callable(path) for Vcsd(sounds=...): a test prompt of lead seconds of silence, freq Hz
+    for seconds, then silence seconds of silence, so that the same prompt played twice in a
+    row (also after a barge-in) gives two tone runs (ToneTracker)."""
+    def make(path):
+        write_wav(path, [0] * int(lead * 8000) + tone(freq, int(seconds * 8000), amp)
+                  + [0] * int(silence * 8000))
+    return make
+
+
+def tone_prompts(freqs, seconds=0.3, silence=0.1, lead=0.04):
+    """{prompt name: Hz} -> the sounds dict for Vcsd: each prompt a tone_prompt WAV."""
+    return {name + ".wav": tone_prompt(f, seconds, silence, lead) for name, f in freqs.items()}
+
+
+# The English word prompts of say_digits/say_number that tests replace by tones: 0-19, the
+# tens to 50 (enough for a time of day), star and pound, 50 Hz apart from 2000 Hz up.
+EN_WORDS = [str(i) for i in range(20)] + ["20", "30", "40", "50", "star", "pound"]
+EN_WORD_TONES = {"en/" + w: 2000 + 50 * i for i, w in enumerate(EN_WORDS)}
+
+
+def en_word_prompts(seconds=0.15, silence=0.05, lead=0.0):
+    """The sounds dict that turns EN_WORDS into short tones (see EN_WORD_TONES)."""
+    return tone_prompts(EN_WORD_TONES, seconds, silence, lead)
+
+
+def say_digits_names(digits):
+    """The prompt names say_digits plays for a digit string in English."""
+    return ["en/" + {"*": "star", "#": "pound"}.get(d, d) for d in digits]
+
+
+def say_number_names(n):
+    """The prompt names say_number plays in English, for 0 <= n < 60 (a time of day)."""
+    check(0 <= n < 60, "say_number_names covers 0-59, not %r" % n)
+    if n < 20:
+        return ["en/%d" % n]
+    return ["en/%d" % (n // 10 * 10)] + (["en/%d" % (n % 10)] if n % 10 else [])
+
+
 def ulaw_wav(path, samples):
     """An 8 kHz mono mu-law WAV (format tag 7), the kind SIPp's rtp_stream plays."""
     data = ulaw_encode(samples)
@@ -406,6 +488,7 @@ class RtpPeer:
         self.sent = []  # (monotonic time, seq, ts, freq or None, payload)
         self._stop = threading.Event()
         self._senders = []
+        self._streams = []
         self._rx = threading.Thread(target=self._recv_loop, name="rtp-rx-%d" % self.port,
                                     daemon=True)
         self._rx.start()
@@ -495,6 +578,15 @@ class RtpPeer:
                 n += 160
         return self.send_frames(dest, frames, pt, background=background)
 
+    def stream(self, dest, pt=0, dtmf_pt=101, start=True):
+        """A phone's continuous outgoing stream to dest from this socket (RtpStream): audio,
+        RFC 4733 key presses (on dtmf_pt) and in-band key tones share one SSRC and timeline."""
+        st = RtpStream(self, dest, pt=pt, dtmf_pt=dtmf_pt)
+        self._streams.append(st)
+        if start:
+            st.start()
+        return st
+
     def wait_sent(self, timeout):
         for th in self._senders:
             th.join(timeout)
@@ -502,11 +594,249 @@ class RtpPeer:
                   % (self.port, timeout))
 
     def close(self):
+        for st in self._streams:
+            st.stop()
         self._stop.set()
         self._rx.join(2)
         for th in self._senders:
             th.join(2)
         self.sock.close()
+
+
+# ------------------------------------------------------------------------------------------
+# DTMF: RFC 4733 events and in-band tones, and a phone's continuous outgoing RTP stream
+
+DTMF_KEYS = "0123456789*#ABCD"  # index = RFC 4733 event code
+DTMF_ROWS = (697, 770, 852, 941)
+DTMF_COLS = (1209, 1336, 1477, 1633)
+DTMF_LAYOUT = ("123A", "456B", "789C", "*0#D")
+
+DtmfEvent = collections.namedtuple("DtmfEvent", "event key end volume duration")
+
+
+def dtmf_code(key):
+    """The RFC 4733 event code of a key (0-9 * # A-D, any case)."""
+    k = str(key).upper()
+    check(len(k) == 1 and k in DTMF_KEYS, "%r is not a DTMF key (0-9 * # A-D)" % (key,))
+    return DTMF_KEYS.index(k)
+
+
+def dtmf_freqs(key):
+    """(row Hz, column Hz) of a key's in-band tone pair."""
+    k = str(key).upper()
+    for r, row in enumerate(DTMF_LAYOUT):
+        c = row.find(k)
+        if c >= 0 and len(k) == 1:
+            return DTMF_ROWS[r], DTMF_COLS[c]
+    fail("%r is not a DTMF key (0-9 * # A-D)" % (key,))
+
+
+def dtmf_payload(event, end, duration, volume=10):
+    """The 4 bytes of an RFC 4733 telephone-event: event, E bit, volume (-dBm0), duration."""
+    return struct.pack("!BBH", event, (0x80 if end else 0) | (volume & 0x3F), duration & 0xFFFF)
+
+
+def parse_dtmf_payload(payload):
+    """DtmfEvent of the first event block, or None when shorter than 4 bytes."""
+    if len(payload) < 4:
+        return None
+    event, flags, duration = struct.unpack("!BBH", payload[:4])
+    key = DTMF_KEYS[event] if event < 16 else None
+    return DtmfEvent(event, key, bool(flags & 0x80), flags & 0x3F, duration)
+
+
+def dtmf_tone(key, n, amp=5000.0, start=0):
+    """n samples of a key's dual tone (each component at amp, about -13 dBm0 in G.711)."""
+    lo, hi = dtmf_freqs(key)
+    a, b = tone(lo, n, amp, start=start), tone(hi, n, amp, start=start)
+    return [x + y for x, y in zip(a, b)]
+
+
+KeyPress = collections.namedtuple("KeyPress", "key method t_first t_last event_ts")
+SentPacket = collections.namedtuple("SentPacket", "t seq ts pt marker payload label")
+
+
+class RtpStream:
+    """A phone's outgoing RTP, sent from an RtpPeer's socket (symmetric RTP): one SSRC,
+    sequence numbers +1 per packet, a 20 ms tick clock with timestamps +160 per tick, and a
+    packet every tick from start() to stop(): silence unless something is queued.
+
+    press() queues key presses, sent
+      - "rfc4733": on dtmf_pt, instead of audio: the first packet with the marker bit, then
+        updates whose duration grows by 160 per packet, then the end packet (E bit, final
+        duration) three times, all with the timestamp of the tick the key started on (the event
+        timestamp); the stream timeline goes on underneath, so audio afterwards continues at
+        +160 per tick;
+      - "inband": as the key's dual tone in the G.711 audio.
+    Each key is followed by gap_ms of silence (the three end packets take 40 ms of it).
+    audio() queues tones (segments of (Hz, seconds), 0 Hz = silence), e.g. a message to record.
+    Every packet sent is in .sent (SentPacket); every key in .presses (KeyPress: monotonic
+    times of its first and last packet, and the event timestamp)."""
+
+    def __init__(self, peer, dest, pt=0, dtmf_pt=101, ptime_ms=20):
+        check(pt in (0, 8), "RtpStream sends G.711 only (payload type 0 or 8), not %r" % pt)
+        self.peer = peer
+        self.dest = dest
+        self.pt = pt
+        self.dtmf_pt = dtmf_pt
+        self.step = ptime_ms / 1000.0
+        self.samples = 8 * ptime_ms
+        self.ssrc = random.getrandbits(32)
+        self.seq0 = random.getrandbits(16)
+        self.ts0 = random.getrandbits(32)
+        self._enc = ulaw_encode if pt == 0 else alaw_encode
+        self._silence = self._enc([0] * self.samples)
+        self._q = collections.deque()
+        self._cv = threading.Condition()
+        self._stop = threading.Event()
+        self._thread = None
+        self.sent = []
+        self.presses = []
+        self._press_by_tag = {}
+        self._press_no = 0
+        self.error = None
+
+    def start(self):
+        check(self._thread is None, "RtpStream started twice")
+        self._thread = threading.Thread(target=self._run, name="rtp-stream-%d" % self.peer.port,
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self):
+        start = time.monotonic()
+        tick = 0
+        event_ts = 0
+        first_of = {}
+        while not self._stop.is_set():
+            due = start + tick * self.step
+            now = time.monotonic()
+            if due > now:
+                time.sleep(due - now)
+            elif now - due > self.step:
+                start = now - tick * self.step  # descheduled: shift the clock, no burst
+            ts = (self.ts0 + tick * self.samples) & 0xFFFFFFFF
+            with self._cv:
+                item = self._q.popleft() if self._q else None
+            marker = False
+            if item is None:
+                pt, payload, label = self.pt, self._silence, None
+            elif item["kind"] == "audio":
+                pt, payload, label = self.pt, item["payload"], item.get("label")
+            else:
+                if item["first"]:
+                    event_ts = ts
+                    marker = True
+                pt, label = self.dtmf_pt, item["label"]
+                payload = dtmf_payload(item["event"], item["end"], item["duration"], item["volume"])
+                ts = event_ts
+            seq = (self.seq0 + tick) & 0xFFFF
+            try:
+                self.peer.sock.sendto(build_rtp(seq, ts, self.ssrc, pt, payload, marker), self.dest)
+            except OSError as e:
+                self.error = e
+                return
+            t = time.monotonic()
+            with self._cv:
+                self.sent.append(SentPacket(t, seq, ts, pt, marker, payload, label))
+                if item is not None and item.get("press") is not None:
+                    idx = item["press"]
+                    if idx not in first_of:
+                        first_of[idx] = (t, ts if pt == self.dtmf_pt else None)
+                    if item.get("last_of_press"):
+                        key, method = item["key"], item["method"]
+                        t0, ets = first_of.pop(idx)
+                        kp = KeyPress(key, method, t0, t, ets)
+                        self.presses.append(kp)
+                        self._press_by_tag[idx] = kp
+                if item is not None and item.get("done") is not None:
+                    item["done"].set()
+                self._cv.notify_all()
+            tick += 1
+
+    def _enqueue(self, items, wait, timeout):
+        check(self._thread is not None and self._thread.is_alive(),
+              "RtpStream on port %d is not running%s" % (self.peer.port,
+                                                         " (%s)" % self.error if self.error else ""))
+        if not items:
+            return
+        done = threading.Event()
+        items[-1]["done"] = done
+        with self._cv:
+            self._q.extend(items)
+        if wait:
+            bound = timeout if timeout is not None else len(self._q) * self.step + 5.0
+            check(done.wait(bound), "RtpStream on port %d did not send what was queued within %.1f s"
+                  % (self.peer.port, bound))
+
+    def press(self, keys, method="rfc4733", duration_ms=100, gap_ms=100, volume=10, wait=True,
+              timeout=None):
+        """Queues key presses (a string of keys). With wait, returns when the last one and its
+        gap are sent, with the KeyPress records of these keys; without, returns [] at once
+        (the records appear in .presses as the keys go out)."""
+        check(method in ("rfc4733", "inband"), "unknown DTMF method %r" % method)
+        check(duration_ms >= 40 and duration_ms % 20 == 0, "duration_ms must be a multiple of 20, >= 40")
+        n_tone = duration_ms // 20
+        n_gap = max(0, gap_ms // 20)
+        items = []
+        tags = []
+        for key in keys:
+            code = dtmf_code(key)
+            k = DTMF_KEYS[code]
+            with self._cv:
+                self._press_no += 1
+                tag = self._press_no
+            tags.append(tag)
+            press_items = []
+            if method == "rfc4733":
+                for i in range(n_tone):
+                    press_items.append({"kind": "event", "event": code, "end": i == n_tone - 1,
+                                        "first": i == 0, "duration": self.samples * (i + 1),
+                                        "volume": volume, "label": "dtmf:%s" % k})
+                for _ in range(2):  # the end packet, three times in all
+                    press_items.append(dict(press_items[-1], first=False))
+                n_after = max(0, n_gap - 2)
+            else:
+                pcm = dtmf_tone(k, n_tone * self.samples)
+                for i in range(n_tone):
+                    press_items.append({"kind": "audio", "label": "tone:%s" % k,
+                                        "payload": self._enc(pcm[i * self.samples:(i + 1) * self.samples])})
+                n_after = n_gap
+            for it in press_items:
+                it.update(press=tag, key=k, method=method)
+            press_items[-1]["last_of_press"] = True
+            items.extend(press_items)
+            items.extend({"kind": "audio", "payload": self._silence} for _ in range(n_after))
+        self._enqueue(items, wait, timeout)
+        with self._cv:
+            return [self._press_by_tag[t] for t in tags if t in self._press_by_tag]
+
+    def audio(self, segments, amp=8000.0, wait=True, timeout=None):
+        """Queues tones: segments of (freq Hz, seconds); freq 0 is silence."""
+        items = []
+        n = 0
+        for freq, seconds in segments:
+            for _ in range(int(round(seconds * 1000 / (self.step * 1000)))):
+                pcm = tone(freq, self.samples, amp, start=n) if freq else [0] * self.samples
+                items.append({"kind": "audio", "payload": self._enc(pcm), "label": freq or None})
+                n += self.samples
+        self._enqueue(items, wait, timeout)
+
+    def idle(self):
+        with self._cv:
+            return not self._q
+
+    def wait_idle(self, timeout=10):
+        wait_until(self.idle, timeout, "RtpStream on port %d to send its queue" % self.peer.port)
+
+    def packets(self, pt=None):
+        with self._cv:
+            return [p for p in self.sent if pt is None or p.pt == pt]
+
+    def stop(self):
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(2)
 
 
 class StreamStats:
@@ -612,6 +942,130 @@ def contains_run(haystack, needle):
     """True when needle occurs in haystack as a contiguous sub-list."""
     n = len(needle)
     return any(haystack[i:i + n] == needle for i in range(len(haystack) - n + 1))
+
+
+def is_subsequence(haystack, needle):
+    """True when needle's items occur in haystack in the same order (others may lie between)."""
+    it = iter(haystack)
+    return all(any(x == y for y in it) for x in needle)
+
+
+ToneRun = collections.namedtuple("ToneRun", "freq start end frames")
+
+
+class ToneTracker:
+    """Follows the audio vcsd sends to an RtpPeer and tells which test prompt is playing: each
+    audio packet is labelled with the candidate frequency it carries (dominant(), None for
+    silence or anything else), and consecutive packets with the same frequency form a run
+    (ToneRun: freq, arrival times of its first and last packet, packet count). A run needs
+    min_frames packets; silence or another label ends it, so a prompt made of a tone followed
+    by silence gives one run per play even when it is played twice in a row.
+    Tests give every prompt its own frequency (multiples of 50 Hz), so the runs are the order
+    in which prompts were played. With other="voice", loud packets that carry no candidate
+    (speech from TTS) are labelled "voice"; collapse() merges the runs a sentence breaks into."""
+
+    def __init__(self, peer, candidates, min_frames=3, other=None, other_rms=300.0, ended=None):
+        self.ended = ended          # callable: true once the call is over (waits then fail fast)
+        self.peer = peer
+        self.candidates = list(candidates)
+        self.min_frames = min_frames
+        self.other = other          # label for loud packets that are no candidate (e.g. speech)
+        self.other_rms = other_rms
+        self._labels = []  # (arrival time, label) per audio packet
+        self._seen = 0
+
+    def _label(self, p):
+        pcm = decode_payload(p.pt, p.payload)
+        lab = dominant(pcm, self.candidates)
+        if lab is None and self.other is not None and rms(pcm) >= self.other_rms:
+            lab = self.other
+        return lab
+
+    def update(self):
+        pk = self.peer.packets()
+        for p in pk[self._seen:]:
+            if p.pt in (0, 8):
+                self._labels.append((p.t, self._label(p)))
+        self._seen = len(pk)
+        return self
+
+    def labels(self, since=None):
+        self.update()
+        return [(t, lab) for t, lab in self._labels if since is None or t >= since]
+
+    def runs(self, since=None, until=None):
+        self.update()
+        out = []
+        cur, start, end, n = None, None, None, 0
+        for t, lab in self._labels + [(None, object())]:
+            if t is not None and ((since is not None and t < since) or (until is not None and t >= until)):
+                continue
+            if lab == cur and lab is not None:
+                end, n = t, n + 1
+                continue
+            if cur is not None and n >= self.min_frames:
+                out.append(ToneRun(cur, start, end, n))
+            cur, start, end, n = lab, t, t, 1
+        return out
+
+    def sequence(self, since=None, until=None):
+        """The frequencies of the runs, in order."""
+        return [r.freq for r in self.runs(since, until)]
+
+    def collapse(self, since=None, until=None):
+        """sequence() with consecutive equal labels merged (speech pauses between words)."""
+        out = []
+        for f in self.sequence(since, until):
+            if not out or out[-1] != f:
+                out.append(f)
+        return out
+
+    def _wait(self, look, since, timeout, what):
+        ended_at = []
+
+        def poll():
+            r = look()
+            if r is not None:
+                return r
+            if self.ended is not None and self.ended():
+                # The call is over: what was sent before its BYE has arrived by now.
+                ended_at.append(time.monotonic())
+                if ended_at[-1] - ended_at[0] > 0.5:
+                    fail("the call ended while waiting for %s; runs received since then: %s"
+                         % (what, self.sequence(since)))
+            return None
+        try:
+            return wait_until(poll, timeout, what)
+        except TestFailure as e:
+            if "the call ended" in str(e):
+                raise
+            fail("%s; runs received since then: %s" % (e, self.sequence(since)))
+
+    def wait_run(self, freq, since=None, timeout=10.0, what=None):
+        """The first run of freq that starts at or after since (monotonic time), as soon as it
+        has min_frames packets. A run returned may still be growing: pass its start as a later
+        since, or its end only once it is over (wait_run_end)."""
+        def look():
+            for r in self.runs(since):
+                if r.freq == freq:
+                    return r
+            return None
+        return self._wait(look, since, timeout, what or "a run of %s from vcsd" % (freq,))
+
+    def wait_run_end(self, freq, since=None, timeout=10.0, what=None):
+        """Like wait_run, but returns the run once it is over (a packet with another label
+        came after it)."""
+        def look():
+            for r in self.runs(since):
+                if r.freq == freq:
+                    return r if self._labels and self._labels[-1][0] > r.end else None
+            return None
+        return self._wait(look, since, timeout, what or "a run of %s from vcsd to end" % (freq,))
+
+    def last_time(self, freq, since=None):
+        """Arrival time of the last packet labelled freq (after since), or None."""
+        ts = [t for t, lab in self.labels(since) if lab == freq]
+        return ts[-1] if ts else None
 
 
 # ------------------------------------------------------------------------------------------
@@ -809,6 +1263,244 @@ def parse_sdp(body):
     return out
 
 
+class SipUac:
+    """One call placed from Python over SIP/UDP, for what SIPp scenarios make awkward: an INFO
+    or a BYE at the moment the test chooses (after it heard a prompt), an SDP offer of the
+    test's choice (e.g. no telephone-event, so that keys go in-band).
+
+        uac = T.SipUac(t, v, "1002", peer.port, pts=(0,))
+        uac.invite()                       # 200 OK, ACK sent; uac.answer is the parsed SDP
+        stream = peer.stream(uac.media)    # our RTP to vcsd's media address
+        uac.info_key("5")                  # application/dtmf-relay, Signal=5, Duration=160
+        uac.wait_bye(10)                   # the server hung up (answered 200)
+        uac.bye()                          # or we hang up
+
+    Requests from the server (BYE, INFO, OPTIONS) are answered 200 by a receiver thread.
+    Client transactions are retransmitted (T1 500 ms doubling, up to 4 s) until answered."""
+
+    def __init__(self, test, vcsd, number, rtp_port, pts=(0, 8, 101), caller="15550001111",
+                 sdp=None):
+        self.test = test
+        self.server = ("127.0.0.1", vcsd.sip_port)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.local_port = self.sock.getsockname()[1]
+        self.caller = caller
+        self.uri = "sip:%s@127.0.0.1:%d" % (number, vcsd.sip_port)
+        self.target = self.uri
+        self.call_id = "%x@127.0.0.1" % random.getrandbits(64)
+        self.from_tag = "%x" % random.getrandbits(32)
+        self.to_tag = None
+        self.cseq = 0
+        self.offer = sdp if sdp is not None else sdp_offer(rtp_port, pts=pts)
+        self.answer = None        # parse_sdp() of the 200's body
+        self.media = None         # (host, port) from the answer
+        self.final = None         # final response to the INVITE
+        self.responses = []       # every response received (SipResponse)
+        self.requests = []        # (monotonic time, method, raw text) of requests received
+        self.bye_received = threading.Event()
+        self.state = "idle"       # idle, calling, up, ended
+        self._ack = None
+        self._cv = threading.Condition()
+        self._stop = threading.Event()
+        test.uacs.append(self)
+        self._rx = threading.Thread(target=self._recv_loop, name="uac-%d" % self.local_port,
+                                    daemon=True)
+        self._rx.start()
+
+    # -- messages --------------------------------------------------------------------------------
+    def _build(self, method, cseq, branch, uri=None, body=b"", content_type=None, extra=(),
+               to_tag=True):
+        if isinstance(body, str):
+            body = body.encode()
+        lines = ["%s %s SIP/2.0" % (method, uri or self.target),
+                 "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=%s;rport" % (self.local_port, branch),
+                 "From: <sip:%s@127.0.0.1:%d>;tag=%s" % (self.caller, self.local_port, self.from_tag),
+                 "To: <%s>%s" % (self.uri, ";tag=" + self.to_tag if to_tag and self.to_tag else ""),
+                 "Call-ID: %s" % self.call_id,
+                 "CSeq: %d %s" % (cseq, method),
+                 "Contact: <sip:%s@127.0.0.1:%d>" % (self.caller, self.local_port),
+                 "Max-Forwards: 70",
+                 "User-Agent: vcs-e2e-uac"]
+        lines.extend(extra)
+        if content_type:
+            lines.append("Content-Type: %s" % content_type)
+        lines.append("Content-Length: %d" % len(body))
+        return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+    def _send(self, data):
+        self.sock.sendto(data, self.server)
+
+    def _recv_loop(self):
+        while not self._stop.is_set():
+            try:
+                data, src = self.sock.recvfrom(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if data.startswith(b"SIP/2.0"):
+                r = parse_sip_response(data)
+                if r is None:
+                    continue
+                cseq = r.headers.get("cseq", [""])[0].split()
+                if (self._ack is not None and len(cseq) == 2 and cseq[1] == "INVITE"
+                        and 200 <= r.code < 300):
+                    self._send(self._ack)  # a retransmitted 200: our ACK was lost
+                with self._cv:
+                    self.responses.append(r)
+                    self._cv.notify_all()
+            else:
+                self._answer_request(data, src)
+
+    def _answer_request(self, data, src):
+        text = data.decode("utf-8", "replace")
+        head = text.partition("\r\n\r\n")[0]
+        lines = head.split("\r\n")
+        method = lines[0].split(" ", 1)[0]
+        with self._cv:
+            self.requests.append((time.monotonic(), method, text))
+            self._cv.notify_all()
+        if method == "ACK":
+            return
+        keep = []
+        for ln in lines[1:]:
+            name = _canon_header(ln.split(":", 1)[0].strip()) if ":" in ln else ""
+            if name in ("via", "from", "to", "call-id", "cseq"):
+                keep.append(ln)
+        resp = "\r\n".join(["SIP/2.0 200 OK"] + keep + ["Content-Length: 0"]) + "\r\n\r\n"
+        try:
+            self.sock.sendto(resp.encode(), src)
+        except OSError:
+            return
+        if method == "BYE":
+            self.state = "ended"
+            self.bye_received.set()
+
+    def _responses_for(self, cseq, method):
+        out = []
+        for r in self.responses:
+            c = r.headers.get("cseq", [""])[0].split()
+            if len(c) == 2 and c[0] == str(cseq) and c[1] == method:
+                out.append(r)
+        return out
+
+    def _transact(self, method, data, cseq, timeout):
+        """Sends data (retransmitting until a response, or for INVITE a provisional one) and
+        returns the final response, or fails after timeout."""
+        deadline = time.monotonic() + timeout
+        interval = 0.5
+        next_send = 0.0
+        provisional = False
+        while True:
+            now = time.monotonic()
+            if not provisional and now >= next_send:
+                self._send(data)
+                next_send = now + interval
+                interval = min(interval * 2, 4.0)
+            with self._cv:
+                rs = self._responses_for(cseq, method)
+                finals = [r for r in rs if r.code >= 200]
+                if finals:
+                    return finals[0]
+                if rs and method == "INVITE":
+                    provisional = True
+                left = min(deadline, next_send if not provisional else deadline) - time.monotonic()
+                if time.monotonic() >= deadline:
+                    fail("%s to %s: no final response within %.1f s (responses: %s)"
+                         % (method, self.uri, timeout, [r.code for r in rs]))
+                self._cv.wait(max(0.01, min(left, 0.2)))
+
+    # -- the call ----------------------------------------------------------------------------------
+    def invite(self, timeout=10.0, expect=200):
+        """Sends the INVITE and ACKs the final response; checks its code is expect (None: any).
+        Returns the final SipResponse."""
+        check(self.state == "idle", "SipUac: INVITE sent twice")
+        self.state = "calling"
+        self.cseq += 1
+        branch = "z9hG4bK-uac-%x" % random.getrandbits(48)
+        msg = self._build("INVITE", self.cseq, branch, uri=self.uri, body=self.offer,
+                          content_type="application/sdp", to_tag=False)
+        r = self._transact("INVITE", msg, self.cseq, timeout)
+        self.final = r
+        m = re.search(r";\s*tag=([^;>\s]+)", r.headers.get("to", [""])[0])
+        self.to_tag = m.group(1) if m else None
+        if 200 <= r.code < 300:
+            contact = r.headers.get("contact", [""])[0]
+            m = re.search(r"<([^>]+)>", contact) or re.match(r"\s*([^;\s]+)", contact)
+            if m:
+                self.target = m.group(1)
+            ack_branch = "z9hG4bK-uac-%x" % random.getrandbits(48)
+            self._ack = self._build("ACK", self.cseq, ack_branch)
+            self._send(self._ack)
+            self.answer = parse_sdp(r.body)
+            check(self.answer["port"], "the 200 OK to the INVITE has no SDP answer:\n%s" % r.raw)
+            self.media = (self.answer["conn"] or "127.0.0.1", self.answer["port"])
+            self.state = "up"
+        else:
+            # A non-2xx final is ACKed in the INVITE's own transaction (same branch).
+            self._send(self._build("ACK", self.cseq, branch, uri=self.uri))
+            self.state = "ended"
+        if expect is not None and r.code != expect:
+            fail("INVITE %s: expected %d, got %d %s\n%s" % (self.uri, expect, r.code, r.reason, r.raw))
+        return r
+
+    def request(self, method, body=b"", content_type=None, extra=(), timeout=5.0):
+        """An in-dialog request; returns the final SipResponse."""
+        check(self.state == "up", "SipUac: %s outside an established call (state %s)"
+              % (method, self.state))
+        self.cseq += 1
+        branch = "z9hG4bK-uac-%x" % random.getrandbits(48)
+        msg = self._build(method, self.cseq, branch, body=body, content_type=content_type,
+                          extra=extra)
+        return self._transact(method, msg, self.cseq, timeout)
+
+    def info(self, body, content_type="application/dtmf-relay", timeout=5.0):
+        return self.request("INFO", body=body, content_type=content_type, timeout=timeout)
+
+    def info_key(self, key, kind="dtmf-relay", duration=160, expect=200):
+        """One key as SIP INFO: kind "dtmf-relay" (Signal=K, Duration=D) or "dtmf" (the key as
+        the body). Returns the monotonic time the INFO was sent."""
+        if kind == "dtmf-relay":
+            body, ctype = "Signal=%s\r\nDuration=%d\r\n" % (key, duration), "application/dtmf-relay"
+        elif kind == "dtmf":
+            body, ctype = "%s" % key, "application/dtmf"
+        else:
+            fail("unknown INFO kind %r" % kind)
+        t = time.monotonic()
+        r = self.info(body, ctype)
+        if expect is not None and r.code != expect:
+            fail("INFO %s %r: expected %d, got %d %s" % (ctype, body, expect, r.code, r.reason))
+        return t
+
+    def bye(self, timeout=5.0):
+        r = self.request("BYE", timeout=timeout)
+        self.state = "ended"
+        return r
+
+    def ended(self):
+        """True once the server hung up (for ToneTracker(ended=...): waits then fail fast)."""
+        return self.bye_received.is_set()
+
+    def wait_bye(self, timeout):
+        """Waits for the server's BYE (answered 200 by the receiver); fails when it does not come."""
+        if not self.bye_received.wait(timeout):
+            fail("no BYE from vcsd within %.1f s (call %s)" % (timeout, self.call_id))
+        return self
+
+    def close(self):
+        """Hangs up a call still up (so that vcsd is not left draining it), then closes."""
+        if self.state == "up" and not self._stop.is_set():
+            try:
+                self.bye(timeout=2.0)
+            except (TestFailure, OSError):
+                pass
+        self._stop.set()
+        self._rx.join(2)
+        self.sock.close()
+
+
 # ------------------------------------------------------------------------------------------
 # SIPp
 
@@ -847,6 +1539,100 @@ def scenario_path(name):
     if not name.endswith(".xml"):
         name += ".xml"
     return os.path.join(SCENARIOS, name)
+
+
+_SIPP_INDIALOG = """  <send retrans="500">
+    <![CDATA[
+
+      %(method)s [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:[caller]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: %(cseq)d %(method)s
+      [routes]
+      Contact: <sip:[caller]@[local_ip]:[local_port];transport=[transport]>
+      Max-Forwards: 70
+%(ctype)s      Content-Length: [len]
+%(body)s
+    ]]>
+    <action><log message="%(sent)s"/></action>
+  </send>
+  <recv response="200"%(crlf)s>
+    <action><log message="%(ok)s"/></action>
+  </recv>
+"""
+
+
+def sipp_steps(*steps):
+    """The {{steps}} of scenarios/uac_dtmf.xml, from tuples:
+        ("pause", ms)                      wait
+        ("info", key)                      INFO application/dtmf-relay "Signal=K\\r\\nDuration=160"
+        ("info", key, "dtmf")              INFO application/dtmf "K"
+        ("info_raw", content_type, body)   INFO with any body
+        ("bye",)                           the caller hangs up (BYE, waits for its 200)
+        ("wait_bye", timeout_ms)           waits for the server's BYE and answers 200
+    The call must end with "bye" or "wait_bye". CSeqs count from 2 (the INVITE is 1)."""
+    out = []
+    cseq = 1
+    ended = False
+    for st in steps:
+        check(not ended, "sipp_steps: nothing may follow the end of the call (%r)" % (st,))
+        kind = st[0]
+        if kind == "pause":
+            out.append('  <pause milliseconds="%d"/>\n' % int(st[1]))
+        elif kind in ("info", "info_raw"):
+            cseq += 1
+            if kind == "info":
+                key = str(st[1])
+                fmt = st[2] if len(st) > 2 else "dtmf-relay"
+                check(fmt in ("dtmf-relay", "dtmf"), "sipp_steps: unknown INFO format %r" % fmt)
+                if fmt == "dtmf-relay":
+                    ctype, body = "application/dtmf-relay", "Signal=%s\nDuration=160\n" % key
+                else:
+                    ctype, body = "application/dtmf", "%s\n" % key
+                label = key
+            else:
+                ctype, body = st[1], st[2]
+                label = "raw"
+            check("]]>" not in body, "sipp_steps: an INFO body may not contain ]]>")
+            body_lines = "".join("      %s\n" % ln for ln in body.rstrip("\n").split("\n"))
+            out.append(_SIPP_INDIALOG % {
+                "method": "INFO", "cseq": cseq, "ctype": "      Content-Type: %s\n" % ctype,
+                "body": "\n" + body_lines, "sent": "INFO_SENT %s" % label,
+                "ok": "INFO_OK %s" % label, "crlf": ""})
+        elif kind == "bye":
+            cseq += 1
+            out.append(_SIPP_INDIALOG % {
+                "method": "BYE", "cseq": cseq, "ctype": "", "body": "", "sent": "BYE_SENT",
+                "ok": "DONE", "crlf": ' crlf="true"'})
+            ended = True
+        elif kind == "wait_bye":
+            out.append('''  <recv request="BYE" timeout="%d">
+    <action><log message="GOTBYE"/></action>
+  </recv>
+  <send>
+    <![CDATA[
+
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:[caller]@[local_ip]:[local_port];transport=[transport]>
+      Content-Length: 0
+
+    ]]>
+    <action><log message="DONE"/></action>
+  </send>
+  <timewait milliseconds="500"/>
+''' % int(st[1]))
+            ended = True
+        else:
+            fail("sipp_steps: unknown step %r" % (st,))
+    check(ended, "sipp_steps: the steps must end the call with ('bye',) or ('wait_bye', ms)")
+    return "".join(out)
 
 
 class Sipp:
@@ -1132,7 +1918,7 @@ class Vcsd:
     files (name "routes" is routes.lua); overlay: a dict laid over the chosen set.
     sounds: the shipped prompts (builddir/sounds over srcdir/sounds) plus this dict
     {file name: bytes | callable(path)}; a file "welcome.wav" removes any other "welcome.*"
-    so that the prompt played is the one given.
+    (and "en/1.wav" any other "en/1.*") so that the prompt played is the one given.
     config: Lua source of a configuration file passed with -c (None: no -c)."""
 
     def __init__(self, test, dialplans=None, overlay=None, sounds=None, config=None,
@@ -1201,10 +1987,13 @@ class Vcsd:
             if os.path.isdir(src):
                 shutil.copytree(src, self.sounds, dirs_exist_ok=True)
         for fname, content in extra.items():
-            stem = os.path.splitext(fname)[0]
-            for old in os.listdir(self.sounds):
-                if os.path.splitext(old)[0] == stem and old != fname:
-                    os.remove(os.path.join(self.sounds, old))
+            # "en/1.wav" replaces any other en/1.* in sounds/en/, like "welcome.wav" at the top.
+            folder = os.path.join(self.sounds, os.path.dirname(fname))
+            os.makedirs(folder, exist_ok=True)
+            stem = os.path.splitext(os.path.basename(fname))[0]
+            for old in os.listdir(folder):
+                if os.path.splitext(old)[0] == stem and old != os.path.basename(fname):
+                    os.remove(os.path.join(folder, old))
             path = os.path.join(self.sounds, fname)
             if callable(content):
                 content(path)
@@ -1524,6 +2313,7 @@ class Test:
         self.daemons = []
         self.sipps = []
         self.peers = []
+        self.uacs = []
         self.sanitizer_failures = []
         self._id = 0
         self.vcsd_override = None    # argv list used instead of the vcsd binary (self-check)
@@ -1559,6 +2349,9 @@ class Test:
         self.peers.append(p)
         return p
 
+    def uac(self, vcsd, number, rtp_port, **kw):
+        return SipUac(self, vcsd, number, rtp_port, **kw)
+
     def sipp(self, scenario, target=None, service=None, **kw):
         return Sipp(self, scenario, target, service, **kw)
 
@@ -1570,6 +2363,11 @@ class Test:
             try:
                 s.kill()
             except Exception:  # cleanup must reach the daemons whatever happened
+                traceback.print_exc()
+        for u in self.uacs:
+            try:
+                u.close()
+            except Exception:
                 traceback.print_exc()
         for p in self.peers:
             try:

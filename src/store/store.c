@@ -222,29 +222,35 @@ static int write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
-/* The file holds exactly the token (no newline) so that a reader can send it as is. */
+/* The file holds exactly the token (no newline) so that a reader can send it as is. It is
+ * written under a temporary name and renamed, so a reader never sees it half written. */
 static int write_token_file(const char *dir, const char *path, const char *token, char *err,
                             size_t errlen)
 {
-    if (unlink(path) != 0 && errno != ENOENT) {
-        set_err(err, errlen, "cannot remove stale %s: %s", path, strerror(errno));
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+        set_err(err, errlen, "path too long: %s", path);
         return -1;
     }
-    int fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (unlink(tmp) != 0 && errno != ENOENT) {
+        set_err(err, errlen, "cannot remove stale %s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    int fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
-        set_err(err, errlen, "cannot create %s: %s", path, strerror(errno));
+        set_err(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
         return -1;
     }
     /* The umask may only clear bits; fchmod makes the mode exactly 0600 whatever it is. */
     if (fchmod(fd, 0600) != 0 || write_all(fd, token, strlen(token)) != 0 || fsync(fd) != 0) {
-        set_err(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        set_err(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
         close(fd);
-        unlink(path);
+        unlink(tmp);
         return -1;
     }
-    if (close(fd) != 0) {
+    if (close(fd) != 0 || rename(tmp, path) != 0) {
         set_err(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        unlink(path);
+        unlink(tmp);
         return -1;
     }
     /* Without it a power loss could lose the new name; the next start would then only have to

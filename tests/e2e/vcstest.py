@@ -2178,7 +2178,7 @@ class Vcsd:
     # -- management API --------------------------------------------------------------------------
     @property
     def token(self):
-        if self._token is None:
+        if not self._token:  # re-read until vcsd has written it
             with open(os.path.join(self.data, "admin.token")) as f:
                 self._token = f.read().strip()
         return self._token

@@ -78,11 +78,11 @@ static uint8_t silence_byte(const struct call *c)
 
 static void record_frame(struct call *c, const int16_t *pcm, size_t n);
 
-static void ring_push(struct call *c, struct echo_ring *r, const uint8_t *payload, size_t n)
+static void ring_push(struct call *c, struct frame_ring *r, const uint8_t *payload, size_t n)
 {
-    if (r->head - r->tail == ECHO_SLOTS)
+    if (r->head - r->tail == RING_SLOTS)
         r->tail++; /* full: drop the oldest, latency must not grow */
-    uint8_t *slot = r->frames[r->head % ECHO_SLOTS];
+    uint8_t *slot = r->frames[r->head % RING_SLOTS];
     memcpy(slot, payload, n);
     memset(slot + n, silence_byte(c), FRAME_SAMPLES - n);
     r->head++;
@@ -101,9 +101,9 @@ static void decode_frame(const struct call *c, int16_t *pcm, const uint8_t *g711
 static void record_tick(struct call *c)
 {
     int16_t pcm[FRAME_SAMPLES];
-    struct echo_ring *r = c->rec_ring;
+    struct frame_ring *r = c->rec_ring;
     if (r->head != r->tail)
-        decode_frame(c, pcm, r->frames[r->tail++ % ECHO_SLOTS], FRAME_SAMPLES);
+        decode_frame(c, pcm, r->frames[r->tail++ % RING_SLOTS], FRAME_SAMPLES);
     else
         memset(pcm, 0, sizeof pcm);
     record_frame(c, pcm, FRAME_SAMPLES);
@@ -242,7 +242,7 @@ static void fill_frame(struct call *c, uint8_t *frame)
                 call_wake(c, false, NULL);
         }
     } else if (c->echo && c->echo->head != c->echo->tail) {
-        memcpy(frame, c->echo->frames[c->echo->tail % ECHO_SLOTS], FRAME_SAMPLES);
+        memcpy(frame, c->echo->frames[c->echo->tail % RING_SLOTS], FRAME_SAMPLES);
         c->echo->tail++;
         filled = FRAME_SAMPLES;
     }

@@ -42,7 +42,7 @@ enum call_wait {
 };
 
 #define PLAYLIST_MAX 64
-#define ECHO_SLOTS 8
+#define RING_SLOTS 8
 #define FRAME_SAMPLES 160 /* 20 ms at 8 kHz; one G.711 byte per sample */
 
 struct playlist {
@@ -55,8 +55,8 @@ struct playlist {
 
 /* Received 20 ms frames (G.711 bytes) waiting for the tick: the echo plays them back, a
  * recording writes one per tick (silence when none came), so files follow the wall clock. */
-struct echo_ring {
-    uint8_t frames[ECHO_SLOTS][FRAME_SAMPLES];
+struct frame_ring {
+    uint8_t frames[RING_SLOTS][FRAME_SAMPLES];
     unsigned head, tail; /* head - tail = frames waiting */
 };
 
@@ -88,7 +88,7 @@ struct call {
     uint64_t next_send_us;
     bool marker_next;
     struct playlist play;
-    struct echo_ring *echo;
+    struct frame_ring *echo;
     struct tone_gen *tone;           /* call:tone playing, rendered 20 ms at a time */
     uint32_t tone_left;              /* samples */
 
@@ -103,7 +103,7 @@ struct call {
 
     /* call:record */
     struct recording *rec;           /* open while recording; the writer thread owns it after close */
-    struct echo_ring *rec_ring;      /* caller audio waiting for the tick that records it */
+    struct frame_ring *rec_ring;      /* caller audio waiting for the tick that records it */
     struct vad vad;
     uint64_t rec_silence_ms;         /* stop after this much silence following voice; 0 = never */
     unsigned rec_count;

@@ -52,7 +52,7 @@ struct worker {
     struct event *wake_ev, *tick_ev, *flush_ev;
     struct mpsc_queue sip_inbox, ctl_inbox;
     struct idmap calls;
-    struct call *media_head;
+    struct call *media_head, *media_tail; /* calls with media, in the order they started */
     struct call *attend_head, *attend_tail;
     lua_State *L;
     struct wversion *versions;
@@ -77,16 +77,20 @@ void worker_remove_call(struct worker *w, struct call *c)
     idmap_remove(&w->calls, c->leg_id);
 }
 
+/* New calls go to the end of the tick's list: the calls already up keep their place in each
+ * tick's burst, so their packets do not drift later as calls are added. */
 void worker_media_add(struct worker *w, struct call *c)
 {
     if (c->media_on)
         return;
     c->media_on = true;
-    c->media_prev = NULL;
-    c->media_next = w->media_head;
-    if (w->media_head)
-        w->media_head->media_prev = c;
-    w->media_head = c;
+    c->media_next = NULL;
+    c->media_prev = w->media_tail;
+    if (w->media_tail)
+        w->media_tail->media_next = c;
+    else
+        w->media_head = c;
+    w->media_tail = c;
 }
 
 void worker_media_remove(struct worker *w, struct call *c)
@@ -99,6 +103,8 @@ void worker_media_remove(struct worker *w, struct call *c)
         w->media_head = c->media_next;
     if (c->media_next)
         c->media_next->media_prev = c->media_prev;
+    else
+        w->media_tail = c->media_prev;
     c->media_on = false;
     c->media_next = c->media_prev = NULL;
 }

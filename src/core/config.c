@@ -49,7 +49,7 @@ void config_defaults(struct vcs_config *cfg)
     cfg->grace_seconds = 30;
     cfg->workers = 0;
     cfg->max_calls = 8000;
-    cfg->max_cps = 1500;
+    cfg->max_cps = 1000; /* measured sustainable on 2 cores with headroom: bench/RESULTS.md */
     cfg->n_trunks = 0;
 }
 

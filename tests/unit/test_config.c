@@ -93,7 +93,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.grace_seconds, 30);
     assert_int_equal(c.workers, 0);
     assert_int_equal(c.max_calls, 8000);
-    assert_int_equal(c.max_cps, 1500);
+    assert_int_equal(c.max_cps, 1000);
     assert_int_equal(c.n_trunks, 0);
 }
 

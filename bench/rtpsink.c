@@ -12,7 +12,8 @@
  * late for at most one second and clock drift is allowed for).
  * With -s it also plays the caller: every active stream gets one 172-byte PCMU packet every
  * 20 ms sent back to its source port from the same socket (symmetric RTP).
- * Output: one line per second on stdout ("T ..." timeline) and a JSON summary (-o) written on
+ * Output: one line per second on stdout ("T ..." timeline, with CLOCK_MONOTONIC seconds so that
+ * it can be lined up with other samples) and a JSON summary (-o) written on
  * SIGTERM/SIGINT or after -t seconds. Kernel drops on our own socket (SO_RXQ_OVFL) are reported
  * separately so that they are never blamed on the sender. */
 #define _GNU_SOURCE
@@ -49,6 +50,8 @@ struct stream {
     uint64_t received, ooo, silent, late5, late20, late50;
     int64_t max_late_ns;
     uint64_t idx;             /* packets seen, for the window */
+    int64_t first_off, early_min; /* first packet's offset; smallest of the next WINDOW */
+    bool dump;                /* -d: every packet of this stream goes to the dump file */
     uint64_t ring_idx[RING];
     int64_t ring_off[RING];
     unsigned head, tail;      /* deque of increasing offsets: [head, tail) mod RING */
@@ -60,7 +63,7 @@ struct stream {
 
 struct totals {
     uint64_t streams, received, exp_seq, lost_seq, exp_time, short_time, ooo, silent;
-    uint64_t late5, late20, late50, invalid, rtcp, sent, send_errors;
+    uint64_t late5, late20, late50, invalid, rtcp, sent, send_errors, first_early;
     int64_t max_late_ns;
     uint64_t streams_with_late, streams_with_loss;
     double sum_duration_s;
@@ -72,6 +75,9 @@ static uint16_t active_ports[65536];
 static unsigned n_active;
 static struct totals tot;
 static FILE *per_stream_csv;
+static FILE *dump_file;
+static unsigned dump_every;
+static uint64_t streams_started;
 
 static void on_signal(int sig)
 {
@@ -131,6 +137,8 @@ static void finish_stream(uint16_t port)
     uint64_t exp_time = (uint64_t)llround((double)(s->last_ns - s->first_ns) / FRAME_NS) + 1;
     uint64_t shortfall = exp_time > exp_seq ? exp_time - exp_seq : 0;
     tot.streams++;
+    if (s->idx > 1 && s->early_min - s->first_off > LATE_NS)
+        tot.first_early++;
     tot.received += s->received;
     tot.exp_seq += exp_seq;
     tot.lost_seq += lost;
@@ -176,6 +184,8 @@ static void start_stream(struct stream *s, uint16_t port, uint32_t ssrc, uint16_
     s->tx_seq = (uint16_t)(tx_seq + 1000);
     s->tx_ts = tx_ts + 123456u;
     s->tx_ssrc = 0x5EED0000u ^ ((uint32_t)port << 8) ^ ssrc;
+    s->dump = dump_file && streams_started % dump_every == 0;
+    streams_started++;
     active_ports[n_active++] = port;
 }
 
@@ -239,9 +249,21 @@ static void on_packet(uint16_t port, const uint8_t *b, size_t n, int64_t t)
         if (payload_silent(b + hl, n - hl, pt))
             s->silent++;
     }
-    /* Lateness against the sliding minimum of (arrival - RTP time) over the last WINDOW packets. */
+    /* Lateness against the sliding minimum of (arrival - RTP time) over the last WINDOW packets.
+     * The first packet is kept out of the reference: with vcsd's shared 20 ms tick, some streams
+     * send their first packet up to a tick ahead of the timeline the rest of the stream keeps.
+     * That one step is counted on its own (first_early) rather than as a second of "late"
+     * packets; lateness then measures the jitter of the stream once it runs. */
     int64_t off = t - s->ts_rel * NS_PER_SAMPLE;
     uint64_t i = s->idx++;
+    if (i == 0) {
+        s->first_off = off;
+        if (s->dump)
+            fprintf(dump_file, "%u,%08x,0,%u,%lld,,\n", port, ssrc, seq, (long long)t);
+        return;
+    }
+    if (i <= WINDOW && (i == 1 || off < s->early_min))
+        s->early_min = off;
     while (s->tail != s->head && s->ring_off[(s->tail - 1) & (RING - 1)] >= off)
         s->tail--;
     s->ring_idx[s->tail & (RING - 1)] = i;
@@ -258,6 +280,9 @@ static void on_packet(uint16_t port, const uint8_t *b, size_t n, int64_t t)
         s->late50++;
     if (late > s->max_late_ns)
         s->max_late_ns = late;
+    if (s->dump)
+        fprintf(dump_file, "%u,%08x,%llu,%u,%lld,%lld,%lld\n", port, ssrc, (unsigned long long)i,
+                seq, (long long)t, (long long)off, (long long)late);
 }
 
 static uint64_t drops_total;
@@ -398,7 +423,8 @@ static void write_summary(const char *path, double elapsed_s)
             " \"out_of_order\": %llu, \"silent\": %llu, \"late5\": %llu, \"late20\": %llu,"
             " \"late50\": %llu, \"max_late_ms\": %.3f, \"streams_with_late\": %llu,"
             " \"streams_with_loss\": %llu, \"mean_duration_s\": %.3f, \"invalid\": %llu,"
-            " \"rtcp\": %llu, \"sent\": %llu, \"send_errors\": %llu, \"sink_drops\": %llu}\n",
+            " \"rtcp\": %llu, \"sent\": %llu, \"send_errors\": %llu, \"sink_drops\": %llu,"
+            " \"first_early\": %llu}\n",
             elapsed_s, (unsigned long long)tot.streams, (unsigned long long)tot.received,
             (unsigned long long)tot.exp_seq, (unsigned long long)tot.lost_seq,
             (unsigned long long)tot.exp_time, (unsigned long long)tot.short_time,
@@ -409,7 +435,7 @@ static void write_summary(const char *path, double elapsed_s)
             tot.streams ? tot.sum_duration_s / (double)tot.streams : 0.0,
             (unsigned long long)tot.invalid, (unsigned long long)tot.rtcp,
             (unsigned long long)tot.sent, (unsigned long long)tot.send_errors,
-            (unsigned long long)drops_total);
+            (unsigned long long)drops_total, (unsigned long long)tot.first_early);
     if (f != stdout)
         fclose(f);
 }
@@ -417,8 +443,10 @@ static void write_summary(const char *path, double elapsed_s)
 static void usage(void)
 {
     fprintf(stderr, "usage: rtpsink -p PORT [-s] [-o summary.json] [-c streams.csv] "
-                    "[-t max_seconds] [-i idle_ms]\n"
-                    "  PORT even; RTCP is drained on PORT+1. -s: also send 50 pps per stream.\n");
+                    "[-t max_seconds] [-i idle_ms] [-d dump.csv -D K]\n"
+                    "  PORT even; RTCP is drained on PORT+1. -s: also send 50 pps per stream.\n"
+                    "  -d: every packet of one stream in K (default 10): port, ssrc, index, seq,\n"
+                    "  arrival (ns, CLOCK_REALTIME), offset and lateness (ns).\n");
     exit(2);
 }
 
@@ -426,9 +454,10 @@ int main(int argc, char **argv)
 {
     int port = 0, max_s = 600, idle_ms = 1000;
     bool send_mode = false;
-    const char *out = NULL, *csv = NULL;
+    const char *out = NULL, *csv = NULL, *dump = NULL;
+    dump_every = 10;
     int opt;
-    while ((opt = getopt(argc, argv, "p:so:c:t:i:")) != -1) {
+    while ((opt = getopt(argc, argv, "p:so:c:t:i:d:D:")) != -1) {
         switch (opt) {
         case 'p': port = atoi(optarg); break;
         case 's': send_mode = true; break;
@@ -436,11 +465,21 @@ int main(int argc, char **argv)
         case 'c': csv = optarg; break;
         case 't': max_s = atoi(optarg); break;
         case 'i': idle_ms = atoi(optarg); break;
+        case 'd': dump = optarg; break;
+        case 'D': dump_every = (unsigned)atoi(optarg); break;
         default: usage();
         }
     }
-    if (port <= 0 || port > 65534 || (port & 1) || max_s <= 0 || idle_ms <= 0)
+    if (port <= 0 || port > 65534 || (port & 1) || max_s <= 0 || idle_ms <= 0 || dump_every == 0)
         usage();
+    if (dump) {
+        dump_file = fopen(dump, "w");
+        if (!dump_file) {
+            perror(dump);
+            return 2;
+        }
+        fprintf(dump_file, "port,ssrc,index,seq,arrival_ns,offset_ns,late_ns\n");
+    }
     if (csv) {
         per_stream_csv = fopen(csv, "w");
         if (!per_stream_csv) {
@@ -500,8 +539,10 @@ int main(int argc, char **argv)
                     i++;
                 }
             }
-            printf("T %.1f active %u rx_pps %llu late5 %llu tx_pps %llu sink_drops %llu\n",
-                   (double)(now - start) / 1e9, n_active, (unsigned long long)(rx - rx_last),
+            printf("T %.1f mono %.3f active %u rx_pps %llu late5 %llu tx_pps %llu "
+                   "sink_drops %llu\n",
+                   (double)(now - start) / 1e9, (double)now / 1e9, n_active,
+                   (unsigned long long)(rx - rx_last),
                    (unsigned long long)(late_now - late_last),
                    (unsigned long long)(tot.sent - sent_last), (unsigned long long)drops_total);
             rx_last = rx;
@@ -516,6 +557,8 @@ int main(int argc, char **argv)
     }
     if (per_stream_csv)
         fclose(per_stream_csv);
+    if (dump_file)
+        fclose(dump_file);
     write_summary(out, (double)(now_ns(CLOCK_MONOTONIC) - start) / 1e9);
     return 0;
 }

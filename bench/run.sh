@@ -21,4 +21,5 @@ if [ ! -x "$sink" ] || [ "$here/rtpsink.c" -nt "$sink" ]; then
     gcc -std=c11 -O2 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -o "$sink" "$here/rtpsink.c" -lm
 fi
+export PYTHONDONTWRITEBYTECODE=1
 exec python3 "$here/vcs_bench.py" --rtpsink "$sink" --workdir "$work" "$@"

@@ -7,6 +7,7 @@ Scenarios (see bench/README.md for what each measures):
   play      (b)+(d) N concurrent calls, vcsd plays a looping prompt, caller silent
   play2way  (c)+(d) the same with the caller sending RTP too
   overload  (e) short calls at 2x the sustainable rate, shipped admission-control settings
+  leak      (d) repeated: one vcsd, several loads of N calls, RSS after each has drained
   smoke     tiny versions of all of the above, to check the scripts
 
 Every run starts its own vcsd (free loopback ports, temporary data folder, bench dialplans,
@@ -78,13 +79,22 @@ def _bind_ok(port, kind):
 
 # Single ports come from 30000-32699, RTP blocks from 10000-29999: they never overlap, and
 # both lie below the kernel's ephemeral range (32768 up by default), which other programs get.
-def free_port(tcp=False, even=False):
+TAKEN = set()   # ports handed out in this process, so that two picks never collide
+
+
+def free_port(tcp=False, span=1):
+    """A free loopback UDP port (and TCP if asked) with `span` free ports from it (SIPp's -mp
+    takes mp and mp+2); the start is even when span > 1."""
     for _ in range(500):
-        p = random.randrange(30000, 32700)
-        if even:
+        p = random.randrange(30000, 32700 - span)
+        if span > 1:
             p &= ~1
-        ok = _bind_ok(p, socket.SOCK_DGRAM) and (not tcp or _bind_ok(p, socket.SOCK_STREAM))
-        if ok and (not even or _bind_ok(p + 1, socket.SOCK_DGRAM)):
+        rng = range(p, p + span)
+        if any(q in TAKEN for q in rng):
+            continue
+        if all(_bind_ok(q, socket.SOCK_DGRAM) for q in rng) and \
+                (not tcp or _bind_ok(p, socket.SOCK_STREAM)):
+            TAKEN.update(rng)
             return p
     raise RuntimeError("no free port")
 
@@ -135,12 +145,32 @@ def proc_rss_kb(pid):
 
 
 def machine_ticks():
-    """(busy, total) jiffies of all CPUs, and softirq separately."""
+    """Jiffies of all CPUs: (busy, total, irq+softirq, steal). Interrupt time is not charged to
+    any process; steal is time the hypervisor gave to other guests."""
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
     idle = v[3] + v[4]
     total = sum(v[:8])
-    return total - idle, total, v[6]
+    return total - idle, total, v[5] + v[6], v[7]
+
+
+def thread_ctxt(pid):
+    """Involuntary context switches per thread (preemptions): {tid: count}."""
+    out = {}
+    base = "/proc/%d/task" % pid
+    try:
+        tids = os.listdir(base)
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open("%s/%s/status" % (base, tid)) as f:
+                for line in f:
+                    if line.startswith("nonvoluntary_ctxt_switches:"):
+                        out[int(tid)] = int(line.split()[1])
+        except OSError:
+            pass
+    return out
 
 
 def thread_ticks(pid):
@@ -206,7 +236,7 @@ class Vcsd:
         self.exit_code = None
 
     def start(self):
-        argv = [self.run.args.vcsd, "-c", self.conf,
+        argv = self.run.args.vcsd_wrap.split() + [self.run.args.vcsd, "-c", self.conf,
                 "--sip", "127.0.0.1:%d" % self.sip_port,
                 "--http", "127.0.0.1:%d" % self.http_port,
                 "--data", self.data, "--dialplans", os.path.join(HERE, "dialplans"),
@@ -279,15 +309,38 @@ class Vcsd:
 
 
 class Sink:
-    def __init__(self, run, send):
-        self.port = free_port(even=True)
+    """rtpsink (bench/rtpsink.c) on one even port; with sample K > 1 also a "blackhole" port
+    pair, bound here and never read (the kernel drops what does not fit the tiny buffer), for
+    the K-1 of every K calls whose audio is not analysed."""
+
+    def __init__(self, run, send, sample=1):
+        self.port = free_port(span=2)
+        self.sample = sample
+        self.holes = []
+        self.hole_port = None
+        if sample > 1:
+            self.hole_port = free_port(span=2)
+            for p in (self.hole_port, self.hole_port + 1):
+                h = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                h.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                h.bind(("127.0.0.1", p))
+                self.holes.append(h)
+        self.inf = os.path.join(run.dir, "media_ports.csv")
+        with open(self.inf, "w") as f:
+            f.write("SEQUENTIAL\n%d;\n" % self.port)
+            for _ in range(sample - 1):
+                f.write("%d;\n" % self.hole_port)
         self.summary = os.path.join(run.dir, "rtpsink.json")
         self.csv = os.path.join(run.dir, "rtpsink_streams.csv")
         self.out = open(os.path.join(run.dir, "rtpsink.log"), "wb")
-        argv = [run.args.rtpsink, "-p", str(self.port), "-o", self.summary, "-c", self.csv,
-                "-t", "900"]
+        # Niced: when it competes with vcsd for a core, vcsd should win. Its own scheduling
+        # delay does not matter (arrival times are kernel timestamps; drops are counted).
+        argv = ["nice", "-n", "10", run.args.rtpsink, "-p", str(self.port), "-o", self.summary,
+                "-c", self.csv, "-t", "900"]
         if send:
             argv.append("-s")
+        if run.args.dump:
+            argv += ["-d", os.path.join(run.dir, "rtp_packets.csv"), "-D", str(run.args.dump)]
         self.proc = spawn(argv, stdin=subprocess.DEVNULL, stdout=self.out,
                                      stderr=subprocess.STDOUT)
         self.pid = self.proc.pid
@@ -304,6 +357,8 @@ class Sink:
                 self.proc.kill()
                 self.proc.wait(5)
         self.out.close()
+        for h in self.holes:
+            h.close()
         try:
             with open(self.summary) as f:
                 return json.load(f)
@@ -327,16 +382,16 @@ class Sipp:
             f.write(text)
         self.name = scenario
         sip_p = free_port()
-        mp = free_port(even=True)
+        mp = free_port(span=4)
         cp = free_port()
         self.stat = os.path.join(run.dir, "sipp_stat.csv")
         self.argv = ["sipp", "127.0.0.1:%d" % vcsd.sip_port, "-sf", self.scen, "-s", service,
                      "-i", "127.0.0.1", "-p", str(sip_p), "-mp", str(mp), "-cp", str(cp),
-                     "-key", "rtp_port", str(sink.port),
+                     "-inf", sink.inf,
                      "-r", str(rate), "-m", str(calls), "-l", str(limit),
                      "-timeout", "%ds" % timeout_s, "-max_socket", "20000", "-nostdin",
                      "-recv_timeout", "20000", "-trace_stat", "-stf", self.stat, "-fd", "1",
-                     "-trace_counts", "-trace_rtt", "-rtt_freq", "500",
+                     "-trace_counts", "-trace_rtt", "-rtt_freq", "100",
                      "-trace_err", "-max_log_size", "5000000"]
         self.timeout_s = timeout_s
         self.proc = None
@@ -393,13 +448,27 @@ class Sipp:
         if not path:
             return vals
         with open(path, errors="replace") as f:
-            for row in csv.reader(f, delimiter=";"):
+            for row in csv.reader(f, delimiter=";"):   # Date_ms;response_time_ms;rtd_no
                 if len(row) >= 3:
                     try:
-                        vals.append(float(row[2]))
+                        vals.append(float(row[1]))
                     except ValueError:
                         pass
         return vals
+
+
+def sink_timeline(path):
+    """rtpsink's per-second lines: [(mono_s, active, rx, late5)]."""
+    out = []
+    try:
+        with open(path, errors="replace") as f:
+            for line in f:
+                w = line.split()
+                if w and w[0] == "T" and len(w) >= 10:
+                    out.append((float(w[3]), int(w[5]), int(w[7]), int(w[9])))
+    except OSError:
+        pass
+    return out
 
 
 class Sampler(threading.Thread):
@@ -418,10 +487,11 @@ class Sampler(threading.Thread):
         self.others[name] = pid
 
     def sample(self):
-        busy, total, softirq = machine_ticks()
+        busy, total, softirq, steal = machine_ticks()
         row = {"t": time.monotonic(), "vcsd": proc_ticks(self.vcsd.pid),
                "rss_kb": proc_rss_kb(self.vcsd.pid), "threads": thread_ticks(self.vcsd.pid),
-               "m_busy": busy, "m_total": total, "m_softirq": softirq,
+               "preempt": thread_ctxt(self.vcsd.pid),
+               "m_busy": busy, "m_total": total, "m_softirq": softirq, "m_steal": steal,
                "self": proc_ticks(os.getpid())}
         for name, pid in list(self.others.items()):
             row[name] = proc_ticks(pid)
@@ -473,40 +543,75 @@ class Sampler(threading.Thread):
         busy_frac = (b["m_busy"] - a["m_busy"]) / dtot if dtot else 0
         out["machine"] = 100.0 * busy_frac * ncpu  # % of one core, like the others
         out["softirq"] = 100.0 * (b["m_softirq"] - a["m_softirq"]) / dtot * ncpu if dtot else 0
+        out["steal"] = 100.0 * (b["m_steal"] - a["m_steal"]) / dtot * ncpu if dtot else 0
+        # Others = busy time not charged to our processes, minus interrupt time (mostly our
+        # own packets' softirq work on loopback).
         ours = out["vcsd"] + out["self"] + sum(out[n] for n in self.others)
-        out["other"] = max(0.0, out["machine"] - ours)
+        out["other"] = max(0.0, out["machine"] - ours - out["softirq"])
         th = {}
         for tid, t in b["threads"].items():
             if tid in a["threads"]:
                 th[tid] = pct(t - a["threads"][tid])
         out["threads"] = th
+        pre = {}
+        for tid, n in b.get("preempt", {}).items():
+            if tid in a.get("preempt", {}):
+                pre[tid] = (n - a["preempt"][tid]) / dt
+        out["preempt"] = pre
         return out
 
     def rows_between(self, t_lo, t_hi):
         return [r for r in self.rows if t_lo <= r["t"] <= t_hi]
 
 
+# (start function, source file) -> label. Worker threads get a number.
+THREAD_FUNCS = {("worker_main", "worker.c"): "worker", ("sip_thread", "sip_stack.c"): "sip",
+                ("writer_main", "store.c"): "store", ("writer_main", "recorder.c"): "recorder",
+                ("loader_main", "prompt_cache.c"): "prompts", ("tts_main", "tts.c"): "tts",
+                ("main", "vcsd.c"): "main/http"}
+
+
 def thread_labels(pid):
-    """vcsd does not name its threads (except the prompt loader): label them by creation
-    order, which follows daemon/vcsd.c: main (HTTP API), store writer, prompt loader,
-    workers, then the SIP thread."""
-    tids = sorted(int(t) for t in os.listdir("/proc/%d/task" % pid))
+    """Names vcsd's threads by their start function, from one gdb backtrace taken before the
+    load (vcsd names only some of its threads); a thread started by a library is named after
+    the function below start_thread. Without gdb: comm-tid."""
     labels = {}
-    rest = []
-    for tid in tids:
-        comm = proc_comm("/proc/%d/task/%d" % (pid, tid))
-        if tid == pid:
-            labels[tid] = "main/http"
-        elif comm != "vcsd":
-            labels[tid] = comm
-        else:
-            rest.append(tid)
-    if rest:
-        labels[rest[0]] = "store"
-        for i, tid in enumerate(rest[1:-1]):
-            labels[tid] = "worker%d" % i
-        if len(rest) > 1:
-            labels[rest[-1]] = "sip"
+    for tid in sorted(int(t) for t in os.listdir("/proc/%d/task" % pid)):
+        labels[tid] = "%s-%d" % (proc_comm("/proc/%d/task/%d" % (pid, tid)), tid)
+    if not shutil.which("gdb"):
+        return labels
+    try:
+        r = subprocess.run(["gdb", "-batch", "-nx", "-p", str(pid), "-ex", "thread apply all bt"],
+                           capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        return labels
+    frames = {}
+    tid = None
+    for line in r.stdout.splitlines():
+        if line.startswith("Thread ") and "(LWP " in line:
+            tid = int(line.split("(LWP ")[1].split(")")[0])
+            frames[tid] = []
+        elif tid is not None and line.startswith("#"):
+            w = line.split()
+            fn = w[3] if len(w) > 3 and w[2] == "in" else w[1]
+            src = os.path.basename(line.rsplit(" at ", 1)[1].split(":")[0]) if " at " in line else ""
+            frames[tid].append((fn, src))
+    n_workers = 0
+    for t in sorted(frames):
+        label = None
+        for fn, src in frames[t]:
+            if (fn, src) in THREAD_FUNCS:
+                label = THREAD_FUNCS[(fn, src)]
+                break
+        if label == "worker":
+            label = "worker%d" % n_workers
+            n_workers += 1
+        if label is None:
+            names = [fn for fn, _ in frames[t]]
+            if "start_thread" in names and names.index("start_thread") > 0:
+                label = "lib:%s" % names[names.index("start_thread") - 1]
+        if label:
+            labels[t] = label
     return labels
 
 
@@ -539,6 +644,29 @@ class Run:
             f.write(json.dumps(self.result, sort_keys=True) + "\n")
 
 
+def quiet_lateness(sampler, timeline, win_rows, quiet_other):
+    """Late packets (>5 ms) per packet received, over the seconds of the CPU window, for all
+    of them and for the "quiet" ones only: seconds when processes other than vcsd, SIPp,
+    rtpsink and this script used less than quiet_other % of a core (the box is shared)."""
+    if len(win_rows) < 2 or not timeline:
+        return None
+    lo, hi = win_rows[0]["t"], win_rows[-1]["t"]
+    pairs = list(zip(sampler.rows, sampler.rows[1:]))
+    tot = [0, 0, 0]
+    quiet = [0, 0, 0]
+    for mono, active, rx, late in timeline:
+        if not lo < mono <= hi:
+            continue
+        pair = min(pairs, key=lambda ab: abs(ab[1]["t"] - mono))
+        other = sampler.window(*pair)["other"]
+        tot = [tot[0] + 1, tot[1] + rx, tot[2] + late]
+        if other < quiet_other:
+            quiet = [quiet[0] + 1, quiet[1] + rx, quiet[2] + late]
+    pct = lambda v: round(100.0 * v[2] / v[1], 3) if v[1] else None
+    return {"seconds": tot[0], "late5_pct": pct(tot), "quiet_seconds": quiet[0],
+            "quiet_late5_pct": pct(quiet), "quiet_other_below_pct": quiet_other}
+
+
 def cpu_over(sampler, rows, labels):
     """Mean CPU figures over consecutive sample rows."""
     if len(rows) < 2:
@@ -547,10 +675,15 @@ def cpu_over(sampler, rows, labels):
     th = {}
     for tid, v in w["threads"].items():
         th[labels.get(tid, str(tid))] = round(v, 1)
+    pre = {}
+    for tid, v in w["preempt"].items():
+        if v >= 0.1:
+            pre[labels.get(tid, str(tid))] = round(v, 1)
     return {"vcsd": round(w["vcsd"], 1), "sipp": round(w.get("sipp", 0), 1),
             "sink": round(w.get("sink", 0), 1), "machine": round(w["machine"], 1),
             "softirq": round(w["softirq"], 1), "other": round(w["other"], 1),
-            "bench_self": round(w["self"], 1), "threads": th,
+            "steal": round(w["steal"], 1),
+            "bench_self": round(w["self"], 1), "threads": th, "preempted_per_s": pre,
             "seconds": round(rows[-1]["t"] - rows[0]["t"], 1)}
 
 
@@ -577,21 +710,17 @@ def sipp_summary(sipp):
     return out
 
 
-def counts_of(sipp):
-    """(503 received, 200 received) from -trace_counts. Column names look like
-    '<index>_503_Recv' in SIPp 3.6."""
+def count_503(sipp):
+    """503s received, from -trace_counts (columns '<index>_503_Recv' in SIPp 3.6)."""
     c = sipp.counts()
-    n503 = n200 = 0
+    n = 0
     for k, v in c.items():
-        try:
-            v = int(v)
-        except ValueError:
-            continue
         if k.endswith("_503_Recv"):
-            n503 += v
-        elif k.endswith("_200_Recv") and not k.startswith(("1_", "0_")):
-            n200 += v
-    return n503, n200, c
+            try:
+                n += int(v)
+            except ValueError:
+                pass
+    return n, c
 
 
 def wait_calls_zero(vcsd, timeout):
@@ -605,9 +734,20 @@ def wait_calls_zero(vcsd, timeout):
     return n
 
 
+def vcsd_identity(path):
+    st = os.stat(path)
+    r = subprocess.run(["sha256sum", path], capture_output=True, text=True, timeout=30)
+    head = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+                          capture_output=True, text=True, timeout=30)
+    return {"path": path, "mtime": time.strftime("%Y-%m-%d %H:%M:%S UTC",
+                                                 time.gmtime(st.st_mtime)),
+            "sha256": r.stdout.split()[0][:16] if r.stdout else None,
+            "repo_head": head.stdout.strip()}
+
+
 def run_one(args, name, *, scenario, service, rate, calls, limit, timeout_s, tmpl, config,
             rtp_ports, sink_send=False, drain_wait=0, plateau_calls=None, window=None,
-            perf_at=None):
+            perf_at=None, sample=1):
     """Starts vcsd + rtpsink + sampler, runs one SIPp, collects everything. window: (from, to)
     seconds after SIPp's start over which CPU is averaged (default: whole SIPp run)."""
     run = Run(args, name)
@@ -615,10 +755,12 @@ def run_one(args, name, *, scenario, service, rate, calls, limit, timeout_s, tmp
     run.result["vmstat_before"] = vm_text
     run.result["idle_before_pct"] = idle
     log("run %s: %s (machine idle %.0f%%)" % (name, run.dir, idle))
+    run.result["vcsd_binary"] = dict(args.vcsd_source, copy=args.vcsd)
+    run.result["vcsd_wrap"] = args.vcsd_wrap
     vcsd = Vcsd(run, config, rtp_ports)
     vcsd.start()
     labels = thread_labels(vcsd.pid)
-    sink = Sink(run, sink_send)
+    sink = Sink(run, sink_send, sample)
     sampler = Sampler(run, vcsd)
     sampler.add("sink", sink.pid)
     sampler.start()
@@ -651,9 +793,9 @@ def run_one(args, name, *, scenario, service, rate, calls, limit, timeout_s, tmp
         if len(up) >= 6:
             win_rows = sampler.rows_between(up[0]["t"] + 2, up[-1]["t"] - 2)
         run.result["plateau_seconds"] = (up[-1]["t"] - up[0]["t"]) if up else 0
-    if not win_rows and window:
+    if len(win_rows) < 2 and window:
         win_rows = sampler.rows_between(t0 + window[0], t0 + window[1])
-    if not win_rows:
+    if len(win_rows) < 2:
         win_rows = sampler.rows_between(t0, sipp.t1)
     run.result["cpu"] = cpu_over(sampler, win_rows, labels)
     run.result["calls_in_window"] = ([r["calls"] for r in win_rows][:1] +
@@ -661,7 +803,7 @@ def run_one(args, name, *, scenario, service, rate, calls, limit, timeout_s, tmp
     rss_window = [r["rss_kb"] for r in win_rows if r["rss_kb"]]
     run.result["rss_window_kb"] = int(statistics.mean(rss_window)) if rss_window else None
     run.result["sipp"] = sipp_summary(sipp)
-    n503, n200, raw_counts = counts_of(sipp)
+    n503, raw_counts = count_503(sipp)
     run.result["sipp_503"] = n503
     run.result["sipp_counts"] = raw_counts
     # After the load: are all calls gone (no stuck call)? Then the drain wait for memory.
@@ -671,15 +813,21 @@ def run_one(args, name, *, scenario, service, rate, calls, limit, timeout_s, tmp
         log("WARNING: %s calls still up 20 s after SIPp ended" % left)
     run.result["rss_peak_kb"] = max((r["rss_kb"] or 0) for r in rows)
     if drain_wait:
-        log("waiting %d s for the load to drain (Sofia keeps transactions ~32 s)" % drain_wait)
-        end = time.monotonic() + drain_wait
-        while time.monotonic() < end and vcsd.alive():
-            time.sleep(1)
-        run.result["rss_after_drain_kb"] = proc_rss_kb(vcsd.pid)
-        run.result["drain_wait_s"] = drain_wait
+        # RSS at each checkpoint (seconds after SIPp ended): Sofia keeps finished transactions
+        # ~32 s, and vcsd hands idle memory back every 30 s when no call is up.
+        log("waiting up to %d s for the load to drain" % max(drain_wait))
+        drained = {}
+        for point in sorted(drain_wait):
+            while time.monotonic() < sipp.t1 + point and vcsd.alive():
+                time.sleep(0.5)
+            drained[str(point)] = proc_rss_kb(vcsd.pid)
+        run.result["rss_after_drain_kb"] = drained
     run.result["vcsd_alive_at_end"] = vcsd.alive()
     sampler.stop()
     run.result["rtp"] = sink.stop()
+    run.result["rtp_sample"] = sample
+    run.result["rtp_quiet"] = quiet_lateness(sampler, sink_timeline(sink.out.name), win_rows,
+                                             args.quiet_other)
     run.result["vcsd_exit"] = vcsd.stop()
     run.result["vcsd_log_counts"], run.result["vcsd_log_first"] = vcsd.log_summary()
     # Machine disturbance: CPU used by processes other than vcsd/SIPp/rtpsink/us.
@@ -698,10 +846,12 @@ def fmt_rtp(r):
         return "rtp: no summary"
     rec = r["received"]
     return ("rtp: %d streams, %d pkts received / %d expected by seq (lost %d) / %d expected by "
-            "time; late>5ms %d (%.3f%%), >20ms %d, max %.1f ms; silent %d; sink drops %d"
+            "time; late>5ms %d (%.3f%%) in %d streams, >20ms %d, max %.1f ms; first packet early "
+            "in %d streams; silent %d; sink drops %d"
             % (r["streams"], rec, r["expected_seq"], r["lost_seq"], r["expected_time"],
-               r["late5"], 100.0 * r["late5"] / rec if rec else 0, r["late20"],
-               r["max_late_ms"], r["silent"], r["sink_drops"]))
+               r["late5"], 100.0 * r["late5"] / rec if rec else 0, r["streams_with_late"],
+               r["late20"], r["max_late_ms"], r.get("first_early", 0), r["silent"],
+               r["sink_drops"]))
 
 
 def print_result(res):
@@ -711,12 +861,20 @@ def print_result(res):
         % (res["name"], s["created"], s["successful"], s["failed"], res["sipp_503"],
            s["retransmissions"], s["setup_ms_p50"], s["setup_ms_p99"], s["setup_ms_max"]))
     log("   CPU %% of one core over %ss: vcsd %s (threads %s), sipp %s, sink %s, other %s, "
-        "softirq %s" % (c.get("seconds"), c.get("vcsd"), c.get("threads"), c.get("sipp"),
-                        c.get("sink"), c.get("other"), c.get("softirq")))
+        "irq+softirq %s, steal %s" % (c.get("seconds"), c.get("vcsd"), c.get("threads"),
+                                      c.get("sipp"), c.get("sink"), c.get("other"),
+                                      c.get("softirq"), c.get("steal")))
     log("   RSS KiB: before %s window %s peak %s after-drain %s; calls left %s; vcsd exit %s"
         % (res["rss_before_kb"], res["rss_window_kb"], res["rss_peak_kb"],
            res.get("rss_after_drain_kb"), res["calls_left_after"], res["vcsd_exit"]))
-    log("   " + fmt_rtp(res["rtp"]))
+    log("   " + fmt_rtp(res["rtp"]) + " (1 call in %d analysed)" % res["rtp_sample"])
+    q = res.get("rtp_quiet")
+    if q:
+        log("   late>5ms over the CPU window: %s%% of packets; in its %d quiet seconds (others < "
+            "%d%% of a core): %s%%" % (q["late5_pct"], q["quiet_seconds"],
+                                       q["quiet_other_below_pct"], q["quiet_late5_pct"]))
+    log("   vcsd threads preempted (involuntary context switches) per second: %s"
+        % c.get("preempted_per_s"))
     if res["vcsd_log_counts"]["error"]:
         log("   vcsd log: %s" % res["vcsd_log_counts"])
 
@@ -729,8 +887,9 @@ def scen_short(args, rates=None, seconds=None, tag="short"):
         res = run_one(args, "%s-%dcps" % (tag, rate), scenario="uac_short", service="2000",
                       rate=rate, calls=rate * seconds, limit=max(200, rate * 10),
                       timeout_s=seconds + 60, tmpl={"bye_timeout_ms": 15000},
-                      config=bench_config(), rtp_ports=min(20000, max(2000, rate * 8)),
-                      window=(3, seconds - 1))
+                      config=bench_config(), rtp_ports=min(16400, max(2000, rate * 12)),
+                      window=(3, seconds - 1), sample=args.rtp_sample,
+                      perf_at=5 if args.perf else None)
         print_result(res)
         ok = (res["sipp"]["failed"] == 0 and res["sipp_503"] == 0 and
               res["sipp"]["successful"] == rate * seconds and not res["calls_left_after"])
@@ -762,7 +921,8 @@ def scen_play(args, two_way, ns=None, hold_s=None, tag=None):
                       tmpl={"hold_ms": hold_ms}, config=bench_config(),
                       rtp_ports=2 * n + 2000, sink_send=two_way,
                       drain_wait=args.drain_wait, plateau_calls=n,
-                      perf_at=(ramp_s + 8) if args.perf else None)
+                      perf_at=(ramp_s + 8) if args.perf else None,
+                      sample=1 if two_way else args.rtp_sample)
         c = res["cpu"] or {}
         if c:
             res["cpu_per_call_pct"] = round(c["vcsd"] / n, 4)
@@ -790,13 +950,68 @@ def scen_overload(args, rate=None, seconds=None, tag="overload", shipped=True, m
     res = run_one(args, "%s-%dcps" % (tag, rate), scenario="uac_short", service="2000",
                   rate=rate, calls=rate * seconds, limit=max(200, rate * 10),
                   timeout_s=seconds + 60, tmpl={"bye_timeout_ms": 15000}, config=cfg,
-                  rtp_ports=min(20000, max(2000, rate * 8)), window=(3, seconds - 1))
+                  rtp_ports=min(16400, max(2000, rate * 12)), window=(3, seconds - 1),
+                  sample=args.rtp_sample)
     s = res["sipp"]
     res["answered"] = s["successful"] - res["sipp_503"]
     print_result(res)
     log("   => offered %d calls/s for %d s: answered %d, 503 %d, failed %d"
         % (rate, seconds, res["answered"], res["sipp_503"], s["failed"]))
     return [res]
+
+
+def scen_leak(args, n=None, cycles=None, hold_s=10, settle_s=75, tag="leak"):
+    """(d) repeated: one vcsd, `cycles` loads of n looping-prompt calls, RSS read settle_s after
+    each load ends. A leak grows from cycle to cycle; memory that glibc keeps for reuse does not."""
+    n = n or args.leak_n
+    cycles = cycles or args.leak_cycles
+    run = Run(args, "%s-%dx%d" % (tag, cycles, n))
+    vm_text, idle = wait_idle(args.min_idle, args.idle_wait)
+    run.result.update({"vmstat_before": vm_text, "idle_before_pct": idle,
+                       "vcsd_binary": dict(args.vcsd_source, copy=args.vcsd)})
+    log("run %s: %s (machine idle %.0f%%)" % (run.name, run.dir, idle))
+    vcsd = Vcsd(run, bench_config(), 2 * n + 2000)
+    vcsd.start()
+    sink = Sink(run, False, args.rtp_sample)
+    sampler = Sampler(run, vcsd)
+    sampler.add("sink", sink.pid)
+    sampler.start()
+    time.sleep(3)
+    rss = [("start", proc_rss_kb(vcsd.pid))]
+    failed = 0
+    setup_rate = args.setup_rate
+    try:
+        for i in range(cycles):
+            sub = os.path.join(run.dir, "cycle%d" % i)
+            os.makedirs(sub)
+            run.dir, top = sub, run.dir
+            sipp = Sipp(run, vcsd, sink, "uac_hold", "2001", setup_rate, n, n,
+                        int(n / setup_rate + hold_s + 60), {"hold_ms": hold_s * 1000})
+            run.dir = top
+            sipp.start()
+            sampler.add("sipp", sipp.pid)
+            sipp.wait()
+            st = sipp_summary(sipp)
+            failed += st["failed"] + (n - st["successful"])
+            peak = max((r["rss_kb"] or 0) for r in sampler.rows)
+            left = wait_calls_zero(vcsd, 20)
+            while time.monotonic() < sipp.t1 + settle_s and vcsd.alive():
+                time.sleep(0.5)
+            rss.append(("cycle%d peak" % i, peak))
+            rss.append(("cycle%d +%ds" % (i, settle_s), proc_rss_kb(vcsd.pid)))
+            log("   cycle %d: ok %d failed %d, calls left %s, RSS peak %s KiB, %d s after: %s KiB"
+                % (i, st["successful"], st["failed"], left, peak, settle_s, rss[-1][1]))
+    finally:
+        sampler.stop()
+        run.result["rtp"] = sink.stop()
+        run.result["vcsd_exit"] = vcsd.stop()
+    run.result.update({"n": n, "cycles": cycles, "hold_s": hold_s, "settle_s": settle_s,
+                       "rss_kb": rss, "failed": failed, "rtp_sample": args.rtp_sample})
+    run.result["vcsd_log_counts"], run.result["vcsd_log_first"] = vcsd.log_summary()
+    run.save()
+    log("== %s: RSS KiB %s; failed %d; vcsd exit %s" % (run.name, rss, failed,
+                                                         run.result["vcsd_exit"]))
+    return [run.result]
 
 
 def scen_smoke(args):
@@ -812,7 +1027,7 @@ def scen_smoke(args):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("scenarios", nargs="*", default=["smoke"],
-                    help="short, play, play2way, overload, smoke (default smoke)")
+                    help="short, play, play2way, overload, leak, smoke (default smoke)")
     ap.add_argument("--vcsd", default=os.environ.get("VCSD", "/tmp/build/src/vcsd"))
     ap.add_argument("--rtpsink", required=True)
     ap.add_argument("--workdir", default=os.environ.get("BENCH_WORKDIR", "/tmp/vcs-bench"))
@@ -822,26 +1037,55 @@ def main():
     ap.add_argument("--n", default="500,1000,2000,4000", help="concurrent calls for play*")
     ap.add_argument("--hold", type=int, default=30, help="seconds all N calls are up together")
     ap.add_argument("--setup-rate", type=int, default=200, help="call set-up rate for play*")
-    ap.add_argument("--drain-wait", type=int, default=40, help="seconds after play* for RSS")
+    ap.add_argument("--drain-wait", default="40,75",
+                    help="after play*: seconds after the load at which RSS is read")
     ap.add_argument("--overload-rate", type=int, default=0)
+    ap.add_argument("--leak-n", type=int, default=1000, help="calls per cycle for leak")
+    ap.add_argument("--leak-cycles", type=int, default=3)
     ap.add_argument("--overload-seconds", type=int, default=30)
+    ap.add_argument("--overload-max-cps", type=int, default=0,
+                    help="overload with engine.max_cps set to this (default: shipped config)")
     ap.add_argument("--min-idle", type=int, default=85, help="vmstat idle %% wanted before a run")
     ap.add_argument("--idle-wait", type=int, default=120, help="max seconds to wait for it")
     ap.add_argument("--log-level", default="warn")
+    ap.add_argument("--vcsd-wrap", default="",
+                    help="command put before vcsd, which must exec it (same PID), e.g.\n"
+                         "'chrt -r 5' or 'nice -n -10': an experiment on scheduling")
+    ap.add_argument("--rtp-sample", type=int, default=4,
+                    help="analyse the audio of 1 call in K (one-way scenarios; the others go\n"
+                         "to a socket nobody reads); play2way always takes every call")
+    ap.add_argument("--dump", type=int, default=0, metavar="K",
+                    help="rtpsink writes every packet of 1 analysed stream in K to rtp_packets.csv")
+    ap.add_argument("--quiet-other", type=float, default=15.0,
+                    help="a second is quiet when others use less than this %% of a core")
     ap.add_argument("--perf", action="store_true", help="perf record 10 s of each play* plateau")
     args = ap.parse_args()
     args.rates = [int(x) for x in args.rates.split(",") if x]
     args.n = [int(x) for x in args.n.split(",") if x]
+    args.drain_wait = [int(x) for x in args.drain_wait.split(",") if x]
     os.makedirs(args.workdir, exist_ok=True)
     for tool in ("sipp", "sox", "vmstat"):
         if not shutil.which(tool):
             raise SystemExit("%s is missing" % tool)
     if not os.access(args.vcsd, os.X_OK):
         raise SystemExit("no vcsd binary at %s (set VCSD=)" % args.vcsd)
+    # The binary may be rebuilt while a series runs: every run of this invocation uses one copy.
+    ident = vcsd_identity(args.vcsd)
+    copy = os.path.join(args.workdir, "vcsd-%s" % ident["sha256"])
+    if not os.path.exists(copy):
+        shutil.copy2(args.vcsd, copy)
+    log("vcsd: %s (built %s, repo HEAD %s), running the copy %s"
+        % (args.vcsd, ident["mtime"], ident["repo_head"], copy))
+    args.vcsd_source = ident
+    args.vcsd = copy
     funcs = {"short": lambda: scen_short(args),
              "play": lambda: scen_play(args, False),
              "play2way": lambda: scen_play(args, True),
-             "overload": lambda: scen_overload(args),
+             "overload": lambda: scen_overload(
+                 args, shipped=not args.overload_max_cps, max_cps=args.overload_max_cps,
+                 tag="overload" if not args.overload_max_cps
+                 else "overload-cap%d" % args.overload_max_cps),
+             "leak": lambda: scen_leak(args),
              "smoke": lambda: scen_smoke(args)}
     for s in args.scenarios:
         if s not in funcs:

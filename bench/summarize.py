@@ -66,9 +66,11 @@ def short_table(rows, title):
 
 
 def when(r):
-    """Start time; '+perf' when perf record ran during it (it costs CPU)."""
-    return r["date"][11:16] + (" +perf" if os.path.exists(os.path.join(r["dir"], "perf.data"))
-                               else "")
+    """Start time; '+perf' when perf record ran during it (it costs CPU); [wrapper] when vcsd
+    ran under one (e.g. chrt)."""
+    return (r["date"][11:16]
+            + (" +perf" if os.path.exists(os.path.join(r["dir"], "perf.data")) else "")
+            + (" [%s]" % r["vcsd_wrap"] if r.get("vcsd_wrap") else ""))
 
 
 def fmt(v):

@@ -1021,6 +1021,7 @@ def scen_smoke(args):
     out += scen_play(args, True, ns=[20], hold_s=5, tag="smoke-play2way")
     out += scen_overload(args, rate=60, seconds=5, tag="smoke-overload", shipped=False,
                          max_cps=30)
+    out += scen_leak(args, n=20, cycles=2, hold_s=2, settle_s=5, tag="smoke-leak")
     return out
 
 

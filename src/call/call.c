@@ -37,7 +37,7 @@ static void copy_str(char *dst, size_t cap, const char *src)
 
 /* ---- SDP ---------------------------------------------------------------------------------- */
 
-static int our_sdp(struct call *c, char *buf, size_t cap)
+int call_sdp(const struct call *c, char *buf, size_t cap)
 {
     struct sdp_media m = c->remote;
     if (!c->have_remote) { /* offerless INVITE: we offer */
@@ -347,7 +347,7 @@ static void on_reinvite(struct call *c, struct sip_event *ev)
         c->our_dir = SDP_SENDRECV; /* offerless re-INVITE: we offer our usual stream */
     c->sdp_version++;
     char sdp[1024];
-    if (our_sdp(c, sdp, sizeof sdp) < 0) {
+    if (call_sdp(c, sdp, sizeof sdp) < 0) {
         sip_respond(svc_of(c)->sip, c->leg_id, 500, NULL, NULL);
         return;
     }

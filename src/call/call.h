@@ -47,7 +47,6 @@ enum call_wait {
 
 struct playlist {
     const struct prompt *items[PLAYLIST_MAX];
-    const char *names[PLAYLIST_MAX]; /* point into the Lua arguments, valid while waiting */
     int n, index;
     size_t pos;
     bool started;
@@ -139,6 +138,10 @@ void call_end(struct call *c, int sip_code, const char *cause, const char *by);
 
 /* A key press from one of the DTMF sources (de-duplicated here). */
 void call_on_digit(struct call *c, enum dtmf_source src, char digit);
+
+/* Our SDP for this call (answer to the peer's offer, or our offer when it made none): the one
+ * place it is built. Returns its length, or -1 when it does not fit. */
+int call_sdp(const struct call *c, char *buf, size_t cap);
 
 /* Media hooks used by the worker's tick. */
 void call_media_start(struct call *c);

@@ -113,13 +113,7 @@ void call_script_wake(struct call *c)
 static bool send_sdp_response(struct call *c, int status)
 {
     char sdp[1024];
-    struct sdp_media m = c->remote;
-    if (!c->have_remote) {
-        m.codec_pt = SDP_PT_PCMU;
-        m.dtmf_pt = 101;
-    }
-    if (sdp_write(sdp, sizeof sdp, svc_of(c)->media_ip, c->rtp.port, c->sdp_id, c->sdp_version, &m,
-                  c->our_dir) < 0)
+    if (call_sdp(c, sdp, sizeof sdp) < 0)
         return false;
     sip_respond(svc_of(c)->sip, c->leg_id, status, sdp, NULL);
     call_media_start(c);
@@ -300,7 +294,6 @@ static int m_play(lua_State *L)
     c->pending_prompts = 0;
     struct prompt_cache *cache = svc_of(c)->prompts;
     for (int i = 0; i < n; i++) {
-        c->play.names[i] = names[i];
         c->play.items[i] = prompt_cache_get(cache, names[i]);
         if (!c->play.items[i])
             c->pending_prompts++;
@@ -456,7 +449,6 @@ static int m_say(lua_State *L)
     call_tone_stop(c);
     struct tts *tts = svc_of(c)->tts;
     c->play.n = 1;
-    c->play.names[0] = text;
     c->play.items[0] = tts_get(tts, voice, text);
     if (c->play.items[0]) {
         c->play.started = true;

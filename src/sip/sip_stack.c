@@ -46,7 +46,6 @@ struct sip_leg;
 struct sip_leg {
     uint64_t id;
     nua_handle_t *nh;
-    bool answered; /* a 2xx went out: ending it takes a BYE */
 };
 
 enum sip_cmd_type { CMD_RESPOND, CMD_BYE, CMD_STOP };
@@ -472,8 +471,6 @@ static void run_command(struct sip_stack *s, struct sip_cmd *cmd)
         nua_bye(leg->nh, TAG_END());
         return;
     }
-    if (cmd->status >= 200 && cmd->status < 300)
-        leg->answered = true;
     nua_respond(leg->nh, cmd->status, phrase(cmd->status),
                 TAG_IF(cmd->sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
                 TAG_IF(cmd->sdp, SIPTAG_PAYLOAD_STR(cmd->sdp)),

@@ -328,14 +328,13 @@ static void handle_reload(struct api_call *c)
 
 static void handle_metrics(struct api_call *c)
 {
-    char text[4096];
-    size_t n = c->api->ops.metrics ? c->api->ops.metrics(c->api->ops.ctx, text, sizeof text) : 0;
     struct evbuffer *out = evbuffer_new();
     if (!out) {
         evhttp_send_error(c->req, 500, NULL);
         return;
     }
-    evbuffer_add(out, text, n);
+    if (c->api->ops.metrics)
+        c->api->ops.metrics(c->api->ops.ctx, out);
     evhttp_add_header(evhttp_request_get_output_headers(c->req), "Content-Type",
                       "text/plain; version=0.0.4");
     evhttp_send_reply(c->req, 200, "OK", out);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 struct event_base;
+struct evbuffer;
 struct store;
 
 struct api_health {
@@ -29,8 +30,8 @@ struct api_ops {
     void (*health)(void *ctx, struct api_health *out);
     /* 0 with *res filled, or -1 with a message such as "dialplans/x.lua:2: ..." in err. */
     int (*reload)(void *ctx, struct api_reload_result *res, char *err, size_t errlen);
-    /* Prometheus text exposition format into buf; returns the length (truncated at len). */
-    size_t (*metrics)(void *ctx, char *buf, size_t len);
+    /* Prometheus text exposition format appended to out (see metrics_text.h). */
+    void (*metrics)(void *ctx, struct evbuffer *out);
 };
 
 struct api_server;

@@ -15,6 +15,7 @@
 #include <event2/thread.h>
 
 #include "api/http_api.h"
+#include "api/metrics_text.h"
 #include "call/engine.h"
 #include "core/clock.h"
 #include "core/config.h"
@@ -178,33 +179,25 @@ static void on_trim(evutil_socket_t fd, short what, void *arg)
         malloc_trim(0);
 }
 
-static size_t api_metrics(void *ctx, char *buf, size_t len)
+static void api_metrics(void *ctx, struct evbuffer *out)
 {
     struct vcsd *d = ctx;
     struct tts_stats t = { 0 };
     tts_get_stats(d->tts, &t);
-    int n = snprintf(buf, len,
-        "# HELP vcs_calls_active Calls up now.\n# TYPE vcs_calls_active gauge\nvcs_calls_active %d\n"
-        "# HELP vcs_draining 1 while shutting down.\n# TYPE vcs_draining gauge\nvcs_draining %d\n"
-        "# HELP vcs_calls_refused_total New calls refused by admission control (503).\n"
-        "# TYPE vcs_calls_refused_total counter\nvcs_calls_refused_total %llu\n"
-        "# HELP vcs_sip_tcp_connections SIP TCP connections open.\n"
-        "# TYPE vcs_sip_tcp_connections gauge\nvcs_sip_tcp_connections %d\n"
-        "# HELP vcs_sip_tcp_refused_total SIP TCP connections closed over the cap.\n"
-        "# TYPE vcs_sip_tcp_refused_total counter\nvcs_sip_tcp_refused_total %llu\n"
-        "# HELP vcs_tts_requests_total Text-to-speech requests by cache result.\n"
-        "# TYPE vcs_tts_requests_total counter\nvcs_tts_requests_total{result=\"hit\"} %llu\n"
-        "vcs_tts_requests_total{result=\"miss\"} %llu\n"
-        "# HELP vcs_tts_cache_entries Cached syntheses.\n# TYPE vcs_tts_cache_entries gauge\n"
-        "vcs_tts_cache_entries %zu\n"
-        "# HELP vcs_uptime_seconds Seconds since start.\n# TYPE vcs_uptime_seconds gauge\n"
-        "vcs_uptime_seconds %llu\n",
-        engine_live_calls(d->engine), engine_draining(d->engine) ? 1 : 0,
-        engine_refused_calls(d->engine), tcp_guard_connections(),
-        (unsigned long long)tcp_guard_refused(), (unsigned long long)t.hits,
-        (unsigned long long)t.misses, t.entries,
-        (unsigned long long)((clock_mono_ms() - d->started_ms) / 1000));
-    return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+    metrics_one(out, "vcs_calls_active", "gauge", "Calls up now.", (unsigned long long)engine_live_calls(d->engine));
+    metrics_one(out, "vcs_draining", "gauge", "1 while shutting down.", engine_draining(d->engine) ? 1 : 0);
+    metrics_one(out, "vcs_calls_refused_total", "counter",
+                "New calls refused by admission control (503).", engine_refused_calls(d->engine));
+    metrics_one(out, "vcs_sip_tcp_connections", "gauge", "SIP TCP connections open.",
+                (unsigned long long)tcp_guard_connections());
+    metrics_one(out, "vcs_sip_tcp_refused_total", "counter", "SIP TCP connections closed over the cap.",
+                (unsigned long long)tcp_guard_refused());
+    metrics_family(out, "vcs_tts_requests_total", "counter", "Text-to-speech requests by cache result.");
+    metrics_sample(out, "vcs_tts_requests_total", "result=\"hit\"", (unsigned long long)t.hits);
+    metrics_sample(out, "vcs_tts_requests_total", "result=\"miss\"", (unsigned long long)t.misses);
+    metrics_one(out, "vcs_tts_cache_entries", "gauge", "Cached syntheses.", (unsigned long long)t.entries);
+    metrics_one(out, "vcs_uptime_seconds", "gauge", "Seconds since start.",
+                (unsigned long long)((clock_mono_ms() - d->started_ms) / 1000));
 }
 
 /* ---- signals ------------------------------------------------------------------------------ */

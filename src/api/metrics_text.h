@@ -1,0 +1,17 @@
+/* Prometheus text exposition (format 0.0.4) written into a growing evbuffer, so that /metrics is
+ * never cut however many families the engine reports. Each subsystem's figures are one
+ * metrics_one() line (or a family and its labelled samples) in the daemon's metrics callback. */
+#ifndef VCS_METRICS_TEXT_H
+#define VCS_METRICS_TEXT_H
+
+struct evbuffer;
+
+/* "# HELP" and "# TYPE" lines; type is "counter" or "gauge". */
+void metrics_family(struct evbuffer *out, const char *name, const char *type, const char *help);
+/* One sample; labels is the text inside the braces (e.g. result="hit") or NULL. */
+void metrics_sample(struct evbuffer *out, const char *name, const char *labels, unsigned long long value);
+/* A family with one unlabelled sample. */
+void metrics_one(struct evbuffer *out, const char *name, const char *type, const char *help,
+                 unsigned long long value);
+
+#endif

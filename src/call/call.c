@@ -223,8 +223,7 @@ static void fill_frame(struct call *c, uint8_t *frame)
         }
         if (c->play.index >= c->play.n) {
             call_playlist_clear(c);
-            if (c->wait == WAIT_PLAY)
-                call_wake(c, false, NULL);
+            call_wait_notify(c, WAIT_EV_PLAYED);
         }
     } else if (c->tone) {
         int16_t pcm[FRAME_SAMPLES];
@@ -238,8 +237,7 @@ static void fill_frame(struct call *c, uint8_t *frame)
         c->tone_left -= (uint32_t)n;
         if (!c->tone_left) {
             call_tone_stop(c);
-            if (c->wait == WAIT_PLAY)
-                call_wake(c, false, NULL);
+            call_wait_notify(c, WAIT_EV_PLAYED);
         }
     } else if (c->echo && c->echo->head != c->echo->tail) {
         memcpy(frame, c->echo->frames[c->echo->tail % RING_SLOTS], FRAME_SAMPLES);
@@ -256,8 +254,8 @@ static bool send_dtmf_tick(struct call *c, bool sending)
     uint8_t ev[4];
     bool marker, new_ts;
     int event = dtmf_rtp_tx_next(&c->dtmf_tx, ev, &marker, &new_ts);
-    if (!dtmf_rtp_tx_busy(&c->dtmf_tx) && c->wait == WAIT_DTMF_OUT)
-        call_wake(c, false, NULL);
+    if (!dtmf_rtp_tx_busy(&c->dtmf_tx))
+        call_wait_notify(c, WAIT_EV_DTMF_SENT);
     if (!event)
         return false;
     if (new_ts)
@@ -325,14 +323,7 @@ void call_end(struct call *c, int sip_code, const char *cause, const char *by)
     call_tone_stop(c);
     free(c->echo);
     c->echo = NULL;
-    if (c->timer)
-        evtimer_del(c->timer);
-    if (c->wait == WAIT_RECORD)
-        call_record_stop(c, "hangup", 0); /* returns normally: the message can be kept */
-    else if (c->wait != WAIT_NONE)
-        call_wake(c, false, NULL); /* the continuation sees c->ended and raises the hangup error */
-    else
-        call_script_wake(c);       /* let the worker look at the call again (finish, free) */
+    call_wait_notify(c, WAIT_EV_HANGUP);
 }
 
 /* ---- SIP events --------------------------------------------------------------------------- */
@@ -364,8 +355,7 @@ void call_on_sip(struct call *c, struct sip_event *ev)
             apply_remote(c, &ev->media);
         if (c->state == CALL_ANSWERING)
             c->state = CALL_UP;
-        if (c->wait == WAIT_ACK)
-            call_wake(c, false, NULL);
+        call_wait_notify(c, WAIT_EV_ACK);
         break;
     case SIP_EV_BYE:
         call_end(c, 0, "normal_clearing", "caller");
@@ -395,25 +385,29 @@ void call_on_sip(struct call *c, struct sip_event *ev)
 
 /* ---- creation ----------------------------------------------------------------------------- */
 
-static void on_timer(evutil_socket_t fd, short what, void *arg)
+/* SIP never reported the leg gone after its CDR was written: stop waiting for it. */
+static void on_linger_timeout(evutil_socket_t fd, short what, void *arg)
 {
+    (void)fd;
+    (void)what;
     struct call *c = arg;
-    if (c->cdr_written) {
-        /* SIP never reported the leg gone: stop waiting for it. */
-        log_warn("call %s: no final SIP event after %d s, releasing", c->id, SIP_LINGER_MS / 1000);
-        c->sip_gone = true;
-        call_script_wake(c);
-    } else if (c->wait == WAIT_SLEEP || c->wait == WAIT_ECHO || c->wait == WAIT_DIGIT) {
-        call_wake(c, false, NULL);
-    } else if (c->wait == WAIT_RECORD && c->rec) {
-        call_record_stop(c, "max", 0);
-    }
+    log_warn("call %s: no final SIP event after %d s, releasing", c->id, SIP_LINGER_MS / 1000);
+    c->sip_gone = true;
+    call_script_wake(c);
 }
 
 void call_on_invite(struct worker *w, struct sip_event *ev)
 {
     const struct engine_services *svc = engine_services(worker_engine(w));
     struct call *c = calloc(1, sizeof *c);
+    if (c && (!(c->linger = evtimer_new(worker_base(w), on_linger_timeout, c)) ||
+              call_wait_init(c, worker_base(w)) != 0)) {
+        if (c->linger)
+            event_free(c->linger);
+        call_wait_free(c);
+        free(c);
+        c = NULL;
+    }
     if (!c) {
         sip_respond(svc->sip, ev->leg_id, 500, NULL, NULL);
         engine_call_released(worker_engine(w));
@@ -435,7 +429,6 @@ void call_on_invite(struct worker *w, struct sip_event *ev)
     r->start_ms = ev->wall_ms;
     c->from_uri = strdup(ev->from_uri ? ev->from_uri : "");
     c->to_uri = strdup(ev->to_uri ? ev->to_uri : "");
-    c->timer = evtimer_new(worker_base(w), on_timer, c);
     if (getrandom(&c->sdp_id, sizeof c->sdp_id, 0) != sizeof c->sdp_id)
         c->sdp_id = ev->leg_id;
     c->sdp_id &= 0x7fffffffffffffffULL;
@@ -500,9 +493,9 @@ void call_maybe_finish(struct call *c)
         free(c->cdr.vars_json);
         c->cdr.vars_json = NULL;
         call_script_free(c); /* the coroutine and its references are not needed any more */
-        if (!c->sip_gone && c->timer) {
+        if (!c->sip_gone) {
             struct timeval tv = { SIP_LINGER_MS / 1000, 0 };
-            evtimer_add(c->timer, &tv);
+            evtimer_add(c->linger, &tv);
         }
     }
     if (c->sip_gone)
@@ -516,8 +509,8 @@ void call_free(struct call *c)
     call_tone_stop(c);
     dtmf_inband_free(&c->inband);
     call_script_free(c);
-    if (c->timer)
-        event_free(c->timer);
+    event_free(c->linger);
+    call_wait_free(c);
     worker_remove_call(c->w, c);
     if (c->version_held)
         worker_release_version(c->w, c->set);

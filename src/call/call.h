@@ -15,6 +15,7 @@
 
 #include <lua.h>
 
+#include "call/call_wait.h"
 #include "media/dtmf.h"
 #include "media/vad.h"
 #include "media/rtp_session.h"
@@ -36,11 +37,6 @@ enum call_state {
     CALL_UP,
 };
 
-enum call_wait {
-    WAIT_NONE, WAIT_ACK, WAIT_PROMPTS, WAIT_PLAY, WAIT_SLEEP, WAIT_ECHO, WAIT_DIGIT, WAIT_DTMF_OUT,
-    WAIT_RECORD
-};
-
 #define PLAYLIST_MAX 64
 #define RING_SLOTS 8
 #define FRAME_SAMPLES 160 /* 20 ms at 8 kHz; one G.711 byte per sample */
@@ -49,7 +45,8 @@ struct playlist {
     const struct prompt *items[PLAYLIST_MAX];
     int n, index;
     size_t pos;
-    bool started;
+    int loading;  /* prompts the loader has still to deliver */
+    bool started; /* all loaded: the tick plays them */
 };
 
 /* Received 20 ms frames (G.711 bytes) waiting for the tick: the echo plays them back, a
@@ -97,8 +94,6 @@ struct call {
     struct dtmf_dedup digits;        /* presses from all sources, queued for the script */
     struct dtmf_rtp_tx dtmf_tx;
     uint32_t dtmf_event_ts;
-    char digit_set[24];              /* keys that interrupt the current play or recording */
-    char result[8];                  /* what the waiting method returns ("" = nothing) */
 
     /* call:record */
     struct recording *rec;           /* open while recording; the writer thread owns it after close */
@@ -114,14 +109,10 @@ struct call {
     lua_State *co;
     int co_ref, obj_ref, vars_ref, on_hangup_ref;
     bool running;                    /* inside lua_resume now */
-    bool wake_pending;               /* resume at the next flush */
     bool started;                    /* the coroutine has been resumed once */
     bool in_cleanup;                 /* the coroutine is on_hangup's */
-    enum call_wait wait;
-    bool wake_error;
-    char wake_msg[300];
-    int pending_prompts;
-    struct event *timer;
+    struct call_wait wait;           /* what the coroutine waits for (call_wait.h) */
+    struct event *linger;            /* CDR written: how long to wait for SIP to let go */
     struct mem_account mem;
     struct call *attend_next;        /* on the worker's attention list */
     bool attend_queued;
@@ -157,22 +148,23 @@ void call_script_start(struct call *c, const char *script, const struct route *r
 void call_script_wake(struct call *c);
 /* Ends what the script holds: coroutines and registry references. */
 void call_script_free(struct call *c);
-/* The wait is over: the coroutine resumes at the next flush and its method returns, or raises
- * the hangup error when the call has ended, or raises msg when error is true. */
-void call_wake(struct call *c, bool error, const char *msg);
 /* Worker flush: resumes the coroutine if its wait is over. */
 void call_script_step(struct call *c);
+/* The variables set with call:set as a JSON object (malloc'd), for the CDR. */
+char *call_script_vars_json(struct call *c);
+/* A new key press is queued: the wait may end (barge-in, get_digit, a recording's terminator). */
+void call_digit_arrived(struct call *c);
+
+/* Method side (method_*.c), for the worker and the media tick. */
+/* A prompt requested by the wait of that generation finished loading (p referenced, or NULL
+ * and err); one for an older wait is released unplayed. */
+void call_prompt_loaded(struct call *c, uint32_t generation, int slot, const struct prompt *p,
+                        const char *err);
 /* Ends call:record (reason: silence, digit, max, hangup), trimming trim_frames of trailing
  * silence; the script resumes once the file is complete. */
 void call_record_stop(struct call *c, const char *reason, size_t trim_frames);
 /* The recording's file is complete (from the recorder's thread, via the worker). */
-void call_record_done(struct call *c, uint64_t duration_ms, const char *err);
-/* A new key press is queued: a play that it interrupts or a wait for a digit ends. */
-void call_digit_arrived(struct call *c);
-/* A prompt requested by call:play finished loading (p referenced, or NULL and err). */
-void call_prompt_loaded(struct call *c, int slot, const struct prompt *p, const char *err);
-/* The variables set with call:set as a JSON object (malloc'd), for the CDR. */
-char *call_script_vars_json(struct call *c);
+void call_record_done(struct call *c, uint32_t generation, uint64_t duration_ms, const char *err);
 
 /* Completes the CDR and frees the call when both the script and SIP are done with it. */
 void call_maybe_finish(struct call *c);

@@ -28,6 +28,7 @@ struct ctl_msg {
     struct qnode node;
     enum ctl_type type;
     uint64_t leg_id;
+    uint32_t generation; /* of the call's wait that asked */
     int slot;
     uint64_t duration_ms;
     const struct prompt *prompt;
@@ -265,7 +266,7 @@ static void handle_ctl(struct worker *w, struct ctl_msg *m)
     case CTL_PROMPT: {
         struct call *c = idmap_get(&w->calls, m->leg_id);
         if (c)
-            call_prompt_loaded(c, m->slot, m->prompt, m->text);
+            call_prompt_loaded(c, m->generation, m->slot, m->prompt, m->text);
         else if (m->prompt)
             prompt_unref(m->prompt);
         break;
@@ -273,7 +274,7 @@ static void handle_ctl(struct worker *w, struct ctl_msg *m)
     case CTL_RECORD_DONE: {
         struct call *c = idmap_get(&w->calls, m->leg_id);
         if (c)
-            call_record_done(c, m->duration_ms, m->text[0] ? m->text : NULL);
+            call_record_done(c, m->generation, m->duration_ms, m->text[0] ? m->text : NULL);
         break;
     }
     case CTL_HANGUP_ALL:
@@ -324,20 +325,22 @@ void worker_post_hangup_all(struct worker *w, const char *cause)
     post_ctl(w, m);
 }
 
-void worker_post_record_done(struct worker *w, uint64_t leg_id, uint64_t duration_ms, const char *err)
+void worker_post_record_done(struct worker *w, uint64_t leg_id, uint32_t generation,
+                             uint64_t duration_ms, const char *err)
 {
     struct ctl_msg *m = calloc(1, sizeof *m);
     if (!m)
         return;
     m->type = CTL_RECORD_DONE;
     m->leg_id = leg_id;
+    m->generation = generation;
     m->duration_ms = duration_ms;
     snprintf(m->text, sizeof m->text, "%s", err ? err : "");
     post_ctl(w, m);
 }
 
-void worker_post_prompt(struct worker *w, uint64_t leg_id, int slot, const struct prompt *p,
-                        const char *err)
+void worker_post_prompt(struct worker *w, uint64_t leg_id, uint32_t generation, int slot,
+                        const struct prompt *p, const char *err)
 {
     struct ctl_msg *m = calloc(1, sizeof *m);
     if (!m) {
@@ -347,6 +350,7 @@ void worker_post_prompt(struct worker *w, uint64_t leg_id, int slot, const struc
     }
     m->type = CTL_PROMPT;
     m->leg_id = leg_id;
+    m->generation = generation;
     m->slot = slot;
     m->prompt = p;
     snprintf(m->text, sizeof m->text, "%s", err ? err : "");

@@ -29,12 +29,14 @@ void worker_destroy(struct worker *w);
 /* Any thread. */
 void worker_post_sip(struct worker *w, struct sip_event *ev);
 void worker_post_hangup_all(struct worker *w, const char *cause);
-/* From the prompt loader: slot of the call's playlist, a referenced prompt or NULL and err. */
-void worker_post_prompt(struct worker *w, uint64_t leg_id, int slot, const struct prompt *p,
-                        const char *err);
+/* From the prompt loader: slot of the playlist of the call's wait of that generation, a
+ * referenced prompt or NULL and err. */
+void worker_post_prompt(struct worker *w, uint64_t leg_id, uint32_t generation, int slot,
+                        const struct prompt *p, const char *err);
 
-/* From the recorder's thread: call:record's file is complete. */
-void worker_post_record_done(struct worker *w, uint64_t leg_id, uint64_t duration_ms, const char *err);
+/* From the recorder's thread: the file of call:record (the wait of that generation) is complete. */
+void worker_post_record_done(struct worker *w, uint64_t leg_id, uint32_t generation,
+                             uint64_t duration_ms, const char *err);
 
 /* Worker thread only: the call layer's view of its worker. */
 struct engine *worker_engine(struct worker *w);

@@ -13,6 +13,7 @@
 #include "call/worker.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "limits/limits.h"
 #include "media/g711.h"
 #include "media/prompt_cache.h"
 #include "media/recorder.h"
@@ -297,9 +298,16 @@ void call_media_tick(struct call *c, uint64_t now_us)
 
 void call_end(struct call *c, int sip_code, const char *cause, const char *by)
 {
+    call_end_because(c, sip_code, cause, by, cause);
+}
+
+void call_end_because(struct call *c, int sip_code, const char *cause, const char *by,
+                      const char *reason_text)
+{
     if (c->ended)
         return;
     c->ended = true;
+    limits_release(engine_limits(worker_engine(c->w)), &c->channels);
     c->cdr.end_ms = clock_wall_ms();
     copy_str(c->cdr.hangup_cause, sizeof c->cdr.hangup_cause, cause);
     copy_str(c->cdr.hangup_by, sizeof c->cdr.hangup_by, by);
@@ -311,7 +319,7 @@ void call_end(struct call *c, int sip_code, const char *cause, const char *by)
         } else {
             int code = sip_code >= 300 ? sip_code : 480;
             char reason[96];
-            snprintf(reason, sizeof reason, "SIP;cause=%d;text=\"%s\"", code, cause);
+            snprintf(reason, sizeof reason, "SIP;cause=%d;text=\"%s\"", code, reason_text);
             sip_respond(sip, c->leg_id, code, NULL, code == 503 ? NULL : reason);
             c->cdr.sip_code = code;
         }
@@ -396,6 +404,25 @@ static void on_linger_timeout(evutil_socket_t fd, short what, void *arg)
     call_script_wake(c);
 }
 
+/* SPEC 4/8: the number's and the account's channels, taken before the script runs; over a
+ * limit the call is refused with 486 and a Reason naming it. Given back when the call ends. */
+static bool take_channels(struct call *c)
+{
+    struct limit_claim claim = { 0 };
+    if (c->number) {
+        claim.key[LIMIT_NUMBER] = c->number->number;
+        claim.max[LIMIT_NUMBER] = c->number->max_concurrent;
+    }
+    claim.key[LIMIT_ACCOUNT] = c->cdr.account;
+    enum limit_scope full;
+    if (limits_acquire(engine_limits(worker_engine(c->w)), &claim, &c->channels, &full) == 0)
+        return true;
+    log_info("call %s: refused, %s reached (%s)", c->id, limit_reason(full), c->cdr.to_number);
+    c->script_done = true;
+    call_end_because(c, 486, "over_limit", "system", limit_reason(full));
+    return false;
+}
+
 void call_on_invite(struct worker *w, struct sip_event *ev)
 {
     const struct engine_services *svc = engine_services(worker_engine(w));
@@ -467,6 +494,8 @@ void call_on_invite(struct worker *w, struct sip_event *ev)
     }
     copy_str(r->script, sizeof r->script, script);
     store_cdr_update(svc->store, &c->cdr);
+    if (!take_channels(c))
+        return;
     char err[200];
     if (rtp_session_open(&c->rtp, svc->ports, svc->media_ip, err, sizeof err) != 0) {
         log_warn("call %s: %s", c->id, err);
@@ -504,6 +533,7 @@ void call_maybe_finish(struct call *c)
 
 void call_free(struct call *c)
 {
+    limits_release(engine_limits(worker_engine(c->w)), &c->channels);
     media_stop(c);
     call_playlist_clear(c);
     call_tone_stop(c);

@@ -16,6 +16,7 @@
 #include <lua.h>
 
 #include "call/call_wait.h"
+#include "limits/limits.h"
 #include "media/dtmf.h"
 #include "media/vad.h"
 #include "media/rtp_session.h"
@@ -70,6 +71,7 @@ struct call {
     struct script_set *set;          /* the dialplan version this call runs (a reference) */
     bool version_held;               /* the worker compiled set for this call */
     const struct number_record *number;
+    struct limit_ticket channels;    /* number/account channels held while the call is up */
 
     /* media */
     struct rtp_session rtp;
@@ -126,6 +128,9 @@ void call_on_sip(struct call *c, struct sip_event *ev);
  * already ended it, stops media, records cause and who hung up, and wakes a waiting script
  * with the hangup error. Safe to call again (no effect). */
 void call_end(struct call *c, int sip_code, const char *cause, const char *by);
+/* The same with the Reason header's text given (e.g. "number limit" for cause over_limit). */
+void call_end_because(struct call *c, int sip_code, const char *cause, const char *by,
+                      const char *reason_text);
 
 /* A key press from one of the DTMF sources (de-duplicated here). */
 void call_on_digit(struct call *c, enum dtmf_source src, char digit);

@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "limits/limits.h"
 #include "media/prompt_cache.h"
 #include "media/recorder.h"
 #include "media/tts.h"
@@ -31,11 +32,17 @@ struct engine {
     double cps_tokens;
     uint64_t cps_last_us;
     atomic_ullong refused;
+    struct limits *limits;
 };
 
 const struct engine_services *engine_services(const struct engine *e)
 {
     return &e->svc;
+}
+
+struct limits *engine_limits(const struct engine *e)
+{
+    return e->limits;
 }
 
 int engine_live_calls(const struct engine *e)
@@ -150,6 +157,11 @@ struct engine *engine_create(const struct engine_services *svc, char *err, size_
         return NULL;
     }
     e->svc = *svc;
+    if (!(e->limits = limits_create())) {
+        snprintf(err, errlen, "out of memory");
+        engine_destroy(e);
+        return NULL;
+    }
     int n = svc->cfg->workers;
     if (n <= 0) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -205,5 +217,6 @@ void engine_destroy(struct engine *e)
     prompt_cache_destroy(e->svc.prompts);
     for (int i = 0; i < e->n_workers; i++)
         worker_destroy(e->workers[i]);
+    limits_destroy(e->limits);
     free(e);
 }

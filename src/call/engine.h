@@ -52,6 +52,9 @@ void engine_hangup_all(struct engine *e, const char *cause);
 /* Stops SIP and the workers; then frees everything. */
 void engine_destroy(struct engine *e);
 
+/* The concurrency counters of numbers, accounts, trunks and gateways (any thread). */
+struct limits *engine_limits(const struct engine *e);
+
 /* Worker thread: a call slot is free again. */
 void engine_call_released(struct engine *e);
 

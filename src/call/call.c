@@ -12,6 +12,7 @@
 #include "call/engine.h"
 #include "call/worker.h"
 #include "core/clock.h"
+#include "core/config.h"
 #include "core/log.h"
 #include "limits/limits.h"
 #include "media/g711.h"
@@ -89,7 +90,7 @@ static void ring_push(struct call *c, struct frame_ring *r, const uint8_t *paylo
     r->head++;
 }
 
-static void decode_frame(const struct call *c, int16_t *pcm, const uint8_t *g711, size_t n)
+void call_decode(const struct call *c, int16_t *pcm, const uint8_t *g711, size_t n)
 {
     if (c->have_remote && c->remote.codec_pt == SDP_PT_PCMA)
         g711_alaw_decode(pcm, g711, n);
@@ -97,16 +98,20 @@ static void decode_frame(const struct call *c, int16_t *pcm, const uint8_t *g711
         g711_ulaw_decode(pcm, g711, n);
 }
 
+void call_ring_take(const struct call *c, struct frame_ring *r, int16_t pcm[FRAME_SAMPLES])
+{
+    if (r->head != r->tail)
+        call_decode(c, pcm, r->frames[r->tail++ % RING_SLOTS], FRAME_SAMPLES);
+    else
+        memset(pcm, 0, FRAME_SAMPLES * sizeof *pcm);
+}
+
 /* call:record, once per tick: the caller's next 20 ms (silence if none came) go to the file
  * and through voice detection. */
 static void record_tick(struct call *c)
 {
     int16_t pcm[FRAME_SAMPLES];
-    struct frame_ring *r = c->rec_ring;
-    if (r->head != r->tail)
-        decode_frame(c, pcm, r->frames[r->tail++ % RING_SLOTS], FRAME_SAMPLES);
-    else
-        memset(pcm, 0, sizeof pcm);
+    call_ring_take(c, c->rec_ring, pcm);
     record_frame(c, pcm, FRAME_SAMPLES);
 }
 
@@ -147,10 +152,12 @@ static void on_rtp(evutil_socket_t fd, short what, void *arg)
             ring_push(c, c->echo, pkt.payload, n);
         if (c->rec_ring)
             ring_push(c, c->rec_ring, pkt.payload, n);
+        if (c->callrec_ring)
+            ring_push(c, c->callrec_ring, pkt.payload, n);
         if (c->inband.det) {
             int16_t pcm[FRAME_SAMPLES];
             char digits[4];
-            decode_frame(c, pcm, pkt.payload, n);
+            call_decode(c, pcm, pkt.payload, n);
             int got = dtmf_inband_feed(&c->inband, pcm, n, digits, sizeof digits);
             for (int k = 0; k < got; k++)
                 call_on_digit(c, DTMF_SRC_INBAND, digits[k]);
@@ -278,9 +285,11 @@ void call_media_tick(struct call *c, uint64_t now_us)
         bool marker = c->marker_next || (c->play.started && c->play.index == 0 && c->play.pos == 0);
         fill_frame(c, frame);
         if (dtmf_rtp_tx_busy(&c->dtmf_tx) && send_dtmf_tick(c, sending)) {
+            call_recording_tick(c, NULL);
             c->next_send_us += FRAME_US;
             continue;
         }
+        call_recording_tick(c, sending ? frame : NULL);
         if (c->rec && c->rec_ring)
             record_tick(c);
         if (sending) {
@@ -309,6 +318,7 @@ void call_end_because(struct call *c, int sip_code, const char *cause, const cha
     c->ended = true;
     limits_release(engine_limits(worker_engine(c->w)), &c->channels);
     c->cdr.end_ms = clock_wall_ms();
+    call_recording_stop(c);
     copy_str(c->cdr.hangup_cause, sizeof c->cdr.hangup_cause, cause);
     copy_str(c->cdr.hangup_by, sizeof c->cdr.hangup_by, by);
     struct sip_stack *sip = svc_of(c)->sip;
@@ -445,6 +455,7 @@ void call_on_invite(struct worker *w, struct sip_event *ev)
     c->co_ref = c->obj_ref = c->vars_ref = c->on_hangup_ref = LUA_NOREF;
     c->our_dir = SDP_SENDRECV;
     c->mem.limit = svc->sandbox.max_memory;
+    c->callrec_wanted = svc->cfg->record_all_calls;
     snprintf(c->id, sizeof c->id, "%s-%012llx", svc->id_prefix, (unsigned long long)ev->leg_id);
     struct cdr_row *r = &c->cdr;
     copy_str(r->call_id, sizeof r->call_id, c->id);
@@ -547,6 +558,7 @@ void call_free(struct call *c)
     script_set_release(c->set);
     free(c->echo);
     free(c->rec_ring);
+    free(c->callrec_ring);
     free(c->cdr.vars_json);
     free(c->from_uri);
     free(c->to_uri);

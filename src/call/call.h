@@ -100,6 +100,14 @@ struct call {
     /* call:record */
     struct recording *rec;           /* open while recording; the writer thread owns it after close */
     struct frame_ring *rec_ring;      /* caller audio waiting for the tick that records it */
+
+    /* whole-call recording (call_recording.c) */
+    struct recording *callrec;       /* stereo: left the caller, right what the caller heard */
+    struct frame_ring *callrec_ring; /* caller audio waiting for the tick */
+    bool callrec_wanted;             /* recording.all_calls, or the script's call:record_call */
+    bool callrec_paused;
+    uint64_t callrec_started_ms, callrec_paused_ms;
+    char callrec_pauses[256];        /* "from-to,..." seconds into the recording, for the CDR */
     struct vad vad;
     uint64_t rec_silence_ms;         /* stop after this much silence following voice; 0 = never */
     unsigned rec_count;
@@ -138,6 +146,22 @@ void call_on_digit(struct call *c, enum dtmf_source src, char digit);
 /* Our SDP for this call (answer to the peer's offer, or our offer when it made none): the one
  * place it is built. Returns its length, or -1 when it does not fit. */
 int call_sdp(const struct call *c, char *buf, size_t cap);
+
+/* G.711 in the call's codec to linear audio. */
+void call_decode(const struct call *c, int16_t *pcm, const uint8_t *g711, size_t n);
+/* The oldest received frame waiting in r, as linear audio; silence when none waits. */
+void call_ring_take(const struct call *c, struct frame_ring *r, int16_t pcm[FRAME_SAMPLES]);
+
+/* The whole-call recording (SPEC 8, call_recording.c). Starts at answer when wanted; each tick
+ * adds 20 ms (heard: the G.711 frame the caller was sent, NULL for silence); stops once at the
+ * end of the call. Pausing writes silence and notes the interval in the CDR var
+ * recording_paused. */
+void call_recording_start(struct call *c);
+void call_recording_tick(struct call *c, const uint8_t *heard);
+void call_recording_pause(struct call *c, bool pause);
+void call_recording_stop(struct call *c);
+/* Sets a call variable (as call:set does) from C: it reaches the CDR's vars. */
+void call_script_set_var(struct call *c, const char *key, const char *value);
 
 /* Media hooks used by the worker's tick. */
 void call_media_start(struct call *c);

@@ -70,6 +70,17 @@ static int m_set(lua_State *L)
     return 0;
 }
 
+void call_script_set_var(struct call *c, const char *key, const char *value)
+{
+    if (c->vars_ref == LUA_NOREF)
+        return;
+    lua_State *L = worker_lua(c->w);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->vars_ref);
+    lua_pushstring(L, value);
+    lua_setfield(L, -2, key);
+    lua_pop(L, 1);
+}
+
 static int m_get(lua_State *L)
 {
     struct call *c = method_call(L);
@@ -186,7 +197,7 @@ void call_lua_register(lua_State *L)
         { NULL, NULL } };
     static const luaL_Reg *const method_files[] = {
         object_funcs, method_answer_funcs, method_play_funcs, method_sleep_funcs,
-        method_dtmf_funcs, method_record_funcs };
+        method_dtmf_funcs, method_record_funcs, method_record_call_funcs };
     luaL_newmetatable(L, CALL_MT);
     lua_newtable(L);
     for (size_t i = 0; i < sizeof method_files / sizeof method_files[0]; i++)

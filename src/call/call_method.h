@@ -36,5 +36,6 @@ extern const luaL_Reg method_play_funcs[];    /* play, say, say_digits, say_numb
 extern const luaL_Reg method_sleep_funcs[];   /* sleep, echo */
 extern const luaL_Reg method_dtmf_funcs[];    /* get_digit, send_dtmf */
 extern const luaL_Reg method_record_funcs[];  /* _record (record is Lua, call_methods.lua) */
+extern const luaL_Reg method_record_call_funcs[]; /* record_call, pause_recording, resume_recording */
 
 #endif

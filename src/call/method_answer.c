@@ -24,6 +24,7 @@ void call_answer_now(struct call *c)
         c->cdr.answer_ms = clock_wall_ms();
         c->cdr.sip_code = 200;
         store_cdr_update(call_svc(c)->store, &c->cdr);
+        call_recording_start(c);
     }
 }
 

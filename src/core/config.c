@@ -50,6 +50,7 @@ void config_defaults(struct vcs_config *cfg)
     cfg->workers = 0;
     cfg->max_calls = 8000;
     cfg->max_cps = 1000; /* measured sustainable on 2 cores with headroom: bench/RESULTS.md */
+    cfg->record_all_calls = true; /* SPEC 8: every answered call, for compliance */
     cfg->n_trunks = 0;
 }
 
@@ -410,6 +411,15 @@ static int set_long(struct walk *w, lua_State *L, int idx, const struct field *f
     return 0;
 }
 
+static int set_bool(struct walk *w, lua_State *L, int idx, const struct field *f,
+                    const char *path, char *base)
+{
+    if (lua_type(L, idx) != LUA_TBOOLEAN)
+        return fail(w, path, "expected boolean, got %s", luaL_typename(L, idx));
+    *(bool *)(void *)(base + f->off) = lua_toboolean(L, idx);
+    return 0;
+}
+
 static int set_str(struct walk *w, lua_State *L, int idx, const struct field *f,
                    const char *path, char *base)
 {
@@ -544,6 +554,7 @@ static int set_cidrs(struct walk *w, lua_State *L, int idx, const struct field *
 #define INT(k, m, lo, hi) { .key = k, .set = set_int, .off = CFG(m), .min = lo, .max = hi }
 #define LONG(k, m, lo, hi) { .key = k, .set = set_long, .off = CFG(m), .min = lo, .max = hi }
 #define STR(k, m) { .key = k, .set = set_str, .off = CFG(m), .size = CFG_SIZE(m) }
+#define BOOL(k, m) { .key = k, .set = set_bool, .off = CFG(m) }
 #define HOSTPORT(k, h, p) \
     { .key = k, .set = set_hostport, .off = CFG(h), .off2 = CFG(p), .size = CFG_SIZE(h) }
 
@@ -609,6 +620,11 @@ static const struct field engine_fields[] = {
     { 0 },
 };
 
+static const struct field recording_fields[] = {
+    BOOL("all_calls", record_all_calls),
+    { 0 },
+};
+
 static const struct field trunk_fields[] = {
     { .key = "name", .set = set_str, .off = TRK(name), .size = TRK_SIZE(name), .required = true },
     { .key = "account", .set = set_str, .off = TRK(account), .size = TRK_SIZE(account),
@@ -628,6 +644,7 @@ static const struct field top_fields[] = {
     SECTION("script", script_fields),
     SECTION("shutdown", shutdown_fields),
     SECTION("engine", engine_fields),
+    SECTION("recording", recording_fields),
     { .key = "trunks", .set = set_trunks, .off = CFG(n_trunks), .off2 = CFG(trunks), .min = 0,
       .max = CONFIG_MAX_TRUNKS, .sub = trunk_fields },
     { 0 },

@@ -4,6 +4,7 @@
 #ifndef VCS_CONFIG_H
 #define VCS_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,6 +58,8 @@ struct vcs_config {
     int workers;                  /* 0 = one per core */
     int max_calls;                /* calls up at once; over it INVITE gets 503 */
     int max_cps;                  /* new calls per second; over it INVITE gets 503 */
+    /* recording = { all_calls= } whole-call stereo recording (SPEC 8) */
+    bool record_all_calls;        /* true; a script may turn it off or on per call */
     /* trunks = { { name=, account=, allow = { "203.0.113.0/24", ... } }, ... } */
     int n_trunks;
     struct trunk_config trunks[CONFIG_MAX_TRUNKS];

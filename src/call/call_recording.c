@@ -1,0 +1,97 @@
+/* The whole-call recording (SPEC 8): one stereo WAV per answered call under
+ * <recordings>/calls/YYYY-MM-DD/<call id>.wav, left = what the caller sent, right = what the
+ * caller heard, 20 ms per media tick on the wall clock (silence where nothing came), written by
+ * the recorder thread (crash-safe: see recorder.h). Its path goes into the CDR as soon as it
+ * starts, so a crash still leaves the row pointing at the repaired file. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "call/call.h"
+#include "call/engine.h"
+#include "call/worker.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "media/recorder.h"
+#include "store/store.h"
+
+static const struct engine_services *svc_of(const struct call *c)
+{
+    return engine_services(worker_engine(c->w));
+}
+
+void call_recording_start(struct call *c)
+{
+    if (c->callrec || !c->callrec_wanted || c->ended || !c->cdr.answer_ms)
+        return;
+    char rel[160], abs[1024], err[256];
+    time_t now = (time_t)(clock_wall_ms() / 1000);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    snprintf(rel, sizeof rel, "calls/%04d-%02d-%02d/%s.wav", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, c->id);
+    snprintf(abs, sizeof abs, "%s/%s", svc_of(c)->sandbox.recordings_dir, rel);
+    if (!c->callrec_ring && !(c->callrec_ring = calloc(1, sizeof *c->callrec_ring))) {
+        log_warn("call %s: no memory for the call recording", c->id);
+        return;
+    }
+    c->callrec_ring->head = c->callrec_ring->tail = 0;
+    c->callrec = recording_open(svc_of(c)->recorder, abs, 2, err, sizeof err);
+    if (!c->callrec) {
+        log_warn("call %s: call recording not started: %s", c->id, err);
+        return;
+    }
+    c->callrec_started_ms = clock_mono_ms();
+    snprintf(c->cdr.recording, sizeof c->cdr.recording, "%s", rel);
+    store_cdr_update(svc_of(c)->store, &c->cdr);
+}
+
+void call_recording_tick(struct call *c, const uint8_t *heard)
+{
+    if (!c->callrec)
+        return;
+    int16_t left[FRAME_SAMPLES], right[FRAME_SAMPLES];
+    call_ring_take(c, c->callrec_ring, left); /* taken while paused too: latency must not grow */
+    if (c->callrec_paused) {
+        recording_write_stereo(c->callrec, NULL, NULL, FRAME_SAMPLES);
+        return;
+    }
+    if (heard)
+        call_decode(c, right, heard, FRAME_SAMPLES);
+    recording_write_stereo(c->callrec, left, heard ? right : NULL, FRAME_SAMPLES);
+}
+
+/* Appends "from-to" (seconds into the recording, ms precision) to the CDR var. */
+static void note_pause(struct call *c, uint64_t until_ms)
+{
+    size_t len = strlen(c->callrec_pauses);
+    uint64_t from = c->callrec_paused_ms - c->callrec_started_ms, to = until_ms - c->callrec_started_ms;
+    snprintf(c->callrec_pauses + len, sizeof c->callrec_pauses - len, "%s%llu.%03llu-%llu.%03llu",
+             len ? "," : "", (unsigned long long)(from / 1000), (unsigned long long)(from % 1000),
+             (unsigned long long)(to / 1000), (unsigned long long)(to % 1000));
+    call_script_set_var(c, "recording_paused", c->callrec_pauses);
+}
+
+void call_recording_pause(struct call *c, bool pause)
+{
+    if (!c->callrec || pause == c->callrec_paused)
+        return;
+    c->callrec_paused = pause;
+    if (pause)
+        c->callrec_paused_ms = clock_mono_ms();
+    else
+        note_pause(c, clock_mono_ms());
+}
+
+void call_recording_stop(struct call *c)
+{
+    if (!c->callrec)
+        return;
+    if (c->callrec_paused) {
+        note_pause(c, clock_mono_ms());
+        c->callrec_paused = false;
+    }
+    recording_close(c->callrec, 0, NULL, NULL);
+    c->callrec = NULL;
+}

@@ -196,6 +196,13 @@ static void api_metrics(void *ctx, struct evbuffer *out)
     metrics_sample(out, "vcs_tts_requests_total", "result=\"hit\"", (unsigned long long)t.hits);
     metrics_sample(out, "vcs_tts_requests_total", "result=\"miss\"", (unsigned long long)t.misses);
     metrics_one(out, "vcs_tts_cache_entries", "gauge", "Cached syntheses.", (unsigned long long)t.entries);
+    struct store_stats ss;
+    store_get_stats(d->store, &ss);
+    metrics_one(out, "vcs_cdr_write_errors_total", "counter",
+                "Failed CDR write attempts (disk full, I/O error, locked); retried, not dropped.",
+                ss.write_errors);
+    metrics_one(out, "vcs_cdr_pending", "gauge", "CDR changes waiting to be written.",
+                (unsigned long long)ss.cdr_pending);
     metrics_one(out, "vcs_uptime_seconds", "gauge", "Seconds since start.",
                 (unsigned long long)((clock_mono_ms() - d->started_ms) / 1000));
 }

@@ -145,6 +145,7 @@ struct store {
     uint64_t sync_posted, sync_done;
     bool stopping;
     uint64_t stop_deadline_ms;
+    size_t lost;                     /* changes dropped at exit, set by the writer as it ends */
     /* Taken from q, not yet committed, oldest first: the writer's own list, so that a failed
      * transaction loses nothing and is simply tried again. */
     struct qnode *pending, *pending_tail;
@@ -891,6 +892,7 @@ static void *writer_main(void *arg)
             wake = st->stop_deadline_ms;
         sleep_until(st, wake);
     }
+    st->lost = atomic_load(&st->pending_rows);
     free_pending(st, true);
     pthread_mutex_unlock(&st->mu);
     return NULL;
@@ -1215,15 +1217,17 @@ struct store *store_open(const char *data_dir, char *err, size_t errlen)
     return st;
 }
 
-void store_close(struct store *st)
+size_t store_close(struct store *st)
 {
     if (!st)
-        return;
+        return 0;
     pthread_mutex_lock(&st->mu);
     st->stopping = true;
     st->stop_deadline_ms = clock_mono_ms() + CLOSE_FLUSH_MS;
     pthread_cond_signal(&st->wake);
     pthread_mutex_unlock(&st->mu);
     pthread_join(st->thread, NULL);
+    size_t lost = st->lost;
     store_free(st);
+    return lost;
 }

@@ -22,8 +22,9 @@ struct store;
  * another process holds the directory: then nothing in it has been touched. */
 struct store *store_open(const char *data_dir, char *err, size_t errlen);
 /* Flushes every queued write (waiting at most a few seconds for a failing disk, then logging
- * each change it could not write), stops the writer thread, closes the database, unlocks. */
-void store_close(struct store *st);
+ * each change it could not write), stops the writer thread, closes the database, unlocks.
+ * Returns the number of CDR changes that could not be written (0: everything is on disk). */
+size_t store_close(struct store *st);
 
 /* Queue a CDR insert (leg started) or completion (leg ended). The row is copied, including
  * vars_json; the caller keeps ownership of its own buffers. Never blocks on I/O. */

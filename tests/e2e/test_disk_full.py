@@ -2,7 +2,9 @@
 """A full disk loses no CDR (issue 9 item 5): with the data directory on a small tmpfs that is
 filled up, a call's CDR cannot be written; vcsd keeps it queued, counts the failures in
 /metrics (vcs_cdr_write_errors_total, vcs_cdr_pending) and keeps serving; once there is room
-again the row lands complete, without a restart. Needs root (mount); skipped otherwise."""
+again the row lands complete, without a restart. A SIGTERM while the disk is still full ends
+after a bounded wait with exit status 1 and the unwritten changes named in the log.
+Needs root (mount); skipped otherwise."""
 
 import errno
 import os
@@ -72,7 +74,19 @@ def run(t):
         T.check_cdr(row, hangup_cause="normal_clearing", hangup_by="script", script="big")
         T.check_eq(len(row["vars"].get("pad", "")), 2 * 1024 * 1024, "length of the var pad")
         T.wait_until(lambda: metric(v, "vcs_cdr_pending") == 0, 10, "nothing pending")
-        T.check_eq(v.stop(), 0, "exit code")
+
+        # Full again at shutdown: vcsd waits a bounded time, names what it could not write
+        # and says so with its exit status.
+        fill(filler)
+        call = t.sipp("uac_wait_bye", v, "6000", keys={"rtp_port": peer.port},
+                      tmpl={"bye_timeout_ms": 10000})
+        call.run_ok(what="a second call while the disk is full")
+        T.wait_until(lambda: metric(v, "vcs_cdr_pending") > 0, 10, "the second CDR pending")
+        mark = v.mark()
+        v.sigterm()
+        T.check_eq(v.wait_exit(30), 1, "exit status of a SIGTERM that could not write every CDR")
+        T.check("not written: CDR " in v.log_text(mark),
+                "the log does not name the unwritten CDR:\n" + v.log_text(mark))
     finally:
         v.stop()
         subprocess.run(["umount", "-l", v.data], capture_output=True)

@@ -729,7 +729,7 @@ static void test_many_rows_all_land(void **state)
         make_row(&r, id);
         store_cdr_begin(st, &r);
     }
-    store_close(st);
+    assert_int_equal(store_close(st), 0);
     st = open_ok(f);
     assert_int_equal(q_int(f, "SELECT count(*) FROM cdr"), total + 1000);
     store_close(st);
@@ -935,7 +935,7 @@ static void test_disk_full_keeps_rows(void **state)
     /* Full again at shutdown: store_close returns after its bounded wait. */
     fill_disk(f->mnt, filler, sizeof filler);
     queue_rows(st, "late", vars, false);
-    store_close(st);
+    assert_int_equal(store_close(st), FULL_ROWS);
     assert_int_equal(unlink(filler), 0);
     st = open_ok(f);
     assert_int_equal(q_int(f, "SELECT count(*) FROM cdr WHERE call_id LIKE 'late-%%'"), 0);

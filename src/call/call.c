@@ -371,8 +371,14 @@ void call_on_sip(struct call *c, struct sip_event *ev)
     case SIP_EV_ACK:
         if (ev->has_media && !c->ended)
             apply_remote(c, &ev->media);
-        if (c->state == CALL_ANSWERING)
+        if (c->state == CALL_ANSWERING && !c->ended) {
+            /* The answered moment: a 200 that a CANCEL overtook, or that is never
+             * acknowledged, is not an answered call and bills nothing. */
             c->state = CALL_UP;
+            c->cdr.answer_ms = clock_wall_ms();
+            store_cdr_update(svc_of(c)->store, &c->cdr);
+            call_recording_start(c); /* an answered call is recorded from here */
+        }
         call_wait_notify(c, WAIT_EV_ACK);
         break;
     case SIP_EV_BYE:

@@ -5,11 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PCRE2_CODE_UNIT_WIDTH 8
 #include <jansson.h>
-#include <pcre2.h>
 
 #include "call/call_method.h"
+#include "call/lua_re.h"
 #include "core/log.h"
 #include "script/routes.h"
 #include "script/sandbox.h"
@@ -159,37 +158,6 @@ static int call_tostring(lua_State *L)
 
 extern const char call_methods_lua[]; /* generated from call_methods.lua */
 
-#define RE_MATCH_LIMIT 1000000 /* backtracking steps: a pattern cannot stall the worker */
-
-/* re_match(pattern, subject): PCRE2, anchored by the pattern itself; errors name the problem. */
-static int re_match(lua_State *L)
-{
-    size_t plen, slen;
-    const char *pattern = luaL_checklstring(L, 1, &plen);
-    const char *subject = luaL_checklstring(L, 2, &slen);
-    int errcode;
-    PCRE2_SIZE erroff;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, plen, 0, &errcode, &erroff, NULL);
-    if (!re) {
-        char msg[120];
-        pcre2_get_error_message(errcode, (PCRE2_UCHAR *)msg, sizeof msg);
-        lua_pushfstring(L, "valid: %s at offset %d", msg, (int)erroff); /* the caller adds where */
-        return lua_error(L);
-    }
-    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
-    pcre2_match_context *mc = pcre2_match_context_create(NULL);
-    int rc = -1;
-    if (md && mc) {
-        pcre2_set_match_limit(mc, RE_MATCH_LIMIT);
-        rc = pcre2_match(re, (PCRE2_SPTR)subject, slen, 0, 0, md, mc);
-    }
-    pcre2_match_context_free(mc);
-    pcre2_match_data_free(md);
-    pcre2_code_free(re);
-    lua_pushboolean(L, rc >= 0);
-    return 1;
-}
-
 void call_lua_register(lua_State *L)
 {
     static const luaL_Reg object_funcs[] = {
@@ -207,7 +175,7 @@ void call_lua_register(lua_State *L)
         lua_pop(L, 1);
     } else {
         lua_pushvalue(L, -2);
-        lua_pushcfunction(L, re_match);
+        lua_pushcfunction(L, lua_re_match);
         if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
             log_error("call methods: %s", lua_tostring(L, -1));
             lua_pop(L, 1);

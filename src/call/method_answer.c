@@ -2,7 +2,6 @@
 #include <stdio.h>
 
 #include "call/call_method.h"
-#include "core/clock.h"
 #include "sip/sip_stack.h"
 
 static bool send_sdp_response(struct call *c, int status)
@@ -20,11 +19,8 @@ void call_answer_now(struct call *c)
     if (c->state == CALL_UP || c->state == CALL_ANSWERING)
         return;
     if (send_sdp_response(c, 200)) {
-        c->state = CALL_ANSWERING;
-        c->cdr.answer_ms = clock_wall_ms();
+        c->state = CALL_ANSWERING; /* answered once the ACK arrives (call_on_sip) */
         c->cdr.sip_code = 200;
-        store_cdr_update(call_svc(c)->store, &c->cdr);
-        call_recording_start(c);
     }
 }
 

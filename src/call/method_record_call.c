@@ -13,7 +13,7 @@ static int m_record_call(lua_State *L)
         return 0;
     c->callrec_wanted = enabled;
     if (enabled)
-        call_recording_start(c); /* now if answered, else at answer */
+        call_recording_start(c); /* now if answered, else at the ACK */
     else
         call_recording_stop(c);  /* what was recorded so far is kept */
     return 0;

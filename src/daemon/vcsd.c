@@ -196,6 +196,13 @@ static void api_metrics(void *ctx, struct evbuffer *out)
     metrics_sample(out, "vcs_tts_requests_total", "result=\"hit\"", (unsigned long long)t.hits);
     metrics_sample(out, "vcs_tts_requests_total", "result=\"miss\"", (unsigned long long)t.misses);
     metrics_one(out, "vcs_tts_cache_entries", "gauge", "Cached syntheses.", (unsigned long long)t.entries);
+    struct store_stats ss;
+    store_get_stats(d->store, &ss);
+    metrics_one(out, "vcs_cdr_write_errors_total", "counter",
+                "Failed CDR write attempts (disk full, I/O error, locked); retried, not dropped.",
+                ss.write_errors);
+    metrics_one(out, "vcs_cdr_pending", "gauge", "CDR changes waiting to be written.",
+                (unsigned long long)ss.cdr_pending);
     metrics_one(out, "vcs_uptime_seconds", "gauge", "Seconds since start.",
                 (unsigned long long)((clock_mono_ms() - d->started_ms) / 1000));
 }
@@ -357,7 +364,8 @@ static int run(struct vcsd *d)
     return 0;
 }
 
-static void teardown(struct vcsd *d)
+/* Returns the number of CDR changes that could not be written. */
+static size_t teardown(struct vcsd *d)
 {
     api_stop(d->api);
     engine_destroy(d->engine);
@@ -367,13 +375,14 @@ static void teardown(struct vcsd *d)
     if (d->prompts_owned)
         prompt_cache_destroy(d->prompts);
     port_pool_destroy(d->ports);
-    store_close(d->store);
+    size_t lost = store_close(d->store);
     for (size_t i = 0; i < d->n_script_names; i++)
         free(d->script_names[i]);
     free(d->script_names);
     if (d->base)
         event_base_free(d->base);
     libevent_global_shutdown();
+    return lost;
 }
 
 int main(int argc, char **argv)
@@ -387,7 +396,10 @@ int main(int argc, char **argv)
     d.started_ms = clock_mono_ms();
     d.base = event_base_new();
     int rc = d.base ? run(&d) : 1;
-    teardown(&d);
+    if (teardown(&d) > 0 && rc == 0) {
+        log_error("vcsd stopped with CDR changes unwritten (see above)");
+        return 1; /* SIGTERM promises every CDR written: say that it was not */
+    }
     if (rc == 0)
         log_info("vcsd stopped");
     return rc;

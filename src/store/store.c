@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,9 +27,19 @@
 #include "core/errmsg.h"
 #include "core/log.h"
 #include "core/queue.h"
+#include "data_lock.h"
 
 #define BUSY_TIMEOUT_MS 5000
 #define IDLE_CHECKPOINT_MS 1000
+/* How often the writer records "alive at" (meta.alive_at): a crash ends open calls there, so
+ * at most this much of the downtime is billed. */
+#define HEARTBEAT_MS 2000
+/* A failed write is retried after RETRY_MIN_MS, doubling up to RETRY_MAX_MS; the error is
+ * logged at most once per FAIL_LOG_MS; store_close waits up to CLOSE_FLUSH_MS for the disk. */
+#define RETRY_MIN_MS 100
+#define RETRY_MAX_MS 2000
+#define FAIL_LOG_MS 10000
+#define CLOSE_FLUSH_MS 5000
 #define TOKEN_BYTES 32
 #define TOKEN_HEX (2 * TOKEN_BYTES)
 #define HASH_HEX 64 /* SHA-256 in hex */
@@ -115,12 +126,14 @@ struct wnode {
     struct qnode link;
     enum wop op;
     uint64_t seq;         /* WOP_BARRIER */
+    int result;           /* WOP_BARRIER: what store_sync returns */
     struct cdr_row row;   /* WOP_BEGIN / WOP_END; row.vars_json is owned by the node */
 };
 
 struct store {
     sqlite3 *wdb;
-    sqlite3_stmt *ins_cdr, *upd_cdr; /* writer thread only */
+    sqlite3_stmt *ins_cdr, *upd_cdr, *beat; /* writer thread only */
+    int lock_fd;                     /* data_lock, held while the store is open */
 
     pthread_mutex_t rmu;             /* guards rdb and its statements */
     sqlite3 *rdb;
@@ -131,9 +144,16 @@ struct store {
     pthread_cond_t wake, done;
     uint64_t sync_posted, sync_done;
     bool stopping;
+    uint64_t stop_deadline_ms;
+    size_t lost;                     /* changes dropped at exit, set by the writer as it ends */
+    /* Taken from q, not yet committed, oldest first: the writer's own list, so that a failed
+     * transaction loses nothing and is simply tried again. */
+    struct qnode *pending, *pending_tail;
     pthread_t thread;
-};
 
+    atomic_size_t pending_rows;
+    atomic_ullong write_errors;
+};
 
 static int exec_sql(sqlite3 *db, const char *sql, const char *what, char *err, size_t errlen)
 {
@@ -455,7 +475,7 @@ static int collect_open_rows(sqlite3 *db, struct open_row **rows, size_t *n, cha
         const char *start = (const char *)sqlite3_column_text(s, 1);
         const char *answer = (const char *)sqlite3_column_text(s, 2);
         if (parse_iso_ms(start, &r->start_ms) != 0) {
-            log_warn("store: CDR %s has no valid start_time; its crash end is the restart",
+            log_warn("store: CDR %s has no valid start_time; its duration counts from its end",
                      (const char *)sqlite3_column_text(s, 3));
             r->start_ms = 0;
         }
@@ -469,8 +489,25 @@ static int collect_open_rows(sqlite3 *db, struct open_row **rows, size_t *n, cha
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Rows without end_time belong to calls that were up when vcsd died: end them at the restart
- * (or at their own start/answer when the wall clock went backwards), cause system_crash. */
+/* The last "alive at" the writer committed, or 0 when there is none (a database from before
+ * heartbeats, or vcsd died before its first one). */
+static int64_t last_heartbeat(sqlite3 *db)
+{
+    sqlite3_stmt *s = NULL;
+    int64_t ms = 0;
+    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'alive_at'", -1, &s, NULL) ==
+            SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW &&
+        parse_iso_ms((const char *)sqlite3_column_text(s, 0), &ms) != 0)
+        ms = 0;
+    sqlite3_finalize(s);
+    return ms;
+}
+
+/* Rows without end_time belong to calls that were up when vcsd died: end them at the last
+ * heartbeat, the last moment vcsd is known to have lived, so that the downtime is never billed
+ * (at the restart when there is no heartbeat; never before their own start or answer), cause
+ * system_crash. */
 static int close_crashed_rows(sqlite3 *db, char *err, size_t errlen)
 {
     struct open_row *rows;
@@ -491,11 +528,14 @@ static int close_crashed_rows(sqlite3 *db, char *err, size_t errlen)
                                     " WHERE id = ?1", -1, &s, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-    int64_t now = clock_wall_ms();
+    int64_t died = clock_wall_ms();
+    int64_t beat = last_heartbeat(db);
+    if (beat > 0 && beat < died)
+        died = beat;
     for (size_t i = 0; rc == SQLITE_OK && i < n; i++) {
         struct cdr_row row = { .start_ms = rows[i].start_ms, .answer_ms = rows[i].answer_ms };
-        int64_t start = row.start_ms > 0 ? row.start_ms : now;
-        row.end_ms = now;
+        int64_t start = row.start_ms > 0 ? row.start_ms : died;
+        row.end_ms = died;
         if (row.end_ms < start)
             row.end_ms = start;
         if (row.end_ms < row.answer_ms)
@@ -516,7 +556,10 @@ static int close_crashed_rows(sqlite3 *db, char *err, size_t errlen)
         set_err(err, errlen, "closing crashed CDR rows: %s", sqlite3_errmsg(db));
         rollback(db);
     } else {
-        log_warn("store: closed %zu CDR rows left open by a crash (system_crash)", n);
+        char at[ISO8601_LEN];
+        iso8601_ms(died, at);
+        log_warn("store: closed %zu CDR rows left open by a crash (system_crash, ended at %s, %s)",
+                 n, at, beat > 0 ? "the last heartbeat" : "the restart: no heartbeat recorded");
     }
     sqlite3_finalize(s);
     free(rows);
@@ -587,81 +630,186 @@ static int call_id_len(const struct cdr_row *row)
     return (int)strnlen(row->call_id, sizeof row->call_id);
 }
 
-static void insert_row(struct store *st, const struct cdr_row *row)
+/* Errors that say nothing about the row: the disk is full or failing, or another process holds
+ * the database. The whole transaction is rolled back and tried again later. */
+static bool transient(int rc)
 {
-    bind_row(st->ins_cdr, row);
-    if (sqlite3_step(st->ins_cdr) != SQLITE_DONE)
-        log_error("store: CDR %.*s insert failed: %s", call_id_len(row), row->call_id,
-                  sqlite3_errmsg(st->wdb));
-    sqlite3_reset(st->ins_cdr);
+    switch (rc & 0xff) {
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_NOMEM:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_PROTOCOL:
+        return true;
+    default:
+        return false;
+    }
 }
 
-static void complete_row(struct store *st, const struct cdr_row *row)
+/* SQLITE_OK, or a transient error that must abort the transaction. Any other error is the
+ * row's own (it could never be written) and is logged; the transaction goes on. */
+static int row_result(struct store *st, int rc, const char *what, const struct cdr_row *row)
+{
+    if (rc == SQLITE_DONE)
+        return SQLITE_OK;
+    if (transient(rc))
+        return rc;
+    log_error("store: CDR %.*s %s failed: %s", call_id_len(row), row->call_id, what,
+              sqlite3_errmsg(st->wdb));
+    return SQLITE_OK;
+}
+
+static int insert_row(struct store *st, const struct cdr_row *row)
+{
+    bind_row(st->ins_cdr, row);
+    int rc = sqlite3_step(st->ins_cdr);
+    sqlite3_reset(st->ins_cdr);
+    return row_result(st, rc, "insert", row);
+}
+
+static int complete_row(struct store *st, const struct cdr_row *row)
 {
     bind_row(st->upd_cdr, row);
     int rc = sqlite3_step(st->upd_cdr);
-    if (rc != SQLITE_DONE)
-        log_error("store: CDR %.*s update failed: %s", call_id_len(row), row->call_id,
-                  sqlite3_errmsg(st->wdb));
     int changed = sqlite3_changes(st->wdb);
     sqlite3_reset(st->upd_cdr);
     if (rc == SQLITE_DONE && changed == 0) {
         /* The begin row never made it (lost or never queued): a CDR is never lost. */
         log_warn("store: CDR %.*s ended without a begin row, inserting it whole",
                  call_id_len(row), row->call_id);
-        insert_row(st, row);
+        return insert_row(st, row);
     }
+    return row_result(st, rc, "update", row);
 }
 
-static void apply_nodes(struct store *st, struct qnode *list)
+static int write_heartbeat(struct store *st)
 {
-    for (struct qnode *q = list; q; q = q->next) {
+    char now[ISO8601_LEN];
+    iso8601_ms(clock_wall_ms(), now);
+    sqlite3_bind_text(st->beat, 1, now, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st->beat);
+    sqlite3_reset(st->beat);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* One attempt to commit every pending change, and the heartbeat when due, in one transaction.
+ * Returns SQLITE_OK, or the error that rolled it back (the changes stay pending). */
+static int write_pending(struct store *st, bool heartbeat)
+{
+    int rc = sqlite3_exec(st->wdb, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    for (struct qnode *q = st->pending; rc == SQLITE_OK && q; q = q->next) {
         struct wnode *n = container_of(q, struct wnode, link);
         if (n->op == WOP_BEGIN)
-            insert_row(st, &n->row);
+            rc = insert_row(st, &n->row);
         else if (n->op == WOP_END)
-            complete_row(st, &n->row);
+            rc = complete_row(st, &n->row);
+    }
+    if (rc == SQLITE_OK && heartbeat)
+        rc = write_heartbeat(st);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(st->wdb, "COMMIT", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        rollback(st->wdb);
+    return rc;
+}
+
+/* Appends what producers queued to the pending list, in order. */
+static void take_queued(struct store *st)
+{
+    struct qnode *list = queue_take_all(&st->q);
+    if (!list)
+        return;
+    if (st->pending_tail)
+        st->pending_tail->next = list;
+    else
+        st->pending = list;
+    size_t rows = 0;
+    for (struct qnode *q = list; q; q = q->next) {
+        if (container_of(q, struct wnode, link)->op != WOP_BARRIER)
+            rows++;
+        st->pending_tail = q;
+    }
+    atomic_fetch_add(&st->pending_rows, rows);
+}
+
+/* Lets every waiting store_sync return result. Called with mu held: a barrier node lives on its
+ * waiter's stack and must be off the list before the waiter can see sync_done move. */
+static void release_barriers(struct store *st, int result)
+{
+    uint64_t top = 0;
+    struct qnode **pp = &st->pending, *last = NULL;
+    while (*pp) {
+        struct wnode *n = container_of(*pp, struct wnode, link);
+        if (n->op == WOP_BARRIER) {
+            *pp = n->link.next;
+            n->result = result;
+            if (n->seq > top)
+                top = n->seq;
+        } else {
+            last = *pp;
+            pp = &n->link.next;
+        }
+    }
+    st->pending_tail = last;
+    if (top > st->sync_done) {
+        st->sync_done = top;
+        pthread_cond_broadcast(&st->done);
     }
 }
 
-/* Applies a batch in one transaction and frees its row nodes; returns the highest barrier
- * passed (0 if none) and sets *rows to the number of rows written. */
-static uint64_t apply_batch(struct store *st, struct qnode *list, size_t *rows)
+/* Frees the pending rows (barriers are gone); names them when they were never written. */
+static void free_pending(struct store *st, bool lost)
 {
-    uint64_t barrier = 0;
-    *rows = 0;
-    for (struct qnode *q = list; q; q = q->next) {
-        struct wnode *n = container_of(q, struct wnode, link);
-        if (n->op != WOP_BARRIER)
-            (*rows)++;
+    size_t n = atomic_load(&st->pending_rows), shown = 0;
+    if (lost && n > 0)
+        log_error("store: %zu CDR changes could not be written before exit", n);
+    while (st->pending) {
+        struct wnode *w = container_of(st->pending, struct wnode, link);
+        st->pending = w->link.next;
+        if (lost && shown++ < 100)
+            log_error("store: not written: CDR %.*s %s %.*s", call_id_len(&w->row),
+                      w->row.call_id, w->op == WOP_BEGIN ? "begin" : "end",
+                      (int)strnlen(w->row.hangup_cause, sizeof w->row.hangup_cause),
+                      w->row.hangup_cause);
+        free(w->row.vars_json);
+        free(w);
     }
-    if (*rows > 0) {
-        bool txn = sqlite3_exec(st->wdb, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
-        if (!txn)
-            log_error("store: BEGIN failed (%s), writing %zu CDR changes one by one",
-                      sqlite3_errmsg(st->wdb), *rows);
-        apply_nodes(st, list);
-        if (txn && sqlite3_exec(st->wdb, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-            log_error("store: COMMIT of %zu CDR changes failed (%s), retrying one by one",
-                      *rows, sqlite3_errmsg(st->wdb));
-            rollback(st->wdb);
-            apply_nodes(st, list);
-        }
+    if (lost && shown > 100)
+        log_error("store: not written: %zu more CDR changes", shown - 100);
+    st->pending_tail = NULL;
+    atomic_store(&st->pending_rows, 0);
+}
+
+/* Backoff and a rate-limited log for failed writes; the writer thread's own state. */
+struct retry {
+    uint64_t at_ms, backoff_ms, last_log_ms, failures;
+};
+
+static void note_failure(struct store *st, struct retry *r, int rc, uint64_t now)
+{
+    atomic_fetch_add(&st->write_errors, 1);
+    r->failures++;
+    r->backoff_ms = r->backoff_ms ? r->backoff_ms * 2 : RETRY_MIN_MS;
+    if (r->backoff_ms > RETRY_MAX_MS)
+        r->backoff_ms = RETRY_MAX_MS;
+    r->at_ms = now + r->backoff_ms;
+    if (r->failures == 1 || now - r->last_log_ms >= FAIL_LOG_MS) {
+        log_error("store: write failed (%s): %zu CDR changes kept in memory and retried"
+                  " (%llu failed attempts so far)", sqlite3_errstr(rc),
+                  atomic_load(&st->pending_rows), (unsigned long long)r->failures);
+        r->last_log_ms = now;
     }
-    /* Barrier nodes live on their waiter's stack: read them before the waiter can return. */
-    while (list) {
-        struct qnode *next = list->next;
-        struct wnode *n = container_of(list, struct wnode, link);
-        if (n->op == WOP_BARRIER) {
-            if (n->seq > barrier)
-                barrier = n->seq;
-        } else {
-            free(n->row.vars_json);
-            free(n);
-        }
-        list = next;
-    }
-    return barrier;
+}
+
+static void note_success(struct retry *r)
+{
+    if (r->failures > 0)
+        log_warn("store: CDR writes work again after %llu failed attempts; nothing was lost",
+                 (unsigned long long)r->failures);
+    *r = (struct retry){ 0 };
 }
 
 static void idle_checkpoint(struct store *st)
@@ -675,46 +823,77 @@ static void idle_checkpoint(struct store *st)
         log_debug("store: WAL checkpoint %d/%d frames", done_frames, wal_frames);
 }
 
+static void sleep_until(struct store *st, uint64_t wake_ms)
+{
+    uint64_t now = clock_mono_ms();
+    if (wake_ms <= now)
+        return;
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    uint64_t ns = (uint64_t)deadline.tv_nsec + (wake_ms - now) % 1000 * 1000000u;
+    deadline.tv_sec += (time_t)((wake_ms - now) / 1000 + ns / 1000000000u);
+    deadline.tv_nsec = (long)(ns % 1000000000u);
+    pthread_cond_timedwait(&st->wake, &st->mu, &deadline);
+}
+
 static void *writer_main(void *arg)
 {
     struct store *st = arg;
     bool checkpoint_due = false;
-    uint64_t last_write_ms = 0;
+    uint64_t last_write_ms = 0, beat_due_ms = 0;
+    struct retry retry = { 0 };
 
     pthread_mutex_lock(&st->mu);
     for (;;) {
-        struct qnode *list = queue_take_all(&st->q);
-        if (list) {
+        take_queued(st);
+        bool rows = atomic_load(&st->pending_rows) > 0;
+        if (!rows)
+            release_barriers(st, 0); /* nothing before them is unwritten */
+        uint64_t now = clock_mono_ms();
+        bool beat = now >= beat_due_ms;
+        if ((rows || beat) && now >= retry.at_ms) {
             pthread_mutex_unlock(&st->mu);
-            size_t rows;
-            uint64_t barrier = apply_batch(st, list, &rows);
-            if (rows > 0) {
-                checkpoint_due = true;
-                last_write_ms = clock_mono_ms();
+            int rc = write_pending(st, beat);
+            now = clock_mono_ms();
+            if (rc == SQLITE_OK) {
+                note_success(&retry);
+                beat_due_ms = now + HEARTBEAT_MS;
+                if (rows) {
+                    checkpoint_due = true;
+                    last_write_ms = now;
+                }
+            } else {
+                note_failure(st, &retry, rc, now);
             }
             pthread_mutex_lock(&st->mu);
-            if (barrier > st->sync_done) {
-                st->sync_done = barrier;
-                pthread_cond_broadcast(&st->done);
-            }
+            release_barriers(st, rc == SQLITE_OK ? 0 : -1);
+            if (rc == SQLITE_OK)
+                free_pending(st, false);
             continue;
         }
-        if (st->stopping)
+        if (st->stopping && (!rows || now >= st->stop_deadline_ms))
             break;
         /* One passive checkpoint after each burst, once writes paused for a second: bounded,
-         * and it never waits for readers. */
-        if (checkpoint_due && clock_mono_ms() - last_write_ms >= IDLE_CHECKPOINT_MS) {
+         * and it never waits for readers. Heartbeats alone leave it to SQLite's autocheckpoint. */
+        if (checkpoint_due && now - last_write_ms >= IDLE_CHECKPOINT_MS) {
             checkpoint_due = false;
             pthread_mutex_unlock(&st->mu);
             idle_checkpoint(st);
             pthread_mutex_lock(&st->mu);
             continue;
         }
-        struct timespec deadline;
-        clock_gettime(CLOCK_MONOTONIC, &deadline);
-        deadline.tv_sec += IDLE_CHECKPOINT_MS / 1000;
-        pthread_cond_timedwait(&st->wake, &st->mu, &deadline);
+        /* The next write: rows at once, else the heartbeat; never before the backoff ends. */
+        uint64_t wake = rows ? now : beat_due_ms;
+        if (wake < retry.at_ms)
+            wake = retry.at_ms;
+        if (checkpoint_due && last_write_ms + IDLE_CHECKPOINT_MS < wake)
+            wake = last_write_ms + IDLE_CHECKPOINT_MS;
+        if (st->stopping && st->stop_deadline_ms < wake)
+            wake = st->stop_deadline_ms;
+        sleep_until(st, wake);
     }
+    st->lost = atomic_load(&st->pending_rows);
+    free_pending(st, true);
     pthread_mutex_unlock(&st->mu);
     return NULL;
 }
@@ -770,11 +949,11 @@ void store_cdr_update(struct store *st, const struct cdr_row *row)
     enqueue_row(st, WOP_END, row);
 }
 
-void store_sync(struct store *st)
+int store_sync(struct store *st)
 {
     if (!st)
-        return;
-    struct wnode barrier = { .op = WOP_BARRIER };
+        return -1;
+    struct wnode barrier = { .op = WOP_BARRIER, .result = -1 };
     pthread_mutex_lock(&st->mu);
     barrier.seq = ++st->sync_posted;
     if (queue_push(&st->q, &barrier.link))
@@ -782,6 +961,13 @@ void store_sync(struct store *st)
     while (st->sync_done < barrier.seq)
         pthread_cond_wait(&st->done, &st->mu);
     pthread_mutex_unlock(&st->mu);
+    return barrier.result;
+}
+
+void store_get_stats(struct store *st, struct store_stats *out)
+{
+    out->cdr_pending = st ? atomic_load(&st->pending_rows) : 0;
+    out->write_errors = st ? atomic_load(&st->write_errors) : 0;
 }
 
 /* ---- reads ------------------------------------------------------------------------------ */
@@ -897,6 +1083,7 @@ static void store_free(struct store *st)
     sqlite3_finalize(st->numbers);
     sqlite3_finalize(st->ins_cdr);
     sqlite3_finalize(st->upd_cdr);
+    sqlite3_finalize(st->beat);
     /* Reader first: the last connection to close checkpoints and removes the WAL. */
     if (st->rdb)
         sqlite3_close(st->rdb);
@@ -907,6 +1094,7 @@ static void store_free(struct store *st)
     pthread_cond_destroy(&st->done);
     pthread_mutex_destroy(&st->mu);
     pthread_mutex_destroy(&st->rmu);
+    data_lock_release(st->lock_fd);
     free(st);
 }
 
@@ -958,7 +1146,10 @@ static int setup_writer_db(struct store *st, const char *data_dir, const char *d
         migrate(st->wdb, err, errlen) != 0 || close_crashed_rows(st->wdb, err, errlen) != 0 ||
         ensure_admin(st->wdb, data_dir, err, errlen) != 0 ||
         prepare(st->wdb, sql_insert_cdr, &st->ins_cdr, err, errlen) != 0 ||
-        prepare(st->wdb, sql_update_cdr, &st->upd_cdr, err, errlen) != 0)
+        prepare(st->wdb, sql_update_cdr, &st->upd_cdr, err, errlen) != 0 ||
+        prepare(st->wdb, "INSERT INTO meta(key, value) VALUES ('alive_at', ?1)"
+                         " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                &st->beat, err, errlen) != 0)
         return -1;
     return 0;
 }
@@ -985,14 +1176,22 @@ struct store *store_open(const char *data_dir, char *err, size_t errlen)
     char rec_path[PATH_MAX], db_path[PATH_MAX];
     if (join_path(rec_path, sizeof rec_path, data_dir, "recordings", err, errlen) != 0 ||
         join_path(db_path, sizeof db_path, data_dir, "vcs.db", err, errlen) != 0 ||
-        mkdir_p(data_dir, 0750, err, errlen) != 0 || mkdir_p(rec_path, 0750, err, errlen) != 0)
+        mkdir_p(data_dir, 0750, err, errlen) != 0)
         return NULL;
-
+    /* Before anything in the folder is read or written: a second vcsd on the same data would
+     * close the first one's live calls as crashed. */
+    int lock_fd = data_lock_take(data_dir, err, errlen);
+    if (lock_fd < 0)
+        return NULL;
     struct store *st = calloc(1, sizeof *st);
-    if (!st) {
-        set_err(err, errlen, "out of memory");
+    if (!st || mkdir_p(rec_path, 0750, err, errlen) != 0) {
+        if (!st)
+            set_err(err, errlen, "out of memory");
+        free(st);
+        data_lock_release(lock_fd);
         return NULL;
     }
+    st->lock_fd = lock_fd;
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -1018,14 +1217,17 @@ struct store *store_open(const char *data_dir, char *err, size_t errlen)
     return st;
 }
 
-void store_close(struct store *st)
+size_t store_close(struct store *st)
 {
     if (!st)
-        return;
+        return 0;
     pthread_mutex_lock(&st->mu);
     st->stopping = true;
+    st->stop_deadline_ms = clock_mono_ms() + CLOSE_FLUSH_MS;
     pthread_cond_signal(&st->wake);
     pthread_mutex_unlock(&st->mu);
     pthread_join(st->thread, NULL);
+    size_t lost = st->lost;
     store_free(st);
+    return lost;
 }

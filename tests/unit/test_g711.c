@@ -198,13 +198,22 @@ static void test_silence(void **state)
     assert_int_equal(la, 8); /* A-law's smallest positive level: it has no zero */
 }
 
+/* n == 0 writes nothing: the output keeps its sentinel values. */
 static void test_empty_buffers(void **state)
 {
-    /* n == 0 must not touch the (here invalid) buffers. */
-    g711_ulaw_encode(NULL, NULL, 0);
-    g711_alaw_encode(NULL, NULL, 0);
-    g711_ulaw_decode(NULL, NULL, 0);
-    g711_alaw_decode(NULL, NULL, 0);
+    uint8_t codes[4] = { 0xa5, 0xa5, 0xa5, 0xa5 };
+    int16_t pcm[4] = { 1234, 1234, 1234, 1234 };
+    const int16_t pcm_in[4] = { 0, 1000, -1000, 32767 };
+    const uint8_t codes_in[4] = { 0x00, 0x55, 0x7f, 0xff };
+
+    g711_ulaw_encode(codes, pcm_in, 0);
+    g711_alaw_encode(codes, pcm_in, 0);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(codes[i], 0xa5);
+    g711_ulaw_decode(pcm, codes_in, 0);
+    g711_alaw_decode(pcm, codes_in, 0);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pcm[i], 1234);
 }
 
 int main(void)

@@ -1,6 +1,7 @@
 /* The digit collection rules of call:read_digits (SPEC 5.1), run on the real Lua code compiled
- * into vcsd (call_methods.lua) against a scripted caller: each test lists what the caller does
- * (a key during the prompt, keys, timeouts) and checks what read_digits returns and plays. */
+ * into vcsd (call_methods.lua) with vcsd's real PCRE2 matcher for valid= (lua_re_match) against
+ * a scripted caller: each test lists what the caller does (a key during the prompt, keys,
+ * timeouts) and checks what read_digits returns and plays. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,8 @@
 #include <cmocka.h>
 #include <lauxlib.h>
 #include <lualib.h>
+
+#include "call/lua_re.h"
 
 extern const char call_methods_lua[];
 
@@ -34,23 +37,6 @@ static const char fake_call[] =
     "setmetatable(call, { __index = methods })\n"
     "return call\n";
 
-/* A stand-in for PCRE2 in these tests: Lua patterns cover what they use (anchors, classes). */
-static int fake_re_match(lua_State *L)
-{
-    const char *pattern = luaL_checkstring(L, 1);
-    if (strchr(pattern, '(') && !strchr(pattern, ')')) {
-        lua_pushstring(L, "valid: missing closing parenthesis");
-        return lua_error(L);
-    }
-    lua_getglobal(L, "string");
-    lua_getfield(L, -1, "match");
-    lua_pushvalue(L, 2);
-    lua_pushvalue(L, 1);
-    lua_call(L, 2, 1);
-    lua_pushboolean(L, !lua_isnil(L, -1));
-    return 1;
-}
-
 struct outcome {
     char result[512]; /* "nil" when read_digits returned nil, "error: ..." when it raised */
     char played[256];
@@ -65,7 +51,7 @@ static void run(const char *opts, const char *const *events, struct outcome *out
     int methods = lua_gettop(L);
     assert_int_equal(luaL_loadbuffer(L, call_methods_lua, strlen(call_methods_lua), "=call_methods"), LUA_OK);
     lua_pushvalue(L, methods);
-    lua_pushcfunction(L, fake_re_match);
+    lua_pushcfunction(L, lua_re_match);
     assert_int_equal(lua_pcall(L, 2, 0, 0), LUA_OK);
     assert_int_equal(luaL_loadstring(L, fake_call), LUA_OK);
     lua_pushvalue(L, methods);
@@ -145,8 +131,37 @@ static void test_digit_timeout_ends_a_partial_entry(void **state)
 static void test_valid_pattern(void **state)
 {
     struct outcome o;
-    run("{ max = 4, tries = 2, valid = '^1%d%d$' }", EVENTS("k:2", "k:3", "k:4", "k:#", "k:1", "k:5", "k:9", "k:#"), &o);
+    run("{ max = 4, tries = 2, valid = [[^1\\d\\d$]] }",
+        EVENTS("k:2", "k:3", "k:4", "k:#", "k:1", "k:5", "k:9", "k:#"), &o);
     assert_string_equal(o.result, "159");
+}
+
+/* PCRE2, not Lua patterns: alternation and counted repeats work, and a Lua pattern is just a
+ * PCRE2 pattern with a literal '%' (so it matches no digits). */
+static void test_valid_is_pcre2(void **state)
+{
+    struct outcome o;
+    run("{ max = 4, tries = 3, valid = [[^(12|34)\\d{2}$]] }",
+        EVENTS("k:1", "k:3", "k:5", "k:6", "k:3", "k:4", "k:5", "k:6"), &o);
+    assert_string_equal(o.result, "3456");
+    run("{ max = 3, tries = 1, valid = '^1%d%d$' }", EVENTS("k:1", "k:5", "k:9"), &o);
+    assert_string_equal(o.result, "nil");
+    run("{ max = 3, tries = 1, valid = [[^1\\d(?=9)\\d$]] }", EVENTS("k:1", "k:5", "k:9"), &o);
+    assert_string_equal(o.result, "159"); /* a lookahead: no Lua pattern has one */
+}
+
+/* A pattern that backtracks exponentially stops at the match limit and counts as no match
+ * instead of stalling the worker. */
+static void test_valid_backtracking_is_bounded(void **state)
+{
+    const char *keys[32];
+    for (int i = 0; i < 30; i++)
+        keys[i] = "k:1";
+    keys[30] = "k:#";
+    keys[31] = NULL;
+    struct outcome o;
+    run("{ max = 40, tries = 1, valid = [[^(\\d+)+[02-9]$]] }", keys, &o);
+    assert_string_equal(o.result, "nil");
 }
 
 static void test_terminators_option(void **state)
@@ -173,7 +188,7 @@ static void test_bad_options_raise(void **state)
     run("{ max = 0 }", EVENTS("t"), &o);
     assert_non_null(strstr(o.result, "max must be a positive integer"));
     run("{ valid = '(' }", EVENTS("t"), &o);
-    assert_non_null(strstr(o.result, "call:read_digits(): valid: missing closing parenthesis"));
+    assert_non_null(strstr(o.result, "call:read_digits(): valid: missing closing parenthesis at offset 1"));
     assert_string_equal(o.played, ""); /* raised before any prompt */
 }
 
@@ -187,6 +202,8 @@ int main(void)
         cmocka_unit_test(test_timeout_without_keys_uses_a_try),
         cmocka_unit_test(test_digit_timeout_ends_a_partial_entry),
         cmocka_unit_test(test_valid_pattern),
+        cmocka_unit_test(test_valid_is_pcre2),
+        cmocka_unit_test(test_valid_backtracking_is_bounded),
         cmocka_unit_test(test_terminators_option),
         cmocka_unit_test(test_empty_terminated_entry_is_invalid),
         cmocka_unit_test(test_bad_options_raise),

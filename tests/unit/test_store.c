@@ -9,11 +9,13 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +37,7 @@ struct fixture {
     char data[PATH_MAX];   /* tmp/var/data: two levels that store_open must create */
     char token[PATH_MAX];  /* data/admin.token */
     char err[256];
+    char mnt[PATH_MAX];    /* a tmpfs mounted by the test, "" if none */
 };
 
 /* ---- helpers ---------------------------------------------------------------------------- */
@@ -67,6 +70,8 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 static int teardown(void **state)
 {
     struct fixture *f = *state;
+    if (f->mnt[0])
+        umount2(f->mnt, MNT_DETACH);
     nftw(f->tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     free(f);
     return 0;
@@ -479,40 +484,50 @@ static void test_crash_recovery_closes_open_rows(void **state)
     store_cdr_begin(st, &r);
     end_row(&r, now - 9000, now - 1000, "normal_clearing", "callee");
     store_cdr_end(st, &r);
+    make_row(&r, "answered-after-beat");
+    r.start_ms = now - 10000;
+    store_cdr_begin(st, &r);
     store_sync(st);
     store_close(st); /* legs still up: as if vcsd died */
 
-    /* The leg was answered in the meantime (what the call layer would have known). */
+    /* The writer recorded that it was alive; make its last heartbeat 3 s before "now", as if
+     * vcsd died then and the restart came 3 s later. */
+    assert_int_equal(q_int(f, "SELECT count(*) FROM meta WHERE key = 'alive_at'"), 1);
+    char beat[ISO8601_LEN];
+    iso8601_ms(now - 3000, beat);
+    q_exec(f, "UPDATE meta SET value = '%s' WHERE key = 'alive_at'", beat);
+
+    /* Two legs were answered in the meantime (what the call layer would have known), one of
+     * them after the last heartbeat. */
     char answer[ISO8601_LEN];
     iso8601_ms(now - 5000, answer);
     q_exec(f, "UPDATE cdr SET answer_time = '%s', sip_code = 200 WHERE call_id = 'up-answered'",
            answer);
+    iso8601_ms(now - 1000, answer);
+    q_exec(f, "UPDATE cdr SET answer_time = '%s', sip_code = 200"
+              " WHERE call_id = 'answered-after-beat'", answer);
 
-    int64_t before = clock_wall_ms();
     st = open_ok(f);
-    int64_t after = clock_wall_ms();
 
     assert_int_equal(q_int(f, "SELECT count(*) FROM cdr WHERE end_time IS NULL"), 0);
     assert_int_equal(q_int(f, "SELECT count(*) FROM cdr WHERE hangup_cause = 'system_crash'"
-                              " AND hangup_by = 'system'"), 3);
+                              " AND hangup_by = 'system'"), 4);
 
-    int64_t start = col_time(f, "up-unanswered", "start_time");
-    int64_t end = col_time(f, "up-unanswered", "end_time");
-    assert_true(end >= before && end <= after);
-    assert_true(end >= start);
-    assert_col_int(f, end - start, "up-unanswered", "duration_ms");
+    /* Ended at the last heartbeat, not at the restart: the downtime is not billed. */
+    assert_int_equal(col_time(f, "up-unanswered", "end_time"), now - 3000);
+    assert_col_int(f, 7000, "up-unanswered", "duration_ms");
     assert_col_int(f, 0, "up-unanswered", "billsec");
     assert_col_int(f, 0, "up-unanswered", "bill_minutes");
 
-    int64_t answered = col_time(f, "up-answered", "answer_time");
-    end = col_time(f, "up-answered", "end_time");
-    assert_true(end >= before && end <= after);
-    int64_t billsec = (end - answered + 999) / 1000;
-    assert_true(billsec >= 5);
-    assert_col_int(f, billsec, "up-answered", "billsec");
+    assert_int_equal(col_time(f, "up-answered", "end_time"), now - 3000);
+    assert_col_int(f, 2, "up-answered", "billsec");
     assert_col_int(f, 1, "up-answered", "bill_minutes");
-    assert_col_int(f, end - col_time(f, "up-answered", "start_time"), "up-answered",
-                   "duration_ms");
+    assert_col_int(f, 7000, "up-answered", "duration_ms");
+
+    /* Answered after the last sign of life: ends at its answer, nothing billed. */
+    assert_int_equal(col_time(f, "answered-after-beat", "end_time"), now - 1000);
+    assert_col_int(f, 0, "answered-after-beat", "billsec");
+    assert_col_int(f, 9000, "answered-after-beat", "duration_ms");
 
     assert_int_equal(col_time(f, "from-future", "end_time"),
                      col_time(f, "from-future", "start_time"));
@@ -521,6 +536,56 @@ static void test_crash_recovery_closes_open_rows(void **state)
     assert_col_text(f, "normal_clearing", "ended", "hangup_cause");
     assert_col_text(f, "callee", "ended", "hangup_by");
     assert_col_int(f, 9000, "ended", "duration_ms");
+    store_close(st);
+}
+
+/* A database without a heartbeat (written before there were any): ended at the restart. */
+static void test_crash_recovery_without_heartbeat(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_ok(f);
+    struct cdr_row r;
+    make_row(&r, "up");
+    r.start_ms = clock_wall_ms() - 10000;
+    store_cdr_begin(st, &r);
+    store_sync(st);
+    store_close(st);
+    q_exec(f, "DELETE FROM meta WHERE key = 'alive_at'");
+
+    int64_t before = clock_wall_ms();
+    st = open_ok(f);
+    int64_t after = clock_wall_ms();
+    int64_t end = col_time(f, "up", "end_time");
+    assert_true(end >= before && end <= after);
+    assert_col_int(f, end - col_time(f, "up", "start_time"), "up", "duration_ms");
+    assert_col_text(f, "system_crash", "up", "hangup_cause");
+    store_close(st);
+}
+
+/* The writer records "alive at" again and again while it runs, with the wall clock. */
+static void test_heartbeat_advances(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_ok(f);
+    int64_t first = 0, later = 0;
+    for (int i = 0; i < 200 && first == 0; i++) {
+        if (q_int(f, "SELECT count(*) FROM meta WHERE key = 'alive_at'") == 1) {
+            char *v = q_text(f, "SELECT value FROM meta WHERE key = 'alive_at'");
+            first = parse_iso(v);
+            free(v);
+        } else {
+            usleep(50 * 1000);
+        }
+    }
+    assert_true(first > 0);
+    for (int i = 0; i < 200 && later <= first; i++) { /* up to 10 s: a few periods */
+        usleep(50 * 1000);
+        char *v = q_text(f, "SELECT value FROM meta WHERE key = 'alive_at'");
+        later = parse_iso(v);
+        free(v);
+    }
+    assert_true(later > first);
+    assert_true(later <= clock_wall_ms());
     store_close(st);
 }
 
@@ -664,7 +729,7 @@ static void test_many_rows_all_land(void **state)
         make_row(&r, id);
         store_cdr_begin(st, &r);
     }
-    store_close(st);
+    assert_int_equal(store_close(st), 0);
     st = open_ok(f);
     assert_int_equal(q_int(f, "SELECT count(*) FROM cdr"), total + 1000);
     store_close(st);
@@ -761,6 +826,123 @@ static void test_active_numbers(void **state)
 
 /* ---- bad input -------------------------------------------------------------------------- */
 
+/* A second store on the same data directory (what a second vcsd would open) is refused before
+ * it touches anything: the first one's live leg stays open instead of being closed as crashed. */
+static void test_second_open_refused(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_ok(f);
+    struct cdr_row r;
+    make_row(&r, "live");
+    store_cdr_begin(st, &r);
+    assert_int_equal(store_sync(st), 0);
+
+    f->err[0] = '\0';
+    assert_null(store_open(f->data, f->err, sizeof f->err));
+    assert_non_null(strstr(f->err, "in use by another vcsd"));
+    char pid[32];
+    snprintf(pid, sizeof pid, "pid %ld ", (long)getpid());
+    assert_non_null(strstr(f->err, pid));
+    assert_col_null(f, "live", "end_time");
+
+    /* The first one still writes; once it is closed the directory is free again. */
+    end_row(&r, T0 + 1000, T0 + 3000, "normal_clearing", "caller");
+    store_cdr_end(st, &r);
+    assert_int_equal(store_sync(st), 0);
+    store_close(st);
+    st = open_ok(f);
+    assert_col_text(f, "normal_clearing", "live", "hangup_cause");
+    store_close(st);
+}
+
+/* Fills the file system of path with a file until it is full; returns the file's path. */
+static void fill_disk(const char *dir, char *filler, size_t len)
+{
+    join(filler, len, dir, "filler");
+    int fd = open(filler, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    static char block[4096];
+    ssize_t w;
+    while ((w = write(fd, block, sizeof block)) > 0)
+        ;
+    assert_int_equal(errno, ENOSPC);
+    close(fd);
+}
+
+#define FULL_ROWS 300
+
+/* Queues FULL_ROWS legs PREFIX-<i> with vars, begun and (with ended) ended. */
+static void queue_rows(struct store *st, const char *prefix, char *vars, bool ended)
+{
+    struct cdr_row r;
+    for (int i = 0; i < FULL_ROWS; i++) {
+        char id[48];
+        snprintf(id, sizeof id, "%s-%d", prefix, i);
+        make_row(&r, id);
+        r.vars_json = vars;
+        store_cdr_begin(st, &r);
+        if (ended) {
+            end_row(&r, T0 + 10, T0 + 1010, "normal_clearing", "caller");
+            store_cdr_end(st, &r);
+        }
+    }
+}
+
+/* A disk that fills up: the writes fail, are counted and kept; once there is room again every
+ * row lands. At close, a disk that stays full makes store_close give up after its bounded wait
+ * (and log what it could not write) instead of hanging. Needs a small tmpfs, so root. */
+static void test_disk_full_keeps_rows(void **state)
+{
+    struct fixture *f = *state;
+    join(f->mnt, sizeof f->mnt, f->tmp, "small");
+    assert_int_equal(mkdir(f->mnt, 0700), 0);
+    if (mount("tmpfs", f->mnt, "tmpfs", 0, "size=2m") != 0) {
+        f->mnt[0] = '\0';
+        print_message("no tmpfs (%s): the disk-full test needs root\n", strerror(errno));
+        skip();
+    }
+    join(f->data, sizeof f->data, f->mnt, "data");
+    struct store *st = open_ok(f);
+    char filler[PATH_MAX];
+    fill_disk(f->mnt, filler, sizeof filler);
+
+    /* About 1 MB of rows: far more than any free space the WAL may still have. */
+    static char vars[3000];
+    memset(vars, 0, sizeof vars);
+    strcpy(vars, "{\"pad\":\"");
+    memset(vars + strlen(vars), 'x', 2048);
+    strcat(vars, "\"}");
+    queue_rows(st, "full", vars, true);
+    assert_int_equal(store_sync(st), -1);
+    struct store_stats ss;
+    store_get_stats(st, &ss);
+    assert_true(ss.write_errors >= 1);
+    assert_int_equal(ss.cdr_pending, 2 * FULL_ROWS);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM cdr"), 0);
+
+    /* Room again: the retries (backoff at most 2 s) write everything. */
+    assert_int_equal(unlink(filler), 0);
+    int rc = -1;
+    for (int i = 0; i < 20 && rc != 0; i++)
+        rc = store_sync(st);
+    assert_int_equal(rc, 0);
+    store_get_stats(st, &ss);
+    assert_int_equal(ss.cdr_pending, 0);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM cdr WHERE call_id LIKE 'full-%%'"
+                              " AND end_time IS NOT NULL AND billsec = 1"
+                              " AND length(vars) > 2048"), FULL_ROWS);
+
+    /* Full again at shutdown: store_close returns after its bounded wait. */
+    fill_disk(f->mnt, filler, sizeof filler);
+    queue_rows(st, "late", vars, false);
+    assert_int_equal(store_close(st), FULL_ROWS);
+    assert_int_equal(unlink(filler), 0);
+    st = open_ok(f);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM cdr WHERE call_id LIKE 'late-%%'"), 0);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM cdr"), FULL_ROWS);
+    store_close(st);
+}
+
 static void test_open_errors(void **state)
 {
     struct fixture *f = *state;
@@ -856,11 +1038,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_end_without_begin_inserts_full_row, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_crash_recovery_closes_open_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_recovery_without_heartbeat, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_heartbeat_advances, setup, teardown),
         cmocka_unit_test_setup_teardown(test_billsec_rounding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vars_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_rows_all_land, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_active_numbers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_open_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_disk_full_keeps_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_rows, setup, teardown),
     };

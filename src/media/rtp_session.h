@@ -10,12 +10,13 @@
  *    arrived before it.
  *  - A packet from the SDP address and port latches the session to it at once, whenever it
  *    comes (the signalling vouches for that address).
- *  - Another source is learned only if the peer may be behind NAT (its SDP address is not where
- *    its SIP came from and is not a public address), or if it has the SDP's IP (a phone sending
- *    from another port). Such a source must begin inside the window (RTP_LEARN_WINDOW_MS after
- *    the exchange) and be the only one besides the SDP address for RTP_LEARN_CONFIRM_MS; any
- *    other source resets that probation, and its packets are dropped until it is latched.
- *    Until the window ends, a packet from the SDP address still takes the latch over.
+ *  - Another source is learned only if the peer may be behind NAT (its SDP address is private,
+ *    loopback or link-local, and is not the address its SIP came from), or if it has the SDP's
+ *    IP (a phone sending from another port). Such a source must begin inside the window
+ *    (RTP_LEARN_WINDOW_MS after the exchange) and be the only one besides the SDP address for
+ *    RTP_LEARN_CONFIRM_MS; any other source resets that probation, and its packets are dropped
+ *    until it is latched. Until the window ends, a packet from the SDP address still takes the
+ *    latch over. (Left exposed: an attacker reaching a NAT'd peer's new port first, and alone.)
  *  - Latched: only that address and port, and only its SSRC. A new SSRC from that address is
  *    taken by its first packet after an exchange (re-INVITE), or when the old SSRC has been
  *    silent for RTP_SSRC_RESTART_MS (a phone restarting its stream); interleaved with a live

@@ -136,7 +136,7 @@ static void on_rtp(evutil_socket_t fd, short what, void *arg)
     struct rtp_packet pkt;
     uint64_t now_ms = clock_mono_ms();
     /* Bounded so that one flooded call cannot starve the others on this worker. */
-    for (int i = 0; i < 64 && !c->ended && rtp_session_recv(&c->rtp, buf, sizeof buf, &pkt) == 1; i++) {
+    for (int i = 0; i < 64 && !c->ended && rtp_session_recv(&c->rtp, buf, sizeof buf, &pkt, now_ms) == 1; i++) {
         if (!c->have_remote)
             continue;
         if (c->remote.dtmf_pt >= 0 && pkt.pt == c->remote.dtmf_pt) {
@@ -167,7 +167,10 @@ static void on_rtp(evutil_socket_t fd, short what, void *arg)
 
 void call_media_start(struct call *c)
 {
-    if (c->media_on || c->ended || !c->rtp_open)
+    if (c->ended || !c->rtp_open)
+        return;
+    rtp_session_learn(&c->rtp, clock_mono_ms()); /* our SDP is out: the peer's RTP may come */
+    if (c->media_on)
         return;
     if (!c->rtp_ev) {
         c->rtp_ev = event_new(worker_base(c->w), c->rtp.fd, EV_READ | EV_PERSIST, on_rtp, c);
@@ -361,6 +364,8 @@ static void on_reinvite(struct call *c, struct sip_event *ev)
         return;
     }
     sip_respond(svc_of(c)->sip, c->leg_id, 200, sdp, NULL);
+    if (c->rtp_open)
+        rtp_session_learn(&c->rtp, clock_mono_ms());
     log_debug("call %s: re-INVITE, now %s", c->id,
               c->our_dir == SDP_SENDRECV ? "sendrecv" : c->our_dir == SDP_RECVONLY ? "on hold" : "changed");
 }
@@ -521,6 +526,8 @@ void call_on_invite(struct worker *w, struct sip_event *ev)
         return;
     }
     c->rtp_open = true;
+    if (rtp_session_set_signal(&c->rtp, ev->source) != 0)
+        log_debug("call %s: SIP source '%s' unknown: RTP from the SDP address only", c->id, ev->source);
     if (c->have_remote)
         rtp_session_set_remote(&c->rtp, c->remote.addr, c->remote.port);
     call_script_start(c, script, route);

@@ -23,6 +23,7 @@
 #include "media/port_pool.h"
 #include "media/prompt_cache.h"
 #include "media/recorder.h"
+#include "media/rtp_session.h"
 #include "media/tts.h"
 #include "sip/tcp_guard.h"
 #include "script/script_set.h"
@@ -203,6 +204,12 @@ static void api_metrics(void *ctx, struct evbuffer *out)
                 ss.write_errors);
     metrics_one(out, "vcs_cdr_pending", "gauge", "CDR changes waiting to be written.",
                 (unsigned long long)ss.cdr_pending);
+    uint64_t rtp_source, rtp_ssrc;
+    rtp_session_drop_totals(&rtp_source, &rtp_ssrc);
+    metrics_family(out, "vcs_rtp_dropped_total", "counter",
+                   "RTP packets dropped by strict RTP: not from the latched peer, or another SSRC.");
+    metrics_sample(out, "vcs_rtp_dropped_total", "reason=\"source\"", (unsigned long long)rtp_source);
+    metrics_sample(out, "vcs_rtp_dropped_total", "reason=\"ssrc\"", (unsigned long long)rtp_ssrc);
     metrics_one(out, "vcs_uptime_seconds", "gauge", "Seconds since start.",
                 (unsigned long long)((clock_mono_ms() - d->started_ms) / 1000));
 }

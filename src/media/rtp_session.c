@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -13,6 +14,10 @@
 
 #define RTP_HEADER 12
 #define RTP_RCVBUF (256 * 1024)
+#define RECV_BUDGET 64    /* datagrams looked at per rtp_session_recv call */
+#define DRAIN_BUDGET 4096 /* stale datagrams discarded when the first window opens */
+
+static atomic_ullong total_dropped_source, total_dropped_ssrc;
 
 static uint32_t random_u32(void)
 {
@@ -68,6 +73,41 @@ static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_st
     }
     const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
     return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+}
+
+static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return false;
+    if (a->ss_family == AF_INET6)
+        return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                      &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
+    return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+           ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+}
+
+static bool unspecified(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET6)
+        return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+    return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+}
+
+/* Addresses a phone behind NAT puts in its SDP: private, shared (CGNAT), link-local, loopback. */
+static bool non_public(const struct sockaddr_storage *ss)
+{
+    uint32_t v4;
+    if (ss->ss_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+        if (!IN6_IS_ADDR_V4MAPPED(a))
+            return IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_LINKLOCAL(a) || (a->s6_addr[0] & 0xfe) == 0xfc;
+        memcpy(&v4, &a->s6_addr[12], sizeof v4);
+    } else {
+        v4 = ((const struct sockaddr_in *)ss)->sin_addr.s_addr;
+    }
+    uint32_t h = ntohl(v4);
+    return (h >> 24) == 10 || (h >> 24) == 127 || (h >> 20) == 0xac1 || (h >> 16) == 0xc0a8 ||
+           (h >> 16) == 0xa9fe || (h >> 22) == (0x64400000u >> 22);
 }
 
 static int bind_udp(const struct sockaddr_storage *local, socklen_t len)
@@ -136,20 +176,65 @@ void rtp_session_close(struct rtp_session *s, struct port_pool *pp)
     s->port = 0;
 }
 
+static void send_to(struct rtp_session *s, const struct sockaddr_storage *to, socklen_t len)
+{
+    s->remote = *to;
+    s->remote_len = len;
+    s->rtcp_remote = *to;
+    set_port(&s->rtcp_remote, (uint16_t)(addr_port(to) + 1));
+    s->have_remote = true;
+}
+
 int rtp_session_set_remote(struct rtp_session *s, const char *addr, uint16_t port)
 {
     struct sockaddr_storage ss;
     socklen_t len;
     if (parse_addr(addr, port, &ss, &len) != 0)
         return -1;
-    if (s->latched)
-        return 0; /* where packets really come from beats what the SDP says */
-    s->remote = ss;
-    s->remote_len = len;
-    s->rtcp_remote = ss;
-    set_port(&s->rtcp_remote, (uint16_t)(port + 1));
-    s->have_remote = port != 0;
+    if (!port || unspecified(&ss))
+        return 0;
+    if (s->have_sdp && same_addr(&s->sdp, &ss))
+        return 0; /* the media did not move: the latch stands */
+    s->sdp = ss;
+    s->have_sdp = true;
+    s->latched = false;
+    s->have_candidate = false;
+    send_to(s, &ss, len);
     return 0;
+}
+
+int rtp_session_set_signal(struct rtp_session *s, const char *addr)
+{
+    socklen_t len;
+    if (parse_addr(addr, 0, &s->signal, &len) != 0)
+        return -1;
+    s->have_signal = true;
+    return 0;
+}
+
+static void drop(uint64_t *count, atomic_ullong *total)
+{
+    (*count)++;
+    atomic_fetch_add_explicit(total, 1, memory_order_relaxed);
+}
+
+void rtp_session_learn(struct rtp_session *s, uint64_t now_ms)
+{
+    if (!s->learned_once) {
+        /* Nobody knew our port before our SDP went out: what is queued was sprayed at it. */
+        uint8_t buf[64];
+        for (int i = 0; i < DRAIN_BUDGET && recv(s->fd, buf, sizeof buf, MSG_DONTWAIT) >= 0; i++)
+            drop(&s->stats.dropped_source, &total_dropped_source);
+        s->learned_once = true;
+    }
+    s->learn_until_ms = now_ms + RTP_LEARN_WINDOW_MS;
+    s->any_ssrc = true; /* a re-INVITE may come with a restarted stream */
+}
+
+void rtp_session_drop_totals(uint64_t *source, uint64_t *ssrc)
+{
+    *source = atomic_load_explicit(&total_dropped_source, memory_order_relaxed);
+    *ssrc = atomic_load_explicit(&total_dropped_ssrc, memory_order_relaxed);
 }
 
 static int send_packet(struct rtp_session *s, uint8_t pt, const uint8_t *payload, size_t len,
@@ -202,35 +287,76 @@ void rtp_session_skip(struct rtp_session *s, uint32_t samples)
     s->ts += samples;
 }
 
-/* Symmetric RTP: decide whether src becomes the address we send to. */
-static void latch(struct rtp_session *s, const struct sockaddr_storage *src, socklen_t len)
+static void latch(struct rtp_session *s, const struct sockaddr_storage *src, socklen_t len,
+                  uint32_t ssrc, uint64_t now_ms)
 {
-    if (s->latched && same_addr(&s->remote, src)) {
-        s->candidate_hits = 0;
-        return;
-    }
-    if (s->latched) {
-        if (s->candidate_hits > 0 && same_addr(&s->candidate, src))
-            s->candidate_hits++;
-        else {
-            s->candidate = *src;
-            s->candidate_hits = 1;
-        }
-        if (s->candidate_hits < 3)
-            return;
-    }
-    s->remote = *src;
-    s->remote_len = len;
-    s->rtcp_remote = *src;
-    set_port(&s->rtcp_remote, (uint16_t)(addr_port(src) + 1));
-    s->have_remote = true;
+    send_to(s, src, len);
     s->latched = true;
-    s->candidate_hits = 0;
+    s->have_candidate = false;
+    s->peer_ssrc = ssrc;
+    s->peer_last_ms = now_ms;
+    s->any_ssrc = false;
+    if (s->have_sdp && same_addr(&s->sdp, src))
+        s->learn_until_ms = 0; /* nothing can beat the SDP address: learning is over */
 }
 
-int rtp_session_recv(struct rtp_session *s, uint8_t *buf, size_t cap, struct rtp_packet *pkt)
+/* May a source other than the SDP address be the peer? */
+static bool may_learn(const struct rtp_session *s, const struct sockaddr_storage *src)
 {
-    for (;;) {
+    if (!s->have_sdp)
+        return false;
+    if (same_ip(&s->sdp, src))
+        return true; /* the SDP's host, sending from another port */
+    return s->have_signal && !same_ip(&s->sdp, &s->signal) && non_public(&s->sdp);
+}
+
+/* Strict RTP (see the header): is this packet the peer's? */
+static bool admit(struct rtp_session *s, const struct sockaddr_storage *src, socklen_t len,
+                  uint32_t ssrc, uint64_t now_ms)
+{
+    bool window = now_ms < s->learn_until_ms;
+    if (s->latched) {
+        if (!same_addr(&s->remote, src)) {
+            if (window && s->have_sdp && same_addr(&s->sdp, src)) {
+                latch(s, src, len, ssrc, now_ms); /* the SDP address beats a learned source */
+                return true;
+            }
+            drop(&s->stats.dropped_source, &total_dropped_source);
+            return false;
+        }
+        if (ssrc != s->peer_ssrc && !s->any_ssrc && now_ms - s->peer_last_ms < RTP_SSRC_RESTART_MS) {
+            drop(&s->stats.dropped_ssrc, &total_dropped_ssrc);
+            return false;
+        }
+        s->peer_ssrc = ssrc;
+        s->peer_last_ms = now_ms;
+        s->any_ssrc = false;
+        return true;
+    }
+    if (s->learned_once && s->have_sdp && same_addr(&s->sdp, src)) {
+        latch(s, src, len, ssrc, now_ms);
+        return true;
+    }
+    if (s->have_candidate && same_addr(&s->candidate, src)) {
+        if (now_ms - s->candidate_ms >= RTP_LEARN_CONFIRM_MS) {
+            latch(s, src, len, ssrc, now_ms);
+            return true;
+        }
+    } else if (window && may_learn(s, src)) {
+        s->candidate = *src; /* the newest source restarts the probation */
+        s->have_candidate = true;
+        s->candidate_ms = now_ms;
+    } else {
+        s->have_candidate = false; /* contested: learn nobody */
+    }
+    drop(&s->stats.dropped_source, &total_dropped_source);
+    return false;
+}
+
+int rtp_session_recv(struct rtp_session *s, uint8_t *buf, size_t cap, struct rtp_packet *pkt,
+                     uint64_t now_ms)
+{
+    for (int budget = 0; budget < RECV_BUDGET; budget++) {
         struct sockaddr_storage src;
         socklen_t slen = sizeof src;
         ssize_t n = recvfrom(s->fd, buf, cap, MSG_DONTWAIT, (struct sockaddr *)&src, &slen);
@@ -273,12 +399,13 @@ int rtp_session_recv(struct rtp_session *s, uint8_t *buf, size_t cap, struct rtp
             s->stats.recv_invalid++;
             continue;
         }
-        latch(s, &src, slen);
-        s->peer_ssrc = pkt->ssrc;
+        if (!admit(s, &src, slen, pkt->ssrc, now_ms))
+            continue;
         s->stats.recv_packets++;
         s->stats.recv_octets += pkt->len;
         return 1;
     }
+    return 0;
 }
 
 static void put32(uint8_t *p, uint32_t v)

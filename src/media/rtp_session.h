@@ -1,10 +1,28 @@
 /* One RTP stream (RFC 3550) and its RTCP companion over UDP, for one call leg.
  * Sending: the caller supplies 20 ms payloads; the session keeps SSRC, sequence number and
- * timestamp (random starts) and sets the marker when asked (talk-spurt start).
- * Receiving: packets are validated (version, header length, CSRC, extension, padding) and the
- * session latches to where the peer's packets really come from (symmetric RTP, needed behind
- * NAT): first valid packet at once, afterwards only when three packets in a row come from the
- * same new address, so a stray packet cannot steal the stream.
+ * timestamp (random starts) and sets the marker when asked (talk-spurt start). We send to the
+ * peer's SDP address until the peer is latched, then to where its packets come from.
+ * Receiving: packets are validated (version, header length, CSRC, extension, padding), then
+ * admitted only from the peer (strict RTP, per session, i.e. per local port: many calls may come
+ * from one remote address and port, as from SIPp):
+ *  - Nothing is accepted before the first learning window; rtp_session_learn() opens one when
+ *    the SDP offer/answer completes (our 183/200 sent, a re-INVITE answered) and discards what
+ *    arrived before it.
+ *  - A packet from the SDP address and port latches the session to it at once, whenever it
+ *    comes (the signalling vouches for that address).
+ *  - Another source is learned only if the peer may be behind NAT (its SDP address is private,
+ *    loopback or link-local, and is not the address its SIP came from), or if it has the SDP's
+ *    IP (a phone sending from another port). Such a source must begin inside the window
+ *    (RTP_LEARN_WINDOW_MS after the exchange) and be the only one besides the SDP address for
+ *    RTP_LEARN_CONFIRM_MS; any other source resets that probation, and its packets are dropped
+ *    until it is latched. Until the window ends, a packet from the SDP address still takes the
+ *    latch over. (Left exposed: an attacker reaching a NAT'd peer's new port first, and alone.)
+ *  - Latched: only that address and port, and only its SSRC. A new SSRC from that address is
+ *    taken by its first packet after an exchange (re-INVITE), or when the old SSRC has been
+ *    silent for RTP_SSRC_RESTART_MS (a phone restarting its stream); interleaved with a live
+ *    stream it is dropped.
+ *  - A new SDP address or port (a re-INVITE moving the media) forgets the latch.
+ * Dropped packets are counted per session and process-wide (rtp_session_drop_totals).
  * No allocation after open: the session lives inside its call. Owned by one worker thread. */
 #ifndef VCS_RTP_SESSION_H
 #define VCS_RTP_SESSION_H
@@ -17,24 +35,39 @@
 
 struct port_pool;
 
+#define RTP_LEARN_WINDOW_MS 5000u   /* a non-SDP source may start this long after the exchange */
+#define RTP_LEARN_CONFIRM_MS 500u   /* ... and is latched after this long as the only one */
+#define RTP_SSRC_RESTART_MS 300u    /* a silent SSRC may be replaced after this long */
+
 struct rtp_stats {
     uint64_t sent_packets, sent_octets;
     uint64_t recv_packets, recv_octets, recv_invalid;
+    uint64_t dropped_source; /* valid RTP from an address that is not (yet) the peer's */
+    uint64_t dropped_ssrc;   /* from the peer's address with another SSRC */
 };
 
 struct rtp_session {
     int fd, rtcp_fd;
     uint16_t port;
-    struct sockaddr_storage remote, rtcp_remote;
+    struct sockaddr_storage remote, rtcp_remote; /* where we send */
     socklen_t remote_len;
     bool have_remote;
-    struct sockaddr_storage candidate; /* a new source seen while latched */
-    int candidate_hits;
-    bool latched;
+    struct sockaddr_storage sdp;       /* the peer's SDP address and port */
+    bool have_sdp;
+    struct sockaddr_storage signal;    /* where the peer's SIP came from (port 0) */
+    bool have_signal;
+    bool learned_once;                 /* a learning window has opened */
+    uint64_t learn_until_ms;           /* 0: no window open */
+    bool any_ssrc;                     /* the next packet of the peer may bring a new SSRC */
+    struct sockaddr_storage candidate; /* a non-SDP source on probation */
+    bool have_candidate;
+    uint64_t candidate_ms;
+    bool latched;                      /* remote is the peer's real source */
     uint32_t ssrc;
     uint16_t seq;
     uint32_t ts;
     uint32_t peer_ssrc;
+    uint64_t peer_last_ms;             /* last packet admitted */
     uint64_t last_rtcp_us;
     struct rtp_stats stats;
 };
@@ -53,8 +86,14 @@ struct rtp_packet {
 int rtp_session_open(struct rtp_session *s, struct port_pool *pp, const char *local_ip,
                      char *err, size_t errlen);
 void rtp_session_close(struct rtp_session *s, struct port_pool *pp);
-/* Where to send, from the peer's SDP (until latching says otherwise). 0, or -1 if invalid. */
+/* The peer's SDP address: where to send until latched. A different address or port than before
+ * forgets the latch; an unspecified address (0.0.0.0, ::) or port 0 changes nothing (hold,
+ * RFC 2543 style). 0, or -1 if invalid. */
 int rtp_session_set_remote(struct rtp_session *s, const char *addr, uint16_t port);
+/* The IP address the peer's SIP requests come from (NAT detection). 0, or -1 if invalid. */
+int rtp_session_set_signal(struct rtp_session *s, const char *addr);
+/* The SDP offer/answer has completed: opens a learning window at now_ms (monotonic). */
+void rtp_session_learn(struct rtp_session *s, uint64_t now_ms);
 /* Sends one packet; advances seq and the timestamp by samples. Returns 0, -1 on error
  * (an unreachable peer is not fatal: RTP is fire and forget). */
 int rtp_session_send(struct rtp_session *s, uint8_t pt, const uint8_t *payload, size_t len,
@@ -65,9 +104,13 @@ int rtp_session_send_at(struct rtp_session *s, uint8_t pt, const uint8_t *payloa
                         uint32_t ts, bool marker);
 /* Advances the timestamp without sending (hold), so that the timeline stays continuous. */
 void rtp_session_skip(struct rtp_session *s, uint32_t samples);
-/* Reads one datagram into buf. Returns 1 with *pkt filled, 0 when nothing is waiting, and
- * skips (counting them) packets that are not valid RTP. */
-int rtp_session_recv(struct rtp_session *s, uint8_t *buf, size_t cap, struct rtp_packet *pkt);
+/* Reads datagrams into buf until one is the peer's, at now_ms (monotonic). Returns 1 with *pkt
+ * filled, 0 when nothing is waiting or after a bounded number of skipped datagrams (invalid or
+ * not admitted, all counted): call again when the socket is readable. */
+int rtp_session_recv(struct rtp_session *s, uint8_t *buf, size_t cap, struct rtp_packet *pkt,
+                     uint64_t now_ms);
+/* Packets dropped by all sessions of the process since it started. Any thread. */
+void rtp_session_drop_totals(uint64_t *source, uint64_t *ssrc);
 /* Every interval_us: drains incoming RTCP (not used yet) and sends a sender report.
  * Cheap to call on every tick: it returns at once until the interval has passed. */
 void rtp_session_rtcp(struct rtp_session *s, uint64_t now_us, uint64_t interval_us);

@@ -170,6 +170,19 @@ def corpus():
     add(Case("INVITE with multipart body without parts", "UDP",
              lambda p, lp: invite(p, lp, b"--xyz--\r\n", content_type="multipart/mixed;boundary=xyz"),
              ERR))
+    # Debian's msg_multipart_parse() aborts vcsd on this body (an assertion; found by
+    # tests/fuzz/fuzz_sip.c): vcsd reads multipart bodies with its own scanner.
+    add(Case("INVITE with a multipart body with a NUL after its boundary", "UDP",
+             lambda p, lp: invite(p, lp, b"--x\x00\n--x--\r\n",
+                                  content_type="multipart/mixed;boundary=x"), (415,)))
+    add(Case("INVITE with a multipart body, no boundary parameter", "UDP",
+             lambda p, lp: invite(p, lp, b"--x\r\n\r\n--x--\r\n", content_type="multipart/mixed"),
+             (400,)))
+    add(Case("INVITE with SDP inside a multipart body (valid)", "UDP",
+             lambda p, lp: invite(p, lp, b"--b1\r\nContent-Type: application/isup\r\n\r\n\x01\x02\r\n"
+                                  b"--b1\r\nContent-Type: application/sdp\r\n\r\n" + GOOD_SDP +
+                                  b"\r\n--b1--\r\n", content_type='multipart/mixed;boundary="b1"'),
+             (200,)))
     add(Case("INVITE with a Content-Length beyond the SDP", "UDP",
              lambda p, lp: invite(p, lp, GOOD_SDP, content_length=len(GOOD_SDP) + 400), ERR,
              optional=True))

@@ -23,6 +23,7 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
+#include "api/api_body.h"
 #include "core/log.h"
 #include "store/store.h"
 
@@ -195,25 +196,7 @@ static int parse_body(struct evhttp_request *req, json_t **out, char *err, size_
         snprintf(err, errlen, "out of memory reading the body");
         return -1;
     }
-    size_t i = 0;
-    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
-        i++;
-    if (i == n)
-        return 0;
-    json_error_t je;
-    json_t *j = json_loadb(p, n, JSON_REJECT_DUPLICATES, &je);
-    if (!j) {
-        snprintf(err, errlen, "invalid JSON body: line %d column %d: %s", je.line, je.column,
-                 je.text);
-        return -1;
-    }
-    if (!json_is_object(j)) {
-        json_decref(j);
-        snprintf(err, errlen, "the body must be a JSON object");
-        return -1;
-    }
-    *out = j;
-    return 0;
+    return api_body_parse(p, n, out, err, errlen);
 }
 
 /* HEAD is served by the GET handler; libevent leaves the body out of the answer. */

@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -82,36 +83,48 @@ static size_t spaces(const char *s, size_t n)
     return i;
 }
 
+/* Sofia parses the formats of these transports as RTP payload types and fails the whole SDP
+ * on one above 127 (a 7-bit field, RFC 3550 5.1). */
+static bool is_rtp_proto(const char *s, size_t n)
+{
+    return (n == 7 && strncasecmp(s, "RTP/AVP", 7) == 0) ||
+           (n == 8 && strncasecmp(s, "RTP/SAVP", 8) == 0);
+}
+
 /* Checks the text after "m=" against RFC 4566:
  *   media SP port ["/" integer] SP proto 1*(SP fmt)
  * Debian's sdp_parse() loops forever, allocating, on a non-RTP format that starts with a
  * non-token character (such as "m=video 9 X (" or a UTF-8 byte): the FreeSWITCH fork's fix
- * for this is not in the package. Trailing spaces are tolerated: some phones send them. */
-static bool m_line_ok(const char *s, size_t n)
+ * for this is not in the package. Trailing spaces are tolerated: some phones send them.
+ * Returns SDP_OK, SDP_BAD_REQUEST (malformed) or SDP_NOT_ACCEPTABLE (well-formed, but an RTP
+ * payload type beyond 127, stored in *bad_pt). */
+static int check_m_line(const char *s, size_t n, unsigned long *bad_pt)
 {
     size_t i = span(s, n, false, is_token_char); /* media */
     if (i == 0 || spaces(s + i, n - i) == 0)
-        return false;
+        return SDP_BAD_REQUEST;
     i += spaces(s + i, n - i);
     size_t d = span(s + i, n - i, false, is_digit); /* port */
     if (d == 0)
-        return false;
+        return SDP_BAD_REQUEST;
     i += d;
     if (i < n && s[i] == '/') { /* number of ports */
         i++;
         d = span(s + i, n - i, false, is_digit);
         if (d == 0)
-            return false;
+            return SDP_BAD_REQUEST;
         i += d;
     }
     if (spaces(s + i, n - i) == 0)
-        return false;
+        return SDP_BAD_REQUEST;
     i += spaces(s + i, n - i);
     d = span(s + i, n - i, true, is_token_char); /* proto */
     if (d == 0)
-        return false;
+        return SDP_BAD_REQUEST;
+    bool rtp = is_rtp_proto(s + i, d);
     i += d;
     size_t fmts = 0;
+    int rc = SDP_OK;
     while (i < n) {
         size_t sp = spaces(s + i, n - i);
         i += sp;
@@ -119,16 +132,27 @@ static bool m_line_ok(const char *s, size_t n)
             break;
         d = span(s + i, n - i, false, is_token_char);
         if (sp == 0 || d == 0)
-            return false;
+            return SDP_BAD_REQUEST;
+        if (rtp && rc == SDP_OK && span(s + i, d, false, is_digit) == d) {
+            unsigned long pt = 0;
+            for (size_t k = 0; k < d && pt <= 9999; k++)
+                pt = pt * 10 + (unsigned long)(s[i + k] - '0');
+            if (pt > PT_MAX) {
+                *bad_pt = pt;
+                rc = SDP_NOT_ACCEPTABLE;
+            }
+        }
         i += d;
         fmts++;
     }
-    return fmts > 0;
+    return fmts > 0 ? rc : SDP_BAD_REQUEST;
 }
 
 /* Rejects input Sofia would accept but misread: empty or oversized bodies, NUL and other
  * control bytes, lines not of the form "x=...", malformed m= lines, and a last line without
- * its line end (RFC 4566 ends every line with CRLF; a body that does not is truncated). */
+ * its line end (RFC 4566 ends every line with CRLF; a body that does not is truncated). What
+ * is well-formed but beyond what we answer (payload types over 127, which Sofia cannot parse,
+ * more than SDP_MAX_STREAMS m= lines) is refused with 488 once the whole body is known good. */
 static int prescan(const char *s, size_t len, char *err, size_t errlen)
 {
     if (len == 0)
@@ -138,7 +162,9 @@ static int prescan(const char *s, size_t len, char *err, size_t errlen)
     if (s[len - 1] != '\n' && s[len - 1] != '\r')
         return fail(err, errlen, SDP_BAD_REQUEST, "SDP truncated (last line has no CRLF)");
 
-    size_t lineno = 0;
+    size_t lineno = 0, m_lines = 0;
+    unsigned long bad_pt = 0;
+    int verdict = SDP_OK;
     for (size_t i = 0; i < len;) {
         size_t n = 0; /* the line is s[i .. i+n) */
         while (s[i + n] != '\r' && s[i + n] != '\n')
@@ -165,25 +191,37 @@ static int prescan(const char *s, size_t len, char *err, size_t errlen)
         if (line[1] != '=')
             return fail(err, errlen, SDP_BAD_REQUEST, "SDP line %zu has no '=' after its type",
                         lineno);
-        if (line[0] == 'm' && !m_line_ok(line + 2, n - 2))
+        if (line[0] != 'm')
+            continue;
+        m_lines++;
+        int rc = check_m_line(line + 2, n - 2, &bad_pt);
+        if (rc == SDP_BAD_REQUEST)
             return fail(err, errlen, SDP_BAD_REQUEST, "malformed m= line (SDP line %zu)", lineno);
+        if (rc != SDP_OK && verdict == SDP_OK)
+            verdict = fail(err, errlen, rc, "RTP payload type %s%lu outside 0..127",
+                           bad_pt > 9999 ? ">" : "", bad_pt > 9999 ? 9999ul : bad_pt);
     }
+    if (verdict != SDP_OK)
+        return verdict;
+    if (m_lines > SDP_MAX_STREAMS)
+        return fail(err, errlen, SDP_NOT_ACCEPTABLE, "more than %d m= lines", SDP_MAX_STREAMS);
     return SDP_OK;
 }
 
-/* Accepts 1..4 decimal digits, optionally surrounded by blanks; no signs, no fractions. */
-static bool parse_small_uint(const char *s, unsigned *out)
+/* Accepts decimal digits, optionally surrounded by blanks; no signs, no fractions. Values
+ * beyond 9999 come out as UINT_MAX: out of any range, without overflowing. */
+static bool parse_uint(const char *s, unsigned *out)
 {
     if (s == NULL)
         return false;
     s += strspn(s, " \t");
     size_t n = strspn(s, "0123456789");
-    if (n == 0 || n > 4 || s[n + strspn(s + n, " \t")] != '\0')
+    if (n == 0 || s[n + strspn(s + n, " \t")] != '\0')
         return false;
     unsigned v = 0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n && v <= 9999; i++)
         v = v * 10 + (unsigned)(s[i] - '0');
-    *out = v;
+    *out = v <= 9999 ? v : UINT_MAX;
     return true;
 }
 
@@ -271,10 +309,13 @@ static int check_ptime(const sdp_session_t *sess, const sdp_media_t *m, int *pti
         return SDP_OK;
     }
     unsigned v;
-    if (!parse_small_uint(a->a_value, &v))
+    if (!parse_uint(a->a_value, &v))
         return fail(err, errlen, SDP_BAD_REQUEST, "a=ptime is not a whole number of ms");
+    /* Well-formed, but a packet size we do not send or take: not acceptable (RFC 3261 488). */
+    if (v == UINT_MAX)
+        return fail(err, errlen, SDP_NOT_ACCEPTABLE, "a=ptime beyond 9999 ms");
     if (v < PTIME_MIN || v > PTIME_MAX || v % 10 != 0)
-        return fail(err, errlen, SDP_BAD_REQUEST,
+        return fail(err, errlen, SDP_NOT_ACCEPTABLE,
                     "a=ptime:%u outside 10..120 ms or not a multiple of 10", v);
     *ptime = (int)v;
     return SDP_OK;
@@ -340,6 +381,67 @@ static int check_stream(const sdp_session_t *sess, const sdp_media_t *m, struct 
     return SDP_OK;
 }
 
+/* Copies a token into dst; false when it does not fit (the offer is then refused). */
+static bool copy_token(char *dst, size_t cap, const char *src)
+{
+    size_t n = src ? strlen(src) : 0;
+    if (n == 0 || n >= cap)
+        return false;
+    memcpy(dst, src, n + 1);
+    return true;
+}
+
+/* Records an offered m= line the way we would refuse it (RFC 3264 section 6). */
+static bool record_stream(const sdp_media_t *m, struct sdp_stream *st)
+{
+    char pt[4];
+    const char *fmt = m->m_format ? m->m_format->l_text : NULL;
+    if (fmt == NULL && m->m_rtpmaps != NULL) {
+        snprintf(pt, sizeof(pt), "%u", (unsigned)m->m_rtpmaps->rm_pt);
+        fmt = pt;
+    }
+    return copy_token(st->media, sizeof(st->media), m->m_type_name) &&
+           copy_token(st->proto, sizeof(st->proto), m->m_proto_name) &&
+           copy_token(st->fmt, sizeof(st->fmt), fmt);
+}
+
+/* Picks the first usable audio stream of a parsed offer and records every m= line. */
+static int choose_stream(const sdp_session_t *sess, struct sdp_media *out, char *err,
+                         size_t errlen)
+{
+    struct sdp_media res;
+    memset(&res, 0, sizeof(res));
+    res.audio_index = -1;
+    int rc = SDP_NOT_ACCEPTABLE;
+    bool audio_seen = false;
+    for (const sdp_media_t *m = sess->sdp_media; m != NULL; m = m->m_next) {
+        /* The prescan bounded the m= lines; this only guards the array. */
+        if (res.n_streams == SDP_MAX_STREAMS)
+            return fail(err, errlen, SDP_NOT_ACCEPTABLE, "more than %d m= lines",
+                        SDP_MAX_STREAMS);
+        int index = res.n_streams++;
+        if (!record_stream(m, &res.streams[index]))
+            return fail(err, errlen, SDP_NOT_ACCEPTABLE, "m= line %d: a token is too long",
+                        index + 1);
+        if (m->m_type != sdp_media_audio || res.audio_index >= 0)
+            continue;
+        audio_seen = true;
+        rc = check_stream(sess, m, &res, err, errlen);
+        if (rc == SDP_BAD_REQUEST)
+            return rc;
+        if (rc == SDP_OK)
+            res.audio_index = index;
+    }
+    if (!audio_seen)
+        return fail(err, errlen, SDP_NOT_ACCEPTABLE, "no audio stream in SDP");
+    if (res.audio_index < 0)
+        return rc;
+    *out = res;
+    if (err != NULL && errlen > 0)
+        err[0] = '\0'; /* drop the reason a skipped stream left */
+    return SDP_OK;
+}
+
 int sdp_negotiate(const char *sdp, size_t len, struct sdp_media *out, char *err, size_t errlen)
 {
     if (err != NULL && errlen > 0)
@@ -362,24 +464,7 @@ int sdp_negotiate(const char *sdp, size_t len, struct sdp_media *out, char *err,
     } else if (sess->sdp_subject == NULL || sess->sdp_time == NULL) {
         rc = fail(err, errlen, SDP_BAD_REQUEST, "SDP lacks a mandatory s= or t= line");
     } else {
-        struct sdp_media cand;
-        bool audio_seen = false;
-        rc = SDP_NOT_ACCEPTABLE;
-        for (const sdp_media_t *m = sess->sdp_media; m != NULL && rc == SDP_NOT_ACCEPTABLE;
-             m = m->m_next) {
-            if (m->m_type != sdp_media_audio)
-                continue;
-            audio_seen = true;
-            memset(&cand, 0, sizeof(cand));
-            rc = check_stream(sess, m, &cand, err, errlen);
-        }
-        if (!audio_seen)
-            rc = fail(err, errlen, SDP_NOT_ACCEPTABLE, "no audio stream in SDP");
-        else if (rc == SDP_OK) {
-            *out = cand;
-            if (err != NULL && errlen > 0)
-                err[0] = '\0'; /* drop the reason a skipped stream left */
-        }
+        rc = choose_stream(sess, out, err, errlen);
     }
     sdp_parser_free(parser);
     su_home_deinit(home);
@@ -433,6 +518,25 @@ static bool append(char *buf, size_t buflen, size_t *off, const char *fmt, ...)
     return true;
 }
 
+/* A recorded m= line must be tokens that fit their fields: it goes into our SDP as it is. */
+static bool token_ok(const char *s, size_t cap, bool slash)
+{
+    size_t n = strnlen(s, cap);
+    return n > 0 && n < cap && span(s, n, slash, is_token_char) == n;
+}
+
+static bool stream_ok(const struct sdp_stream *st)
+{
+    return token_ok(st->media, sizeof(st->media), false) &&
+           token_ok(st->proto, sizeof(st->proto), true) &&
+           token_ok(st->fmt, sizeof(st->fmt), false);
+}
+
+static bool refuse(char *buf, size_t buflen, size_t *off, const struct sdp_stream *st)
+{
+    return append(buf, buflen, off, "m=%s 0 %s %s\r\n", st->media, st->proto, st->fmt);
+}
+
 int sdp_write(char *buf, size_t buflen, const char *local_ip, uint16_t port, uint64_t sess_id,
               uint64_t sess_version, const struct sdp_media *m, enum sdp_direction dir)
 {
@@ -463,6 +567,14 @@ int sdp_write(char *buf, size_t buflen, const char *local_ip, uint16_t port, uin
     if (dirname == NULL)
         return -1;
 
+    bool answer = m->n_streams > 0;
+    if (answer && (m->n_streams > SDP_MAX_STREAMS || m->audio_index < 0 ||
+                   m->audio_index >= m->n_streams))
+        return -1;
+    for (int i = 0; answer && i < m->n_streams; i++)
+        if (i != m->audio_index && !stream_ok(&m->streams[i]))
+            return -1;
+
     size_t off = 0;
     bool ok = append(buf, buflen, &off,
                      "v=0\r\n"
@@ -471,6 +583,9 @@ int sdp_write(char *buf, size_t buflen, const char *local_ip, uint16_t port, uin
                      "c=IN %s %s\r\n"
                      "t=0 0\r\n",
                      sess_id, sess_version, ipver, local_ip, ipver, local_ip);
+    /* RFC 3264 section 6: as many m= lines as offered, in order, port 0 on the refused ones. */
+    for (int i = 0; answer && i < m->audio_index; i++)
+        ok = ok && refuse(buf, buflen, &off, &m->streams[i]);
     if (dtmf)
         ok = ok && append(buf, buflen, &off,
                           "m=audio %u RTP/AVP %d %d\r\n"
@@ -485,6 +600,8 @@ int sdp_write(char *buf, size_t buflen, const char *local_ip, uint16_t port, uin
                           "a=rtpmap:%d %s/8000\r\n",
                           (unsigned)port, m->codec_pt, m->codec_pt, codec);
     ok = ok && append(buf, buflen, &off, "a=ptime:%d\r\na=%s\r\n", PTIME_DEFAULT, dirname);
+    for (int i = m->audio_index + 1; answer && i < m->n_streams; i++)
+        ok = ok && refuse(buf, buflen, &off, &m->streams[i]);
     if (!ok) {
         buf[0] = '\0';
         return -1;

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -18,7 +17,6 @@ struct sip_leg;
 #define NUA_HMAGIC_T struct sip_leg
 
 #include <sofia-sip/msg_addr.h>
-#include <sofia-sip/msg_mime.h>
 #include <sofia-sip/nta_tag.h>
 #include <sofia-sip/nua.h>
 #include <sofia-sip/nua_tag.h>
@@ -35,6 +33,8 @@ struct sip_leg;
 #include "core/idmap.h"
 #include "core/log.h"
 #include "sip/ratelimit.h"
+#include "sip/sip_guard.h"
+#include "sip/sip_parser.h"
 #include "sip/sip_stack.h"
 #include "sip/tcp_guard.h"
 
@@ -164,62 +164,11 @@ static const char *source_account(const struct vcs_config *cfg, const struct soc
 
 /* ---- bodies ------------------------------------------------------------------------------ */
 
-/* Finds the SDP in a request body: application/sdp, or the SDP part of a multipart body.
- * Returns 0 with *sdp and *len (NULL/0 when there is no body), or the SIP status to reject with. */
-static int find_sdp(su_home_t *home, const sip_t *sip, const char **sdp, size_t *len,
-                    const char **why)
-{
-    *sdp = NULL;
-    *len = 0;
-    const sip_payload_t *pl = sip->sip_payload;
-    if (!pl || !pl->pl_data || pl->pl_len == 0)
-        return 0;
-    const sip_content_type_t *ct = sip->sip_content_type;
-    if (!ct || !ct->c_type) {
-        *why = "body without Content-Type";
-        return 400;
-    }
-    if (strcasecmp(ct->c_type, "application/sdp") == 0) {
-        *sdp = pl->pl_data;
-        *len = pl->pl_len;
-        return 0;
-    }
-    if (strncasecmp(ct->c_type, "multipart/", 10) == 0) {
-        /* Guarded above: msg_multipart_parse() crashes on a missing payload (hardening note). */
-        msg_payload_t copy = *(const msg_payload_t *)pl;
-        msg_multipart_t *mp = msg_multipart_parse(home, ct, &copy);
-        for (; mp; mp = mp->mp_next) {
-            if (mp->mp_content_type && mp->mp_content_type->c_type && mp->mp_payload &&
-                mp->mp_payload->pl_data &&
-                strcasecmp(mp->mp_content_type->c_type, "application/sdp") == 0) {
-                *sdp = mp->mp_payload->pl_data;
-                *len = mp->mp_payload->pl_len;
-                return 0;
-            }
-        }
-        *why = "multipart body without an application/sdp part";
-        return 415;
-    }
-    *why = "unsupported body type";
-    return 415;
-}
-
 /* Parses the offer of an INVITE (or the answer in an ACK). Returns 0 (has_media tells whether
  * there was one) or the SIP status to reject with, with a Warning text in warn. */
 static int read_media(const sip_t *sip, struct sip_event *ev, char *warn, size_t warnlen)
 {
-    su_home_t *home = su_home_new(sizeof(su_home_t));
-    const char *sdp, *why = "";
-    size_t len;
-    int status = home ? find_sdp(home, sip, &sdp, &len, &why) : 500;
-    if (status == 0 && sdp) {
-        status = sdp_negotiate(sdp, len, &ev->media, warn, warnlen);
-        ev->has_media = status == SDP_OK;
-    } else if (status) {
-        snprintf(warn, warnlen, "%s", why);
-    }
-    su_home_unref(home);
-    return status;
+    return sip_guard_media(sip, &ev->media, &ev->has_media, warn, warnlen);
 }
 
 /* ---- responding --------------------------------------------------------------------------- */
@@ -234,7 +183,9 @@ static void respond_here(struct sip_stack *s, nua_handle_t *nh, int status, cons
                 TAG_IF(warn, SIPTAG_WARNING_STR(warning)),
                 TAG_IF(status == 503, SIPTAG_RETRY_AFTER_STR(retry)),
                 TAG_IF(status == 405, SIPTAG_ALLOW_STR(ALLOW)),
-                TAG_IF(status == 415, SIPTAG_ACCEPT_STR(ACCEPT)), TAG_END());
+                TAG_IF(status == 415, SIPTAG_ACCEPT_STR(ACCEPT)),
+                TAG_IF(status == 415, SIPTAG_ACCEPT_ENCODING_STR(SIP_GUARD_ACCEPT_ENCODING)),
+                TAG_END());
 }
 
 static void deliver(struct sip_stack *s, struct sip_event *ev)
@@ -389,10 +340,32 @@ static void leg_terminated(struct sip_stack *s, nua_handle_t *nh, struct sip_leg
     nua_handle_destroy(nh);
 }
 
+/* Requests we answer ourselves are refused first when RFC 3261 8.2 says so (sip_guard.h);
+ * nua answers the others (BYE, CANCEL, PRACK) itself. True when the request was answered. */
+static bool refused_malformed(struct sip_stack *s, nua_event_t event, nua_handle_t *nh,
+                              struct sip_leg *leg, const sip_t *sip)
+{
+    if (!sip || (event != nua_i_invite && event != nua_i_options && event != nua_i_info))
+        return false;
+    const char *why = NULL;
+    int status = sip_guard_request(sip, &why);
+    if (!status)
+        return false;
+    log_info("sip: %s %s refused %d: %s", sip->sip_request ? sip->sip_request->rq_method_name : "?",
+             sip->sip_call_id ? sip->sip_call_id->i_id : "?", status, why);
+    respond_here(s, nh, status, why);
+    /* A new INVITE's handle goes with its terminated state; an OPTIONS' would stay. */
+    if (!leg && event == nua_i_options)
+        nua_handle_destroy(nh);
+    return true;
+}
+
 static void nua_callback(nua_event_t event, int status, char const *phrase_text, nua_t *nua,
                          struct sip_stack *s, nua_handle_t *nh, struct sip_leg *leg,
                          sip_t const *sip, tagi_t tags[])
 {
+    if (refused_malformed(s, event, nh, leg, sip))
+        return;
     switch (event) {
     case nua_i_invite:
         if (leg)
@@ -557,6 +530,8 @@ static void *sip_thread(void *arg)
         return NULL;
     }
     su_root_threading(s->root, 0); /* the stack runs in this thread, not a hidden one */
+    /* Malformed requests still get an answer (sip_parser.h); Sofia's class if out of memory. */
+    msg_mclass_t *parser = sip_parser_create();
     s->nua = nua_create(s->root, nua_callback, s, NUTAG_URL(url), NUTAG_MEDIA_ENABLE(0),
                         NUTAG_AUTOANSWER(0), NUTAG_AUTOACK(1), NUTAG_APPL_METHOD("INFO"),
                         NUTAG_APPL_METHOD("OPTIONS"), NUTAG_ENABLEMESSAGE(0),
@@ -564,10 +539,12 @@ static void *sip_thread(void *arg)
                         SIPTAG_ACCEPT_STR(ACCEPT), SIPTAG_USER_AGENT_STR(USER_AGENT),
                         NTATAG_MAXSIZE((usize_t)cfg->max_message_bytes),
                         TPTAG_IDLE((unsigned)cfg->tcp_idle_seconds * 1000u),
-                        TPTAG_TIMEOUT(30000u), TAG_END());
+                        TPTAG_TIMEOUT(30000u), TAG_IF(parser, NUTAG_SIP_PARSER(parser)),
+                        TAG_END());
     if (!s->nua) {
         snprintf(err, sizeof err, "cannot listen for SIP on %s:%u: %s", cfg->sip_host,
                  cfg->sip_port, strerror(errno));
+        sip_parser_free(parser);
         su_root_destroy(s->root);
         su_deinit();
         started(s, -1, err);
@@ -583,6 +560,7 @@ static void *sip_thread(void *arg)
 
     su_root_deregister(s->root, su_root_unregister(s->root, &s->wait, on_wakeup, s));
     nua_destroy(s->nua);
+    sip_parser_free(parser);
     su_root_destroy(s->root);
     su_deinit();
     return NULL;

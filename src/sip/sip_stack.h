@@ -1,7 +1,8 @@
 /* The SIP side of vcsd: one thread that owns Sofia-SIP (su_root + nua, run with
  * su_root_threading(0) so the stack lives in that same thread) on UDP and TCP.
  * It answers what needs no call logic itself (OPTIONS, 483, 400/488 for bad SDP, 503 while
- * draining or over limits, 405 for methods we do not serve) and turns everything about a call
+ * draining or over limits, 405 for methods we do not serve, 400/415/501 for malformed requests
+ * as RFC 3261 8.2 wants: sip_parser.h, sip_guard.h) and turns everything about a call
  * into owned sip_event copies handed to the sink (the call layer). The call layer answers with
  * sip_respond()/sip_bye(), which any thread may call: commands are queued and the SIP thread
  * is woken through an eventfd. Legs are named by 64-bit ids, never by pointers, so a command for

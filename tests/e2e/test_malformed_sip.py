@@ -2,8 +2,10 @@
 """A corpus of malformed and hostile SIP (after RFC 4475 / 5118 and the Sofia-SIP hardening
 notes) sent with raw sockets over UDP and TCP: bad or lying Content-Length, missing mandatory
 headers, garbage, NUL bytes, a message over 64 KiB, broken SDP (port 65536, bad address, no
-audio, no common codec, multipart without a body), Max-Forwards 0, an unknown method, a BYE for
-no dialog. After every message vcsd must be alive and answer OPTIONS with 200; a message that
+audio, no common codec, multipart without a body, payload types over 127, ptime 0),
+Max-Forwards 0, unknown methods (RFC 4475 intmeth: 501), spaces or an unbracketed IPv6 host in
+the Request-URI and a header with an empty name (400), a Content-Encoding we cannot decode
+(415), a BYE for no dialog. After every message vcsd must be alive and answer OPTIONS with 200; a message that
 deserves an answer must get the right status code (a 2xx to a bad INVITE is torn down and
 reported)."""
 
@@ -107,8 +109,34 @@ def corpus():
     # --- requests that deserve a precise answer ---
     add(Case("INVITE with Max-Forwards: 0", "UDP",
              lambda p, lp: invite(p, lp, GOOD_SDP, max_forwards=0), (483,)))
+    # RFC 3261 8.2: every request whose Via can be read gets its answer, never silence.
     add(Case("unknown method", "UDP",
-             lambda p, lp: T.sip_message("FROBNICATE", uri(p), local_port=lp), (405, 501)))
+             lambda p, lp: T.sip_message("FROBNICATE", uri(p), local_port=lp), (501,)))
+    add(Case("RFC 4475 intmeth (its NUL byte left out)", "UDP",
+             lambda p, lp: intmeth(p, lp, nul=False), (501,)))
+    # Sofia's parser reads headers as C strings: the NUL in the To header's quoted string
+    # makes the To unreadable, so the answer is a 400.
+    add(Case("RFC 4475 intmeth as published", "UDP", lambda p, lp: intmeth(p, lp, nul=True),
+             (400, 501)))
+    add(Case("OPTIONS with spaces in the Request-URI", "UDP",
+             lambda p, lp: request_line(opts(p, lp), "OPTIONS sip:10 00@127.0.0.1:%d" % p), (400,)))
+    add(Case("INVITE with spaces in the Request-URI", "UDP",
+             lambda p, lp: request_line(invite(p, lp, GOOD_SDP),
+                                        "INVITE sip:1000@127.0.0.1:%d;a=b c" % p), (400,)))
+    add(Case("OPTIONS to an unbracketed IPv6 host (RFC 5118 4.10)", "UDP",
+             lambda p, lp: request_line(opts(p, lp), "OPTIONS sip:ping@2001:db8::10"), (400,)))
+    add(Case("INVITE to an unbracketed IPv6 host and port", "UDP",
+             lambda p, lp: request_line(invite(p, lp, GOOD_SDP), "INVITE sip:1000@2001:db8::10:5060"),
+             (400,)))
+    add(Case("OPTIONS with a header of empty name", "UDP",
+             lambda p, lp: opts(p, lp, extra=[": no name"]), (400,)))
+    add(Case("INVITE with a header of empty name", "UDP",
+             lambda p, lp: invite(p, lp, GOOD_SDP, extra=[": no name"]), (400,)))
+    add(Case("INVITE with Content-Encoding: gzip", "UDP",
+             lambda p, lp: invite(p, lp, GOOD_SDP, extra=["Content-Encoding: gzip"]), (415,)))
+    add(Case("OPTIONS with a body in Content-Encoding: br", "UDP",
+             lambda p, lp: opts(p, lp, body=b"x", content_type="text/plain",
+                                extra=["Content-Encoding: br"]), (415,)))
     add(Case("BYE for no dialog", "UDP",
              lambda p, lp: T.sip_message("BYE", uri(p), local_port=lp, to_tag="nosuchtag"), (481,)))
     add(Case("INVITE with SDP port 65536", "UDP",
@@ -126,6 +154,13 @@ def corpus():
              (488, 400)))
     add(Case("INVITE offering only G.729", "UDP",
              lambda p, lp: invite(p, lp, T.sdp_offer(40000, pts=(18,))), (488,)))
+    add(Case("INVITE offering only payload types over 127", "UDP",
+             lambda p, lp: invite(p, lp, T.sdp_offer(40000, pts=(200, 300))), (488,)))
+    add(Case("INVITE with a=ptime:0", "UDP",
+             lambda p, lp: invite(p, lp, T.sdp_offer(40000, extra=("a=ptime:0",))), (488,)))
+    add(Case("INVITE with a=ptime of 20 digits", "UDP",
+             lambda p, lp: invite(p, lp, T.sdp_offer(40000, extra=("a=ptime:" + "9" * 20,))),
+             (488,)))
     # An empty body is no body, whatever Content-Type says (phones send "application/sdp" with
     # Content-Length 0 for offerless INVITEs): vcsd must survive it (Sofia's multipart parser
     # crashes on a missing payload) and treat it as an INVITE without offer.
@@ -135,6 +170,19 @@ def corpus():
     add(Case("INVITE with multipart body without parts", "UDP",
              lambda p, lp: invite(p, lp, b"--xyz--\r\n", content_type="multipart/mixed;boundary=xyz"),
              ERR))
+    # Debian's msg_multipart_parse() aborts vcsd on this body (an assertion; found by
+    # tests/fuzz/fuzz_sip.c): vcsd reads multipart bodies with its own scanner.
+    add(Case("INVITE with a multipart body with a NUL after its boundary", "UDP",
+             lambda p, lp: invite(p, lp, b"--x\x00\n--x--\r\n",
+                                  content_type="multipart/mixed;boundary=x"), (415,)))
+    add(Case("INVITE with a multipart body, no boundary parameter", "UDP",
+             lambda p, lp: invite(p, lp, b"--x\r\n\r\n--x--\r\n", content_type="multipart/mixed"),
+             (400,)))
+    add(Case("INVITE with SDP inside a multipart body (valid)", "UDP",
+             lambda p, lp: invite(p, lp, b"--b1\r\nContent-Type: application/isup\r\n\r\n\x01\x02\r\n"
+                                  b"--b1\r\nContent-Type: application/sdp\r\n\r\n" + GOOD_SDP +
+                                  b"\r\n--b1--\r\n", content_type='multipart/mixed;boundary="b1"'),
+             (200,)))
     add(Case("INVITE with a Content-Length beyond the SDP", "UDP",
              lambda p, lp: invite(p, lp, GOOD_SDP, content_length=len(GOOD_SDP) + 400), ERR,
              optional=True))
@@ -155,6 +203,29 @@ def corpus():
     add(Case("TCP INVITE with Max-Forwards: 0", "TCP",
              lambda p, lp: invite(p, lp, GOOD_SDP, "TCP", max_forwards=0), (483,)))
     return c
+
+
+def request_line(msg, line):
+    return line.encode() + msg[msg.index(b" SIP/2.0\r\n"):]
+
+
+def intmeth(p, lp, nul):
+    """RFC 4475 3.1.1.3 (an unusual but valid method and URI), sent to vcsd over UDP."""
+    to = b'To: "BEL:\\\x07 NUL:\\\x00 DEL:\\\x7F"' if nul else b'To: "BEL:\\\x07 DEL:\\\x7F"'
+    return (b"!interesting-Method0123456789_*+`.%indeed'~ "
+            b"sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too."
+            b"(doesn't-it)@127.0.0.1:" + str(p).encode() + b" SIP/2.0\r\n"
+            b"Via: SIP/2.0/UDP 127.0.0.1:" + str(lp).encode() + b";branch=z9hG4bK-.!%66*_+`'~"
+            + b"%x\r\n" % random.getrandbits(32)
+            + to + b" <sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*@example.com>\r\n"
+            b"From: token1~` token2'+_ token3*%!.- <sip:mundane@example.com>;fromParam''~+*_!.-%="
+            + '"\u0440\u0430\u0431\u043e\u0442\u0430\u044e\u0449\u0438\u0439"'.encode()
+            + b";tag=_token~1'+`*%!-.\r\n"
+            b"Call-ID: intmeth.word%ZK-!.*_+'@word`~)(><:\\/\"][?}{" + b"%x\r\n" % random.getrandbits(32)
+            + b"CSeq: 139122385 !interesting-Method0123456789_*+`.%indeed'~\r\n"
+            b"Max-Forwards: 255\r\n"
+            + "extensionHeader-!.%*+_`'~: \ufeff\u5927\u505c\u96fb\r\n".encode()
+            + b"Content-Length: 0\r\n\r\n")
 
 
 def compact_options(p, lp):

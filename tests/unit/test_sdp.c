@@ -480,17 +480,27 @@ static const struct bad_case bad_cases[] = {
     { "unknown addrtype", HEAD_NO_C "m=audio 4000 RTP/AVP 0\r\nc=IN IPX 1.2.3.4\r\n", 400, "" },
     { "unknown nettype", HEAD_NO_C "m=audio 4000 RTP/AVP 0\r\nc=ATM NSAP 47.0005\r\n", 400, "" },
     { "no c= anywhere", HEAD_NO_C "m=audio 4000 RTP/AVP 0\r\n", 400, "c=" },
-    { "ptime 7", HEAD "m=audio 4000 RTP/AVP 0\r\na=ptime:7\r\n", 400, "ptime" },
-    { "ptime 1000", HEAD "m=audio 4000 RTP/AVP 0\r\na=ptime:1000\r\n", 400, "ptime" },
-    { "ptime 25", HEAD "m=audio 4000 RTP/AVP 0\r\na=ptime:25\r\n", 400, "ptime" },
-    { "ptime 0", HEAD "m=audio 4000 RTP/AVP 0\r\na=ptime:0\r\n", 400, "ptime" },
-    { "ptime huge", HEAD "m=audio 4000 RTP/AVP 0\r\na=ptime:99999999999999999999\r\n", 400,
+    { "ptime 7", HEAD "m=audio 4000 RTP/AVP 0\r\na=ptime:7\r\n", 488, "ptime" },
+    { "ptime 1000", HEAD "m=audio 4000 RTP/AVP 0\r\na=ptime:1000\r\n", 488, "ptime" },
+    { "ptime 25", HEAD "m=audio 4000 RTP/AVP 0\r\na=ptime:25\r\n", 488, "ptime" },
+    { "ptime 0", HEAD "m=audio 4000 RTP/AVP 0\r\na=ptime:0\r\n", 488, "ptime" },
+    { "ptime huge", HEAD "m=audio 4000 RTP/AVP 0\r\na=ptime:99999999999999999999\r\n", 488,
       "ptime" },
     { "ptime fraction", HEAD "m=audio 4000 RTP/AVP 0\r\na=ptime:20.5\r\n", 400, "ptime" },
     { "ptime negative", HEAD "m=audio 4000 RTP/AVP 0\r\na=ptime:-20\r\n", 400, "ptime" },
     { "ptime empty", HEAD "m=audio 4000 RTP/AVP 0\r\na=ptime\r\n", 400, "ptime" },
-    { "pt 128", HEAD "m=audio 4000 RTP/AVP 0 128\r\n", 400, "" },
-    { "pt huge", HEAD "m=audio 4000 RTP/AVP 99999999999999999999999\r\n", 400, "" },
+    { "pt 128", HEAD "m=audio 4000 RTP/AVP 0 128\r\n", 488, "payload type 128" },
+    { "only pts over 127", HEAD "m=audio 4000 RTP/AVP 200 300\r\n", 488, "payload type 200" },
+    { "pt over 127 in srtp video", HEAD "m=audio 4000 RTP/AVP 0\r\nm=video 4002 RTP/SAVP 555\r\n",
+      488, "payload type 555" },
+    { "pt huge", HEAD "m=audio 4000 RTP/AVP 99999999999999999999999\r\n", 488,
+      "payload type >9999" },
+    { "nine m= lines", HEAD "m=audio 4000 RTP/AVP 0\r\n" "m=video 0 RTP/AVP 31\r\n"
+      "m=video 0 RTP/AVP 31\r\n" "m=video 0 RTP/AVP 31\r\n" "m=video 0 RTP/AVP 31\r\n"
+      "m=video 0 RTP/AVP 31\r\n" "m=video 0 RTP/AVP 31\r\n" "m=video 0 RTP/AVP 31\r\n"
+      "m=video 0 RTP/AVP 31\r\n", 488, "more than 8" },
+    { "m= token too long", HEAD "m=audio 4000 RTP/AVP 0\r\nm=application 9 UDP/DTLS/SCTP/EXTRA/LONG x\r\n",
+      488, "too long" },
     { "pt not a number", HEAD "m=audio 4000 RTP/AVP 0 PCMU\r\n", 400, "" },
     { "empty", "", 400, "empty" },
     { "just CRLF", "\r\n", 400, "" },
@@ -733,6 +743,128 @@ static void test_answer_to_offer(void **state)
     assert_non_null(strstr(buf, "a=recvonly\r\n"));
 }
 
+/* ---- answers with one m= line per offered m= line (RFC 3264 section 6) -------------------- */
+
+/* Negotiates offer and writes our answer to it on 192.0.2.99:10000. */
+static void answer(const char *offer, struct sdp_media *m, char *buf, size_t cap)
+{
+    expect_ok(offer, m);
+    int n = sdp_write(buf, cap, "192.0.2.99", 10000, 5, 1, m, sdp_answer_direction(m->dir));
+    if (n <= 0)
+        fail_msg("sdp_write refused the answer to: %s", offer);
+}
+
+/* The m= lines of an SDP text, in order, joined with '|'. */
+static void m_lines(const char *sdp, char *out, size_t cap)
+{
+    out[0] = '\0';
+    for (const char *p = strstr(sdp, "m="); p != NULL; p = strstr(p + 1, "\nm=")) {
+        if (*p == '\n')
+            p++;
+        size_t n = strcspn(p, "\r\n");
+        if (out[0] != '\0')
+            strncat(out, "|", cap - strlen(out) - 1);
+        strncat(out, p, n < cap - strlen(out) - 1 ? n : cap - strlen(out) - 1);
+    }
+}
+
+/* Answers offer; checks its n m= lines, ours at audio_index, and the m= lines (joined by '|'). */
+static void expect_answer(const char *offer, int n, int audio_index, const char *want,
+                          struct sdp_media *m, char *buf, size_t cap)
+{
+    char lines[512];
+    answer(offer, m, buf, cap);
+    assert_int_equal(m->n_streams, n);
+    assert_int_equal(m->audio_index, audio_index);
+    m_lines(buf, lines, sizeof(lines));
+    assert_string_equal(lines, want);
+}
+
+static void test_answer_audio_video(void **state)
+{
+    /* Linphone and most softphones: audio then video. */
+    static const char offer[] = HEAD "m=audio 4000 RTP/AVP 0 8 101\r\n"
+                                     "a=rtpmap:101 telephone-event/8000\r\n"
+                                     "m=video 4002 RTP/AVP 96 97\r\n"
+                                     "a=rtpmap:96 H264/90000\r\na=rtpmap:97 VP8/90000\r\n";
+    struct sdp_media m;
+    char buf[1024];
+    expect_answer(offer, 2, 0, "m=audio 10000 RTP/AVP 0 101|m=video 0 RTP/AVP 96", &m, buf,
+                  sizeof(buf));
+    /* The audio attributes stay with the audio m= line (they precede the video one). */
+    assert_true(strstr(buf, "a=sendrecv\r\n") < strstr(buf, "m=video"));
+}
+
+static void test_answer_video_first(void **state)
+{
+    static const char offer[] = HEAD "m=video 4002 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n"
+                                     "m=audio 4000 RTP/AVP 8\r\n"
+                                     "m=application 5000 TCP/MSRP *\r\n";
+    struct sdp_media m;
+    char buf[1024];
+    expect_answer(offer, 3, 1,
+                  "m=video 0 RTP/AVP 96|m=audio 10000 RTP/AVP 8|m=application 0 TCP/MSRP *", &m,
+                  buf, sizeof(buf));
+}
+
+static void test_answer_refuses_other_audio(void **state)
+{
+    /* A refused first audio stream and a second audio stream after the one we use. */
+    static const char offer[] = HEAD "m=audio 0 RTP/AVP 0\r\n"
+                                     "m=audio 4000 RTP/AVP 18 0\r\n"
+                                     "m=audio 4004 RTP/AVP 8\r\n"
+                                     "m=image 6000 udptl t38\r\n";
+    struct sdp_media m;
+    char buf[1024];
+    expect_answer(offer, 4, 1,
+                  "m=audio 0 RTP/AVP 0|m=audio 10000 RTP/AVP 0|"
+                  "m=audio 0 RTP/AVP 8|m=image 0 udptl t38",
+                  &m, buf, sizeof(buf));
+    assert_int_equal(m.port, 4000);
+    /* Our answer reads back with the same layout and the same choice. */
+    struct sdp_media again;
+    expect_ok(buf, &again);
+    assert_int_equal(again.n_streams, 4);
+    assert_int_equal(again.audio_index, 1);
+    assert_int_equal(again.port, 10000);
+}
+
+static void test_answer_eight_streams(void **state)
+{
+    static const char offer[] = HEAD "m=audio 4000 RTP/AVP 0\r\n"
+                                     "m=video 0 RTP/AVP 31\r\nm=video 0 RTP/AVP 31\r\n"
+                                     "m=video 0 RTP/AVP 31\r\nm=video 0 RTP/AVP 31\r\n"
+                                     "m=video 0 RTP/AVP 31\r\nm=video 0 RTP/AVP 31\r\n"
+                                     "m=text 4008 RTP/AVP 98\r\n";
+    struct sdp_media m;
+    char buf[1024];
+    answer(offer, &m, buf, sizeof(buf));
+    assert_int_equal(m.n_streams, SDP_MAX_STREAMS);
+    assert_non_null(strstr(buf, "m=text 0 RTP/AVP 98\r\n"));
+}
+
+static void test_write_rejects_bad_streams(void **state)
+{
+    struct sdp_media m = { .codec_pt = SDP_PT_PCMU, .dtmf_pt = -1, .n_streams = 2,
+                           .audio_index = 0 };
+    snprintf(m.streams[1].media, sizeof(m.streams[1].media), "video");
+    snprintf(m.streams[1].proto, sizeof(m.streams[1].proto), "RTP/AVP");
+    snprintf(m.streams[1].fmt, sizeof(m.streams[1].fmt), "31");
+    char buf[512];
+    assert_true(sdp_write(buf, sizeof(buf), "192.0.2.1", 4000, 1, 1, &m, SDP_SENDRECV) > 0);
+    m.audio_index = 2;
+    assert_int_equal(sdp_write(buf, sizeof(buf), "192.0.2.1", 4000, 1, 1, &m, SDP_SENDRECV), -1);
+    m.audio_index = 0;
+    m.n_streams = SDP_MAX_STREAMS + 1;
+    assert_int_equal(sdp_write(buf, sizeof(buf), "192.0.2.1", 4000, 1, 1, &m, SDP_SENDRECV), -1);
+    m.n_streams = 2;
+    snprintf(m.streams[1].fmt, sizeof(m.streams[1].fmt), "3 1\r\na=x");
+    assert_int_equal(sdp_write(buf, sizeof(buf), "192.0.2.1", 4000, 1, 1, &m, SDP_SENDRECV), -1);
+    memset(m.streams[1].media, 'v', sizeof(m.streams[1].media)); /* unterminated */
+    snprintf(m.streams[1].fmt, sizeof(m.streams[1].fmt), "31");
+    assert_int_equal(sdp_write(buf, sizeof(buf), "192.0.2.1", 4000, 1, 1, &m, SDP_SENDRECV), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -769,6 +901,11 @@ int main(void)
         cmocka_unit_test(test_write_rejects_bad_input),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_answer_to_offer),
+        cmocka_unit_test(test_answer_audio_video),
+        cmocka_unit_test(test_answer_video_first),
+        cmocka_unit_test(test_answer_refuses_other_audio),
+        cmocka_unit_test(test_answer_eight_streams),
+        cmocka_unit_test(test_write_rejects_bad_streams),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

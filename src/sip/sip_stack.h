@@ -1,7 +1,7 @@
 /* The SIP side of vcsd: one thread that owns Sofia-SIP (su_root + nua, run with
  * su_root_threading(0) so the stack lives in that same thread) on UDP and TCP.
- * It answers what needs no call logic itself (OPTIONS, 483, 400/488 for bad SDP, 503 while
- * draining or over limits, 405 for methods we do not serve) and turns everything about a call
+ * It answers what needs no call logic itself (403 to sources that are no trunk's, OPTIONS, 483,
+ * 400/488 for bad SDP, 503 while draining or over limits, 405 for methods we do not serve) and turns everything about a call
  * into owned sip_event copies handed to the sink (the call layer). The call layer answers with
  * sip_respond()/sip_bye(), which any thread may call: commands are queued and the SIP thread
  * is woken through an eventfd. Legs are named by 64-bit ids, never by pointers, so a command for
@@ -38,8 +38,7 @@ struct sip_event {
     /* SIP_EV_INVITE */
     char *call_id;            /* SIP Call-ID */
     char *from_user, *to_user, *from_uri, *to_uri;
-    char *account;            /* trunk account of the source, NULL when the source is not allowed */
-    char source[64];          /* source IP address */
+    char *account;            /* trunk account of the source (unknown sources never get here) */
     /* SIP_EV_INFO */
     char *content_type, *body;
 };
@@ -74,5 +73,14 @@ void sip_respond(struct sip_stack *s, uint64_t leg_id, int status, const char *s
                  const char *reason);
 /* Any thread. Ends an answered leg with BYE. */
 void sip_bye(struct sip_stack *s, uint64_t leg_id);
+
+/* Any thread. The SIP thread's delay, an input of admission control: how long it has worked
+ * without a pause (as of the last new INVITE; datagrams queue in its sockets meanwhile) or how
+ * long the oldest command has waited for it, whichever is longer. */
+uint64_t sip_stack_wait_us(struct sip_stack *s, uint64_t now_us);
+/* Any thread, for /metrics: INVITEs refused because their source is no trunk's (403), and
+ * requests refused by the per-source rate limit (503). */
+unsigned long long sip_stack_forbidden(struct sip_stack *s);
+unsigned long long sip_stack_rate_limited(struct sip_stack *s);
 
 #endif

@@ -395,7 +395,8 @@ class Sipp:
         mp = free_port(span=4)
         cp = free_port()
         self.stat = os.path.join(run.dir, "sipp_stat.csv")
-        self.argv = ["sipp", "127.0.0.1:%d" % vcsd.sip_port, "-sf", self.scen, "-s", service,
+        # SIPp shares the cores: at the lowest priority it cannot preempt vcsd's threads.
+        self.argv = ["nice", "-n", "19", "sipp", "127.0.0.1:%d" % vcsd.sip_port, "-sf", self.scen, "-s", service,
                      "-i", "127.0.0.1", "-p", str(sip_p), "-mp", str(mp), "-cp", str(cp),
                      "-inf", sink.inf,
                      "-r", str(rate), "-m", str(calls), "-l", str(limit),

@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/tally.h"
 #include "limits/limits.h"
 #include "media/prompt_cache.h"
 #include "media/recorder.h"
@@ -20,6 +21,7 @@
 #define WORKER_BITS 8 /* a leg id carries its worker's index in its low bits */
 #define MAX_WORKERS (1 << WORKER_BITS)
 #define OVERLOAD_INTERVAL_US 100000 /* CoDel's interval: a delay lasting this long is a queue */
+enum { ADMITTED, REFUSED };
 #define RETRY_AFTER_MIN 1
 #define RETRY_AFTER_MAX 5
 
@@ -35,8 +37,7 @@ struct engine {
     double cps_tokens;           /* calls-per-second bucket (max_cps, a ceiling) */
     uint64_t cps_last_us;
     uint64_t above_since_us;     /* delay over max_delay_ms since then; 0 when under */
-    uint64_t second_start_us;    /* admitted and refused in this second and the one before */
-    unsigned admitted_now, refused_now, admitted_last, refused_last;
+    struct tally admissions;     /* ADMITTED and REFUSED over the last second or so */
     atomic_ullong refused;
     atomic_ullong delay_us;      /* the last delay measured, for /metrics */
     struct limits *limits;
@@ -110,8 +111,8 @@ static int pick_worker(struct engine *e)
     return best;
 }
 
-/* The age of the oldest entry waiting for the SIP thread or for any worker: how far behind the
- * box is, whatever else runs on it. */
+/* The age of the oldest work waiting for the SIP side (a command, or a 2xx for its ACK) or for
+ * any worker: how far behind the box is, whatever else runs on it. */
 static uint64_t measure_delay(struct engine *e, uint64_t now)
 {
     uint64_t d = e->svc.sip ? sip_stack_wait_us(e->svc.sip, now) : 0;
@@ -140,28 +141,12 @@ static bool delay_allow(struct engine *e, uint64_t now)
     return now - e->above_since_us < OVERLOAD_INTERVAL_US;
 }
 
-/* Counts per second, so that Retry-After can say how overloaded the last second was. */
-static void count_second(struct engine *e, uint64_t now, bool admitted)
-{
-    if (now - e->second_start_us >= 1000000) {
-        bool adjacent = now - e->second_start_us < 2000000;
-        e->admitted_last = adjacent ? e->admitted_now : 0;
-        e->refused_last = adjacent ? e->refused_now : 0;
-        e->admitted_now = e->refused_now = 0;
-        e->second_start_us = now;
-    }
-    if (admitted)
-        e->admitted_now++;
-    else
-        e->refused_now++;
-}
-
 /* Refused per admitted call over the last second or so: offered at 3x what is taken, a caller
  * is told to come back in 2 s, so that the retries spread to what the box takes. */
 static int retry_after_s(const struct engine *e)
 {
-    unsigned admitted = e->admitted_now + e->admitted_last;
-    unsigned refused = e->refused_now + e->refused_last;
+    unsigned admitted = tally_sum(&e->admissions, ADMITTED);
+    unsigned refused = tally_sum(&e->admissions, REFUSED);
     unsigned ratio = admitted ? (refused + admitted - 1) / admitted : RETRY_AFTER_MAX;
     return ratio < RETRY_AFTER_MIN ? RETRY_AFTER_MIN : ratio > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : (int)ratio;
 }
@@ -178,7 +163,7 @@ static int sink_admit(void *ctx, uint64_t *leg_id, int *retry_after)
                       : !delay_allow(e, now)                                ? "delay"
                       : !cps_allow(e)                                       ? "max_cps"
                                                                             : NULL;
-    count_second(e, now, why == NULL);
+    tally_add(&e->admissions, now, why ? REFUSED : ADMITTED);
     if (why) {
         if (atomic_fetch_add(&e->refused, 1) % 1000 == 0)
             log_warn("engine: over capacity (%s; %d calls up, delay %llu ms), refusing new calls "
@@ -246,7 +231,8 @@ struct engine *engine_create(const struct engine_services *svc, char *err, size_
     atomic_store(&e->next_seq, 1);
     e->cps_last_us = clock_mono_us();
     e->cps_tokens = svc->cfg->max_cps;
-    e->second_start_us = e->cps_last_us;
+    e->admissions.window_us = 1000000;
+    e->admissions.start_us = e->cps_last_us;
     for (int i = 0; i < e->n_workers; i++) {
         e->workers[i] = worker_create(e, i, err, errlen);
         if (!e->workers[i]) {

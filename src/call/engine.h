@@ -1,8 +1,8 @@
 /* The engine: the workers, the SIP stack and the services calls use, wired together.
  * It is the SIP stack's sink (admission control: draining, max calls, measured delay, max calls
  * per second as a ceiling; worker choice), and it drives the drain on shutdown.
- * Admission by delay: the age of the oldest entry waiting for the SIP thread or a worker, read at
- * each new INVITE; over engine.max_delay_ms for 100 ms running, new calls get 503 until it is
+ * Admission by delay: the age of the oldest work waiting for the SIP side (sip_stack_wait_us)
+ * or a worker, read at each new INVITE; over engine.max_delay_ms for 100 ms running, new calls get 503 until it is
  * under again, so the calls already admitted keep their share of the box. A 503 carries a
  * Retry-After of 1 to 5 s: refused per admitted call over the last second (5 while draining). */
 #ifndef VCS_ENGINE_H

@@ -190,7 +190,7 @@ static void api_metrics(void *ctx, struct evbuffer *out)
     metrics_one(out, "vcs_calls_refused_total", "counter",
                 "New calls refused by admission control (503).", engine_refused_calls(d->engine));
     metrics_one(out, "vcs_admission_delay_ms", "gauge",
-                "Age of the oldest entry waiting for the SIP thread or a worker, at the last INVITE.",
+                "Age of the oldest work waiting (worker, SIP thread, ACK to a 200), at the last INVITE.",
                 engine_delay_us(d->engine) / 1000);
     struct sip_stack *sip = engine_services(d->engine)->sip;
     metrics_one(out, "vcs_sip_forbidden_total", "counter",

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/eventfd.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 struct sip_stack;
@@ -36,6 +35,7 @@ struct sip_leg;
 #include "core/config.h"
 #include "core/idmap.h"
 #include "core/log.h"
+#include "core/tally.h"
 #include "sip/ratelimit.h"
 #include "sip/sip_stack.h"
 
@@ -45,10 +45,12 @@ struct sip_leg;
 #define RETRY_AFTER_DRAINING 5 /* the longest Retry-After admission gives (engine.h) */
 #define FORBIDDEN_LOG_EVERY_US 1000000
 #define TIMER_H_US 32000000 /* 64*T1: nta retransmits a final answer to an INVITE this long */
+enum { ADMISSIBLE, FORBIDDEN };
 
 struct sip_leg {
     uint64_t id;
     nua_handle_t *nh;
+    uint64_t answered_us; /* while our 2xx waits for its ACK: when it went out */
 };
 
 enum sip_cmd_type { CMD_RESPOND, CMD_BYE, CMD_STOP };
@@ -75,10 +77,9 @@ struct sip_stack {
     struct ratelimit *rl;
     atomic_ullong forbidden, rate_limited; /* for /metrics, read by the API thread */
     uint64_t forbidden_logged_us, forbidden_unlogged;
-    long slept;                   /* voluntary context switches of the SIP thread, last seen */
-    atomic_uint_fast64_t busy_since_us; /* 0 while the busy run is not admission's business */
-    uint64_t window_start_us;     /* new INVITEs in this TIMER_H window and the one before */
-    unsigned forbidden_now, forbidden_last, admissible_now, admissible_last;
+    uint64_t ack_window_us, ack_min_us, ack_last_min_us; /* see ack_delay_us() */
+    bool delay_ours;              /* the SIP side's delay is the trunks' doing (note_invite) */
+    struct tally invites;         /* new INVITEs, ADMISSIBLE or FORBIDDEN, over TIMER_H or so */
     bool shutting_down;
     /* start-up hand-shake with sip_stack_start() */
     pthread_mutex_t mu;
@@ -288,40 +289,45 @@ static void log_forbidden(struct sip_stack *s, const char *source, const sip_t *
     s->forbidden_unlogged = 0;
 }
 
-static void count_invite(struct sip_stack *s, uint64_t now, bool admissible)
+/* When most new INVITEs of the last half minute or so came from unknown sources (a scanner),
+ * the SIP side's delay is theirs (nta goes on retransmitting their 403s until Timer H, and a
+ * scanner does not ACK), and refusing trunk calls would not shorten it: admission is not told
+ * about it then. */
+static void note_invite(struct sip_stack *s, uint64_t now)
 {
-    if (now - s->window_start_us >= TIMER_H_US) {
-        bool adjacent = now - s->window_start_us < 2 * TIMER_H_US;
-        s->forbidden_last = adjacent ? s->forbidden_now : 0;
-        s->admissible_last = adjacent ? s->admissible_now : 0;
-        s->forbidden_now = s->admissible_now = 0;
-        s->window_start_us = now;
-    }
-    if (admissible)
-        s->admissible_now++;
-    else
-        s->forbidden_now++;
+    tally_add(&s->invites, now, ADMISSIBLE);
+    s->delay_ours = tally_sum(&s->invites, ADMISSIBLE) >= tally_sum(&s->invites, FORBIDDEN);
 }
 
-/* The SIP thread sleeps (in epoll_wait) only when nothing waits for it, so while it has not
- * slept since a time T, datagrams have been queueing in its sockets since about T: the age of
- * that busy run bounds how long the oldest one has waited. Sofia hides its sockets and stamps
- * a message only once read, so this is the delay that can be seen from here.
- * When most new INVITEs of the last half minute or so came from unknown sources (a scanner),
- * the busy run is theirs (nta goes on retransmitting their 403s until Timer H, and a scanner
- * does not ACK), and refusing trunk calls would not shorten it: admission is not told then. */
-static void note_busy(struct sip_stack *s, uint64_t now)
+/* ---- 2xx to ACK: the delay of the whole loop ------------------------------------------------ */
+
+/* Sofia hides its sockets and stamps a message only once read, so a backlog in the SIP socket
+ * cannot be seen directly; but an ACK queues in it behind everything else, and behind the
+ * peer's own lag, and that delay is the one that ends in "ACK Timeout". It is sampled when the
+ * ACK arrives, CoDel's way: the smallest sample of a 100 ms window is a queue that did not
+ * drain in that window (one ACK that never comes holds nothing up). */
+#define ACK_WINDOW_US 100000
+
+static void ack_sample(struct sip_stack *s, struct sip_leg *leg, uint64_t now)
 {
-    count_invite(s, now, true);
-    struct rusage ru;
-    if (getrusage(RUSAGE_THREAD, &ru) != 0)
+    if (!leg->answered_us)
         return;
-    bool ours = s->admissible_now + s->admissible_last >= s->forbidden_now + s->forbidden_last;
-    if (!ours)
-        atomic_store(&s->busy_since_us, 0);
-    else if (ru.ru_nvcsw != s->slept || atomic_load(&s->busy_since_us) == 0)
-        atomic_store(&s->busy_since_us, now);
-    s->slept = ru.ru_nvcsw;
+    uint64_t delay = now > leg->answered_us ? now - leg->answered_us : 0;
+    leg->answered_us = 0;
+    if (now - s->ack_window_us >= ACK_WINDOW_US) {
+        bool adjacent = now - s->ack_window_us < 2 * ACK_WINDOW_US;
+        s->ack_last_min_us = adjacent ? s->ack_min_us : 0;
+        s->ack_window_us = now;
+        s->ack_min_us = delay;
+    } else if (delay < s->ack_min_us) {
+        s->ack_min_us = delay;
+    }
+}
+
+/* The last complete window's smallest sample; 0 once ACKs stopped coming (no calls). */
+static uint64_t ack_delay_us(const struct sip_stack *s, uint64_t now)
+{
+    return now - s->ack_window_us < 2 * ACK_WINDOW_US ? s->ack_last_min_us : 0;
 }
 
 /* Identity first (SPEC 4): an unknown source is answered here and now, before it can take a
@@ -333,7 +339,7 @@ static void on_new_invite(struct sip_stack *s, nua_handle_t *nh, const sip_t *si
     const char *account = source_account(s->cfg, sa);
     if (!account) {
         atomic_fetch_add(&s->forbidden, 1);
-        count_invite(s, clock_mono_us(), false);
+        tally_add(&s->invites, clock_mono_us(), FORBIDDEN);
         log_forbidden(s, source, sip);
         nua_respond(nh, SIP_403_FORBIDDEN, NUTAG_WITH_THIS(s->nua), TAG_END());
         nua_handle_destroy(nh); /* at once: nta finishes the transaction, no state events */
@@ -369,7 +375,7 @@ static void on_new_invite(struct sip_stack *s, nua_handle_t *nh, const sip_t *si
     }
     int retry_after = 0;
     uint64_t leg_id = 0;
-    note_busy(s, clock_mono_us());
+    note_invite(s, clock_mono_us());
     status = s->sink.admit(s->sink.ctx, &leg_id, &retry_after);
     if (status) {
         respond_busy(s, nh, retry_after, "over capacity");
@@ -413,6 +419,7 @@ static void on_reinvite(struct sip_stack *s, nua_handle_t *nh, struct sip_leg *l
 
 static void on_ack(struct sip_stack *s, struct sip_leg *leg, const sip_t *sip)
 {
+    ack_sample(s, leg, clock_mono_us());
     struct sip_event *ev = event_new(SIP_EV_ACK, leg->id);
     if (!ev)
         return;
@@ -554,6 +561,8 @@ static void run_command(struct sip_stack *s, struct sip_cmd *cmd)
         nua_bye(leg->nh, TAG_END());
         return;
     }
+    if (cmd->status >= 200 && cmd->status < 300 && !leg->answered_us)
+        leg->answered_us = clock_mono_us(); /* a repeated 2xx: the first one counts */
     nua_respond(leg->nh, cmd->status, phrase(cmd->status),
                 TAG_IF(cmd->sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
                 TAG_IF(cmd->sdp, SIPTAG_PAYLOAD_STR(cmd->sdp)),
@@ -601,10 +610,11 @@ void sip_respond(struct sip_stack *s, uint64_t leg_id, int status, const char *s
 
 uint64_t sip_stack_wait_us(struct sip_stack *s, uint64_t now_us)
 {
-    uint64_t since = atomic_load(&s->busy_since_us);
-    uint64_t busy = since && now_us > since ? now_us - since : 0;
+    if (!s->delay_ours)
+        return 0;
+    uint64_t ack = ack_delay_us(s, now_us);
     uint64_t cmds = queue_wait_us(&s->cmds, now_us);
-    return busy > cmds ? busy : cmds;
+    return ack > cmds ? ack : cmds;
 }
 
 unsigned long long sip_stack_forbidden(struct sip_stack *s)
@@ -715,6 +725,7 @@ int sip_stack_start(const struct vcs_config *cfg, const struct sip_sink *sink,
     }
     s->cfg = cfg;
     s->sink = *sink;
+    s->invites.window_us = TIMER_H_US;
     s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     s->rl = ratelimit_create(cfg->rate_per_second, cfg->rate_burst, 4096);
     if (s->efd < 0 || !s->rl || idmap_init(&s->legs, 1024) != 0) {

@@ -74,9 +74,11 @@ void sip_respond(struct sip_stack *s, uint64_t leg_id, int status, const char *s
 /* Any thread. Ends an answered leg with BYE. */
 void sip_bye(struct sip_stack *s, uint64_t leg_id);
 
-/* Any thread. The SIP thread's delay, an input of admission control: how long it has worked
- * without a pause (as of the last new INVITE; datagrams queue in its sockets meanwhile) or how
- * long the oldest command has waited for it, whichever is longer. */
+/* SIP thread (admission asks from sink.admit). The SIP side's delay, an input of admission
+ * control: how long a 2xx waits for its ACK (its socket backlog and the peer's lag; the
+ * smallest of the last 100 ms) or the oldest command for the SIP thread, whichever is longer;
+ * 0 while unknown sources
+ * sent most new INVITEs of the last half minute (that delay is theirs). */
 uint64_t sip_stack_wait_us(struct sip_stack *s, uint64_t now_us);
 /* Any thread, for /metrics: INVITEs refused because their source is no trunk's (403), and
  * requests refused by the per-source rate limit (503). */

@@ -490,12 +490,6 @@ void call_on_invite(struct worker *w, struct sip_event *ev)
     if (ev->has_media)
         apply_remote(c, &ev->media);
 
-    if (!ev->account) {
-        log_info("call %s: INVITE from %s to %s refused: source not allowed", c->id, ev->source, ev->to_user);
-        c->script_done = true;
-        call_end(c, 403, "forbidden", "system");
-        return;
-    }
     c->set = script_registry_acquire(svc->scripts);
     const char *script = NULL;
     const struct route *route = NULL;
@@ -519,7 +513,7 @@ void call_on_invite(struct worker *w, struct sip_event *ev)
     if (!take_channels(c))
         return;
     char err[200];
-    if (rtp_session_open(&c->rtp, svc->ports, svc->media_ip, err, sizeof err) != 0) {
+    if (rtp_session_open(&c->rtp, svc->ports, svc->bind_ip, err, sizeof err) != 0) {
         log_warn("call %s: %s", c->id, err);
         c->script_done = true;
         call_end(c, 503, "failed", "system");

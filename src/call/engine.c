@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/tally.h"
 #include "limits/limits.h"
 #include "media/prompt_cache.h"
 #include "media/recorder.h"
@@ -19,6 +20,10 @@
 
 #define WORKER_BITS 8 /* a leg id carries its worker's index in its low bits */
 #define MAX_WORKERS (1 << WORKER_BITS)
+#define OVERLOAD_INTERVAL_US 100000 /* CoDel's interval: a delay lasting this long is a queue */
+enum { ADMITTED, REFUSED };
+#define RETRY_AFTER_MIN 1
+#define RETRY_AFTER_MAX 5
 
 struct engine {
     struct engine_services svc;
@@ -28,10 +33,13 @@ struct engine {
     atomic_int worker_calls[MAX_WORKERS];
     atomic_bool draining;
     atomic_uint_fast64_t next_seq;
-    /* calls-per-second bucket: only the SIP thread admits calls */
-    double cps_tokens;
+    /* Admission state: only the SIP thread admits calls. */
+    double cps_tokens;           /* calls-per-second bucket (max_cps, a ceiling) */
     uint64_t cps_last_us;
+    uint64_t above_since_us;     /* delay over max_delay_ms since then; 0 when under */
+    struct tally admissions;     /* ADMITTED and REFUSED over the last second or so */
     atomic_ullong refused;
+    atomic_ullong delay_us;      /* the last delay measured, for /metrics */
     struct limits *limits;
 };
 
@@ -53,6 +61,11 @@ int engine_live_calls(const struct engine *e)
 unsigned long long engine_refused_calls(const struct engine *e)
 {
     return atomic_load(&e->refused);
+}
+
+unsigned long long engine_delay_us(const struct engine *e)
+{
+    return atomic_load(&e->delay_us);
 }
 
 bool engine_draining(const struct engine *e)
@@ -98,18 +111,65 @@ static int pick_worker(struct engine *e)
     return best;
 }
 
+/* The age of the oldest work waiting for the SIP side (a command, or a 2xx for its ACK) or for
+ * any worker: how far behind the box is, whatever else runs on it. */
+static uint64_t measure_delay(struct engine *e, uint64_t now)
+{
+    uint64_t d = e->svc.sip ? sip_stack_wait_us(e->svc.sip, now) : 0;
+    for (int i = 0; i < e->n_workers; i++) {
+        uint64_t w = worker_inbox_wait_us(e->workers[i], now);
+        if (w > d)
+            d = w;
+    }
+    atomic_store(&e->delay_us, d);
+    return d;
+}
+
+/* CoDel's rule: a delay over target for a whole interval is a standing queue, not a burst; new
+ * calls are refused from then until a measurement is under target again. */
+static bool delay_allow(struct engine *e, uint64_t now)
+{
+    int target_ms = e->svc.cfg->max_delay_ms;
+    if (target_ms <= 0)
+        return true;
+    if (measure_delay(e, now) <= (uint64_t)target_ms * 1000u) {
+        e->above_since_us = 0;
+        return true;
+    }
+    if (e->above_since_us == 0)
+        e->above_since_us = now;
+    return now - e->above_since_us < OVERLOAD_INTERVAL_US;
+}
+
+/* Refused per admitted call over the last second or so: offered at 3x what is taken, a caller
+ * is told to come back in 2 s, so that the retries spread to what the box takes. */
+static int retry_after_s(const struct engine *e)
+{
+    unsigned admitted = tally_sum(&e->admissions, ADMITTED);
+    unsigned refused = tally_sum(&e->admissions, REFUSED);
+    unsigned ratio = admitted ? (refused + admitted - 1) / admitted : RETRY_AFTER_MAX;
+    return ratio < RETRY_AFTER_MIN ? RETRY_AFTER_MIN : ratio > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : (int)ratio;
+}
+
 static int sink_admit(void *ctx, uint64_t *leg_id, int *retry_after)
 {
     struct engine *e = ctx;
     if (atomic_load(&e->draining)) {
-        *retry_after = 30;
+        *retry_after = RETRY_AFTER_MAX;
         return 503;
     }
-    if (atomic_load(&e->live_calls) >= e->svc.cfg->max_calls || !cps_allow(e)) {
+    uint64_t now = clock_mono_us();
+    const char *why = atomic_load(&e->live_calls) >= e->svc.cfg->max_calls ? "max_calls"
+                      : !delay_allow(e, now)                                ? "delay"
+                      : !cps_allow(e)                                       ? "max_cps"
+                                                                            : NULL;
+    tally_add(&e->admissions, now, why ? REFUSED : ADMITTED);
+    if (why) {
         if (atomic_fetch_add(&e->refused, 1) % 1000 == 0)
-            log_warn("engine: over capacity (%d calls up), refusing new calls with 503",
-                     atomic_load(&e->live_calls));
-        *retry_after = 1;
+            log_warn("engine: over capacity (%s; %d calls up, delay %llu ms), refusing new calls "
+                     "with 503", why, atomic_load(&e->live_calls),
+                     (unsigned long long)atomic_load(&e->delay_us) / 1000);
+        *retry_after = retry_after_s(e);
         return 503;
     }
     atomic_fetch_add(&e->live_calls, 1);
@@ -171,6 +231,8 @@ struct engine *engine_create(const struct engine_services *svc, char *err, size_
     atomic_store(&e->next_seq, 1);
     e->cps_last_us = clock_mono_us();
     e->cps_tokens = svc->cfg->max_cps;
+    e->admissions.window_us = 1000000;
+    e->admissions.start_us = e->cps_last_us;
     for (int i = 0; i < e->n_workers; i++) {
         e->workers[i] = worker_create(e, i, err, errlen);
         if (!e->workers[i]) {

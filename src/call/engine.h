@@ -1,6 +1,10 @@
 /* The engine: the workers, the SIP stack and the services calls use, wired together.
- * It is the SIP stack's sink (admission control: draining, max calls, max calls per second;
- * worker choice), and it drives the drain on shutdown. */
+ * It is the SIP stack's sink (admission control: draining, max calls, measured delay, max calls
+ * per second as a ceiling; worker choice), and it drives the drain on shutdown.
+ * Admission by delay: the age of the oldest work waiting for the SIP side (sip_stack_wait_us)
+ * or a worker, read at each new INVITE; over engine.max_delay_ms for 100 ms running, new calls get 503 until it is
+ * under again, so the calls already admitted keep their share of the box. A 503 carries a
+ * Retry-After of 1 to 5 s: refused per admitted call over the last second (5 while draining). */
 #ifndef VCS_ENGINE_H
 #define VCS_ENGINE_H
 
@@ -30,7 +34,8 @@ struct engine_services {
     struct recorder *recorder;
     struct tts *tts;
     struct sandbox_config sandbox;
-    char media_ip[64];    /* the address in our SDP */
+    char media_ip[64];    /* the address in our SDP (sip.advertise behind a NAT) */
+    char bind_ip[64];     /* where RTP sockets bind: the SIP listen address */
     char id_prefix[16];   /* makes call ids unique across restarts */
 };
 
@@ -45,6 +50,8 @@ const struct engine_services *engine_services(const struct engine *e);
 int engine_live_calls(const struct engine *e);
 /* New calls refused by admission control (503) since start. */
 unsigned long long engine_refused_calls(const struct engine *e);
+/* The delay admission control measured last (microseconds). */
+unsigned long long engine_delay_us(const struct engine *e);
 bool engine_draining(const struct engine *e);
 void engine_begin_drain(struct engine *e);
 /* Ends every call with cause (e.g. "shutdown"): BYE or 503, CDRs completed by their workers. */

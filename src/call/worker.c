@@ -309,6 +309,11 @@ void worker_post_sip(struct worker *w, struct sip_event *ev)
         event_active(w->wake_ev, 0, 0);
 }
 
+uint64_t worker_inbox_wait_us(struct worker *w, uint64_t now_us)
+{
+    return queue_wait_us(&w->sip_inbox, now_us);
+}
+
 static void post_ctl(struct worker *w, struct ctl_msg *m)
 {
     if (queue_push(&w->ctl_inbox, &m->node))

@@ -28,6 +28,8 @@ void worker_destroy(struct worker *w);
 
 /* Any thread. */
 void worker_post_sip(struct worker *w, struct sip_event *ev);
+/* Any thread: how long the oldest SIP event has waited for this worker (0: none waiting). */
+uint64_t worker_inbox_wait_us(struct worker *w, uint64_t now_us);
 void worker_post_hangup_all(struct worker *w, const char *cause);
 /* From the prompt loader: slot of the playlist of the call's wait of that generation, a
  * referenced prompt or NULL and err. */

@@ -27,15 +27,14 @@ struct trunk_config {
 };
 
 struct vcs_config {
-    /* sip = { listen=, advertise=, tcp_idle_seconds=, max_tcp_connections=, max_message_bytes=,
+    /* sip = { listen=, advertise=, tcp_idle_seconds=, max_message_bytes=,
      *         rate_limit = { per_second=, burst= } } */
     char sip_host[64];
     uint16_t sip_port;
     char advertise_ip[64];        /* address put in SDP and Contact; default: the SIP host */
     int tcp_idle_seconds;         /* 300 */
-    int max_tcp_connections;      /* 1024 */
     int max_message_bytes;        /* 65536 */
-    int rate_per_second;          /* per source address, new requests; 0 = unlimited */
+    int rate_per_second;          /* per source address, new requests (500, below max_cps); 0 = off */
     int rate_burst;
     /* http = { listen= } */
     char http_host[64];
@@ -54,10 +53,11 @@ struct vcs_config {
     long max_memory_mb;           /* 32 per call */
     /* shutdown = { grace_seconds= } */
     int grace_seconds;            /* 30 */
-    /* engine = { workers=, max_calls=, max_cps= } admission control */
+    /* engine = { workers=, max_calls=, max_cps=, max_delay_ms= } admission control */
     int workers;                  /* 0 = one per core */
     int max_calls;                /* calls up at once; over it INVITE gets 503 */
     int max_cps;                  /* new calls per second; over it INVITE gets 503 */
+    int max_delay_ms;             /* 20: queueing delay that admission keeps under; 0 = off */
     /* recording = { all_calls= } whole-call stereo recording (SPEC 8) */
     bool record_all_calls;        /* true; a script may turn it off or on per call */
     /* trunks = { { name=, account=, allow = { "203.0.113.0/24", ... } }, ... } */

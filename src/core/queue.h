@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 struct qnode {
     struct qnode *next;
@@ -15,6 +16,7 @@ struct qnode {
 struct mpsc_queue {
     pthread_mutex_t mu;
     struct qnode *head, *tail;
+    uint64_t oldest_us; /* clock_mono_us() when head was pushed; 0 when empty */
 };
 
 void queue_init(struct mpsc_queue *q);
@@ -23,6 +25,8 @@ void queue_destroy(struct mpsc_queue *q);
 bool queue_push(struct mpsc_queue *q, struct qnode *n);
 /* Takes every queued node, oldest first, as a NULL-terminated list (NULL when empty). */
 struct qnode *queue_take_all(struct mpsc_queue *q);
+/* Any thread: how long the oldest node has been waiting at now_us, 0 when the queue is empty. */
+uint64_t queue_wait_us(struct mpsc_queue *q, uint64_t now_us);
 
 #define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,7 +26,7 @@
 #include "media/recorder.h"
 #include "media/rtp_session.h"
 #include "media/tts.h"
-#include "sip/tcp_guard.h"
+#include "sip/sip_stack.h"
 #include "script/script_set.h"
 #include "store/store.h"
 
@@ -189,10 +190,16 @@ static void api_metrics(void *ctx, struct evbuffer *out)
     metrics_one(out, "vcs_draining", "gauge", "1 while shutting down.", engine_draining(d->engine) ? 1 : 0);
     metrics_one(out, "vcs_calls_refused_total", "counter",
                 "New calls refused by admission control (503).", engine_refused_calls(d->engine));
-    metrics_one(out, "vcs_sip_tcp_connections", "gauge", "SIP TCP connections open.",
-                (unsigned long long)tcp_guard_connections());
-    metrics_one(out, "vcs_sip_tcp_refused_total", "counter", "SIP TCP connections closed over the cap.",
-                (unsigned long long)tcp_guard_refused());
+    metrics_one(out, "vcs_admission_delay_ms", "gauge",
+                "Age of the oldest work waiting (worker, SIP thread, ACK to a 200), at the last INVITE.",
+                engine_delay_us(d->engine) / 1000);
+    struct sip_stack *sip = engine_services(d->engine)->sip;
+    metrics_one(out, "vcs_sip_forbidden_total", "counter",
+                "INVITEs refused with 403 because their source is no trunk's (no CDR).",
+                sip ? sip_stack_forbidden(sip) : 0);
+    metrics_one(out, "vcs_sip_rate_limited_total", "counter",
+                "Requests refused with 503 by the per-source rate limit.",
+                sip ? sip_stack_rate_limited(sip) : 0);
     metrics_family(out, "vcs_tts_requests_total", "counter", "Text-to-speech requests by cache result.");
     metrics_sample(out, "vcs_tts_requests_total", "result=\"hit\"", (unsigned long long)t.hits);
     metrics_sample(out, "vcs_tts_requests_total", "result=\"miss\"", (unsigned long long)t.misses);
@@ -319,6 +326,7 @@ static int run(struct vcsd *d)
         media_ip = "127.0.0.1";
     }
     snprintf(svc.media_ip, sizeof svc.media_ip, "%s", media_ip);
+    snprintf(svc.bind_ip, sizeof svc.bind_ip, "%s", cfg->sip_host);
     uint32_t prefix = 0;
     if (getrandom(&prefix, sizeof prefix, 0) != sizeof prefix)
         prefix = (uint32_t)clock_wall_ms();
@@ -392,6 +400,30 @@ static size_t teardown(struct vcsd *d)
     return lost;
 }
 
+/* Every call holds descriptors (RTP and RTCP sockets, its recording); a default soft limit of
+ * 1024 would cap vcsd at a few hundred calls, so take what the hard limit allows. */
+#define FDS_PER_CALL 3
+#define FDS_RESERVED 256 /* listeners, database, SIP TCP connections, prompts being read */
+
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t was = rl.rlim_cur;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            log_warn("cannot raise the descriptor limit from %llu to %llu: %s",
+                     (unsigned long long)was, (unsigned long long)rl.rlim_max, strerror(errno));
+            rl.rlim_cur = was;
+        }
+    }
+    unsigned long long calls = rl.rlim_cur > FDS_RESERVED ? (rl.rlim_cur - FDS_RESERVED) / FDS_PER_CALL : 0;
+    log_info("descriptors: limit %llu (was %llu): room for about %llu calls (%d each)",
+             (unsigned long long)rl.rlim_cur, (unsigned long long)was, calls, FDS_PER_CALL);
+}
+
 int main(int argc, char **argv)
 {
     static struct vcsd d;
@@ -399,6 +431,7 @@ int main(int argc, char **argv)
         return 2;
     log_threshold = d.cfg.log_level;
     signal(SIGPIPE, SIG_IGN);
+    raise_nofile();
     evthread_use_pthreads();
     d.started_ms = clock_mono_ms();
     d.base = event_base_new();

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,20 +33,24 @@ struct sip_leg;
 #include "core/config.h"
 #include "core/idmap.h"
 #include "core/log.h"
+#include "core/tally.h"
 #include "sip/ratelimit.h"
 #include "sip/sip_guard.h"
 #include "sip/sip_parser.h"
 #include "sip/sip_stack.h"
-#include "sip/tcp_guard.h"
 
 #define ALLOW "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"
 #define ACCEPT "application/sdp, application/dtmf-relay, application/dtmf"
 #define USER_AGENT "vcsd/" PACKAGE_VERSION
-#define RETRY_AFTER_DRAINING 30
+#define RETRY_AFTER_DRAINING 5 /* the longest Retry-After admission gives (engine.h) */
+#define FORBIDDEN_LOG_EVERY_US 1000000
+#define TIMER_H_US 32000000 /* 64*T1: nta retransmits a final answer to an INVITE this long */
+enum { ADMISSIBLE, FORBIDDEN };
 
 struct sip_leg {
     uint64_t id;
     nua_handle_t *nh;
+    uint64_t answered_us; /* while our 2xx waits for its ACK: when it went out */
 };
 
 enum sip_cmd_type { CMD_RESPOND, CMD_BYE, CMD_STOP };
@@ -70,6 +75,11 @@ struct sip_stack {
     struct mpsc_queue cmds;
     struct idmap legs;
     struct ratelimit *rl;
+    atomic_ullong forbidden, rate_limited; /* for /metrics, read by the API thread */
+    uint64_t forbidden_logged_us, forbidden_unlogged;
+    uint64_t ack_window_us, ack_min_us, ack_last_min_us; /* see ack_delay_us() */
+    bool delay_ours;              /* the SIP side's delay is the trunks' doing (note_invite) */
+    struct tally invites;         /* new INVITEs, ADMISSIBLE or FORBIDDEN, over TIMER_H or so */
     bool shutting_down;
     /* start-up hand-shake with sip_stack_start() */
     pthread_mutex_t mu;
@@ -204,15 +214,92 @@ static struct sip_event *event_new(enum sip_event_type type, uint64_t leg_id)
     return ev;
 }
 
+static void respond_busy(struct sip_stack *s, nua_handle_t *nh, int retry_after, const char *why)
+{
+    char warning[300], retry[16];
+    snprintf(warning, sizeof warning, "399 vcsd \"%s\"", why);
+    snprintf(retry, sizeof retry, "%d", retry_after);
+    nua_respond(nh, SIP_503_SERVICE_UNAVAILABLE, NUTAG_WITH_THIS(s->nua),
+                SIPTAG_WARNING_STR(warning), SIPTAG_RETRY_AFTER_STR(retry), TAG_END());
+}
+
 /* ---- incoming requests -------------------------------------------------------------------- */
 
+/* A scanner sends thousands of these a second: one warn line a second says how many. */
+static void log_forbidden(struct sip_stack *s, const char *source, const sip_t *sip)
+{
+    uint64_t now = clock_mono_us();
+    s->forbidden_unlogged++;
+    if (now - s->forbidden_logged_us < FORBIDDEN_LOG_EVERY_US)
+        return;
+    log_warn("sip: INVITE from %s to %s refused (403): source not allowed (%llu such since the last "
+             "line)", source,
+             sip->sip_request && sip->sip_request->rq_url->url_user ? sip->sip_request->rq_url->url_user : "",
+             (unsigned long long)s->forbidden_unlogged);
+    s->forbidden_logged_us = now;
+    s->forbidden_unlogged = 0;
+}
+
+/* When most new INVITEs of the last half minute or so came from unknown sources (a scanner),
+ * the SIP side's delay is theirs (nta goes on retransmitting their 403s until Timer H, and a
+ * scanner does not ACK), and refusing trunk calls would not shorten it: admission is not told
+ * about it then. */
+static void note_invite(struct sip_stack *s, uint64_t now)
+{
+    tally_add(&s->invites, now, ADMISSIBLE);
+    s->delay_ours = tally_sum(&s->invites, ADMISSIBLE) >= tally_sum(&s->invites, FORBIDDEN);
+}
+
+/* ---- 2xx to ACK: the delay of the whole loop ------------------------------------------------ */
+
+/* Sofia hides its sockets and stamps a message only once read, so a backlog in the SIP socket
+ * cannot be seen directly; but an ACK queues in it behind everything else, and behind the
+ * peer's own lag, and that delay is the one that ends in "ACK Timeout". It is sampled when the
+ * ACK arrives, CoDel's way: the smallest sample of a 100 ms window is a queue that did not
+ * drain in that window (one ACK that never comes holds nothing up). */
+#define ACK_WINDOW_US 100000
+
+static void ack_sample(struct sip_stack *s, struct sip_leg *leg, uint64_t now)
+{
+    if (!leg->answered_us)
+        return;
+    uint64_t delay = now > leg->answered_us ? now - leg->answered_us : 0;
+    leg->answered_us = 0;
+    if (now - s->ack_window_us >= ACK_WINDOW_US) {
+        bool adjacent = now - s->ack_window_us < 2 * ACK_WINDOW_US;
+        s->ack_last_min_us = adjacent ? s->ack_min_us : 0;
+        s->ack_window_us = now;
+        s->ack_min_us = delay;
+    } else if (delay < s->ack_min_us) {
+        s->ack_min_us = delay;
+    }
+}
+
+/* The last complete window's smallest sample; 0 once ACKs stopped coming (no calls). */
+static uint64_t ack_delay_us(const struct sip_stack *s, uint64_t now)
+{
+    return now - s->ack_window_us < 2 * ACK_WINDOW_US ? s->ack_last_min_us : 0;
+}
+
+/* Identity first (SPEC 4): an unknown source is answered here and now, before it can take a
+ * rate or admission slot, and it never reaches a worker, so it writes no CDR. */
 static void on_new_invite(struct sip_stack *s, nua_handle_t *nh, const sip_t *sip)
 {
     char source[64];
     const struct sockaddr *sa = request_source(s->nua, source, sizeof source);
-    if (sa && !ratelimit_allow(s->rl, sa, clock_mono_us())) {
+    const char *account = source_account(s->cfg, sa);
+    if (!account) {
+        atomic_fetch_add(&s->forbidden, 1);
+        tally_add(&s->invites, clock_mono_us(), FORBIDDEN);
+        log_forbidden(s, source, sip);
+        nua_respond(nh, SIP_403_FORBIDDEN, NUTAG_WITH_THIS(s->nua), TAG_END());
+        nua_handle_destroy(nh); /* at once: nta finishes the transaction, no state events */
+        return;
+    }
+    if (!ratelimit_allow(s->rl, sa, clock_mono_us())) {
+        atomic_fetch_add(&s->rate_limited, 1);
         log_debug("sip: INVITE from %s rate-limited", source);
-        respond_here(s, nh, 503, "rate limited");
+        respond_busy(s, nh, 1, "rate limited"); /* a bucket refills within a second */
         return;
     }
     if (sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0) {
@@ -220,7 +307,7 @@ static void on_new_invite(struct sip_stack *s, nua_handle_t *nh, const sip_t *si
         return;
     }
     if (s->sink.draining(s->sink.ctx)) {
-        respond_here(s, nh, 503, "draining");
+        respond_busy(s, nh, RETRY_AFTER_DRAINING, "draining");
         return;
     }
     struct sip_event *ev = event_new(SIP_EV_INVITE, 0);
@@ -239,9 +326,10 @@ static void on_new_invite(struct sip_stack *s, nua_handle_t *nh, const sip_t *si
     }
     int retry_after = 0;
     uint64_t leg_id = 0;
+    note_invite(s, clock_mono_us());
     status = s->sink.admit(s->sink.ctx, &leg_id, &retry_after);
     if (status) {
-        respond_here(s, nh, status, "over capacity");
+        respond_busy(s, nh, retry_after, "over capacity");
         sip_event_free(ev);
         return;
     }
@@ -262,7 +350,7 @@ static void on_new_invite(struct sip_stack *s, nua_handle_t *nh, const sip_t *si
     ev->to_user = strdup(sip->sip_request && sip->sip_request->rq_url->url_user ? sip->sip_request->rq_url->url_user : "");
     ev->from_uri = url_string(sip->sip_from ? sip->sip_from->a_url : NULL);
     ev->to_uri = url_string(sip->sip_to ? sip->sip_to->a_url : NULL);
-    ev->account = dup_or_null(source_account(s->cfg, sa));
+    ev->account = strdup(account);
     snprintf(ev->source, sizeof ev->source, "%s", source);
     deliver(s, ev);
 }
@@ -283,6 +371,7 @@ static void on_reinvite(struct sip_stack *s, nua_handle_t *nh, struct sip_leg *l
 
 static void on_ack(struct sip_stack *s, struct sip_leg *leg, const sip_t *sip)
 {
+    ack_sample(s, leg, clock_mono_us());
     struct sip_event *ev = event_new(SIP_EV_ACK, leg->id);
     if (!ev)
         return;
@@ -316,8 +405,10 @@ static void on_options(struct sip_stack *s, nua_handle_t *nh, const sip_t *sip)
     int status = 200;
     if (sip && sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0)
         status = 483;
-    else if (sa && !ratelimit_allow(s->rl, sa, clock_mono_us()))
+    else if (sa && !ratelimit_allow(s->rl, sa, clock_mono_us())) {
+        atomic_fetch_add(&s->rate_limited, 1);
         status = 503;
+    }
     else if (s->sink.draining(s->sink.ctx))
         status = 503;
     char retry[16];
@@ -444,6 +535,8 @@ static void run_command(struct sip_stack *s, struct sip_cmd *cmd)
         nua_bye(leg->nh, TAG_END());
         return;
     }
+    if (cmd->status >= 200 && cmd->status < 300 && !leg->answered_us)
+        leg->answered_us = clock_mono_us(); /* a repeated 2xx: the first one counts */
     nua_respond(leg->nh, cmd->status, phrase(cmd->status),
                 TAG_IF(cmd->sdp, SIPTAG_CONTENT_TYPE_STR("application/sdp")),
                 TAG_IF(cmd->sdp, SIPTAG_PAYLOAD_STR(cmd->sdp)),
@@ -489,6 +582,25 @@ void sip_respond(struct sip_stack *s, uint64_t leg_id, int status, const char *s
     post(s, cmd);
 }
 
+uint64_t sip_stack_wait_us(struct sip_stack *s, uint64_t now_us)
+{
+    if (!s->delay_ours)
+        return 0;
+    uint64_t ack = ack_delay_us(s, now_us);
+    uint64_t cmds = queue_wait_us(&s->cmds, now_us);
+    return ack > cmds ? ack : cmds;
+}
+
+unsigned long long sip_stack_forbidden(struct sip_stack *s)
+{
+    return atomic_load(&s->forbidden);
+}
+
+unsigned long long sip_stack_rate_limited(struct sip_stack *s)
+{
+    return atomic_load(&s->rate_limited);
+}
+
 void sip_bye(struct sip_stack *s, uint64_t leg_id)
 {
     struct sip_cmd *cmd = calloc(1, sizeof *cmd);
@@ -511,15 +623,31 @@ static void started(struct sip_stack *s, int state, const char *err)
     pthread_mutex_unlock(&s->mu);
 }
 
+static const char *bracketed(const char *ip, char *buf, size_t len)
+{
+    snprintf(buf, len, strchr(ip, ':') ? "[%s]" : "%s", ip);
+    return buf;
+}
+
+/* With sip.advertise (a NAT's public address), Sofia binds to the maddr and names the
+ * advertised address in Contact and Via, as the SDP does. */
+static void listen_url(const struct vcs_config *cfg, char *url, size_t len)
+{
+    char bind[72], public[72];
+    bracketed(cfg->sip_host, bind, sizeof bind);
+    if (cfg->advertise_ip[0] && strcmp(cfg->advertise_ip, cfg->sip_host) != 0)
+        snprintf(url, len, "sip:%s:%u;maddr=%s",
+                 bracketed(cfg->advertise_ip, public, sizeof public), cfg->sip_port, bind);
+    else
+        snprintf(url, len, "sip:%s:%u", bind, cfg->sip_port);
+}
+
 static void *sip_thread(void *arg)
 {
     struct sip_stack *s = arg;
     const struct vcs_config *cfg = s->cfg;
-    char url[160], err[256];
-    if (strchr(cfg->sip_host, ':'))
-        snprintf(url, sizeof url, "sip:[%s]:%u", cfg->sip_host, cfg->sip_port);
-    else
-        snprintf(url, sizeof url, "sip:%s:%u", cfg->sip_host, cfg->sip_port);
+    char url[256], err[256];
+    listen_url(cfg, url, sizeof url);
 
     su_init();
     su_log_set_level(NULL, 0); /* Sofia's own chatter would drown our log */
@@ -550,7 +678,6 @@ static void *sip_thread(void *arg)
         started(s, -1, err);
         return NULL;
     }
-    tcp_guard_init(cfg->sip_port, cfg->max_tcp_connections);
     su_wait_create(&s->wait, s->efd, SU_WAIT_IN);
     su_root_register(s->root, &s->wait, on_wakeup, s, 0);
     log_info("sip: listening on %s (udp, tcp)", url);
@@ -577,6 +704,7 @@ int sip_stack_start(const struct vcs_config *cfg, const struct sip_sink *sink,
     }
     s->cfg = cfg;
     s->sink = *sink;
+    s->invites.window_us = TIMER_H_US;
     s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     s->rl = ratelimit_create(cfg->rate_per_second, cfg->rate_burst, 4096);
     if (s->efd < 0 || !s->rl || idmap_init(&s->legs, 1024) != 0) {

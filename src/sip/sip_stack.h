@@ -1,8 +1,9 @@
 /* The SIP side of vcsd: one thread that owns Sofia-SIP (su_root + nua, run with
  * su_root_threading(0) so the stack lives in that same thread) on UDP and TCP.
- * It answers what needs no call logic itself (OPTIONS, 483, 400/488 for bad SDP, 503 while
- * draining or over limits, 405 for methods we do not serve, 400/415/501 for malformed requests
- * as RFC 3261 8.2 wants: sip_parser.h, sip_guard.h) and turns everything about a call
+ * It answers what needs no call logic itself (403 to sources that are no trunk's, OPTIONS, 483,
+ * 400/488 for bad SDP, 503 while draining or over limits, 405 for methods we do not serve,
+ * 400/415/501 for malformed requests as RFC 3261 8.2 wants: sip_parser.h, sip_guard.h) and
+ * turns everything about a call
  * into owned sip_event copies handed to the sink (the call layer). The call layer answers with
  * sip_respond()/sip_bye(), which any thread may call: commands are queued and the SIP thread
  * is woken through an eventfd. Legs are named by 64-bit ids, never by pointers, so a command for
@@ -39,8 +40,8 @@ struct sip_event {
     /* SIP_EV_INVITE */
     char *call_id;            /* SIP Call-ID */
     char *from_user, *to_user, *from_uri, *to_uri;
-    char *account;            /* trunk account of the source, NULL when the source is not allowed */
-    char source[64];          /* source IP address */
+    char *account;            /* trunk account of the source (unknown sources never get here) */
+    char source[64];          /* source IP address (strict RTP: is the caller behind NAT?) */
     /* SIP_EV_INFO */
     char *content_type, *body;
 };
@@ -75,5 +76,16 @@ void sip_respond(struct sip_stack *s, uint64_t leg_id, int status, const char *s
                  const char *reason);
 /* Any thread. Ends an answered leg with BYE. */
 void sip_bye(struct sip_stack *s, uint64_t leg_id);
+
+/* SIP thread (admission asks from sink.admit). The SIP side's delay, an input of admission
+ * control: how long a 2xx waits for its ACK (its socket backlog and the peer's lag; the
+ * smallest of the last 100 ms) or the oldest command for the SIP thread, whichever is longer;
+ * 0 while unknown sources
+ * sent most new INVITEs of the last half minute (that delay is theirs). */
+uint64_t sip_stack_wait_us(struct sip_stack *s, uint64_t now_us);
+/* Any thread, for /metrics: INVITEs refused because their source is no trunk's (403), and
+ * requests refused by the per-source rate limit (503). */
+unsigned long long sip_stack_forbidden(struct sip_stack *s);
+unsigned long long sip_stack_rate_limited(struct sip_stack *s);
 
 #endif

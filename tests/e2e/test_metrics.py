@@ -1,6 +1,7 @@
 """GET /metrics (SPEC 7) gives the Prometheus text format with the same bearer token as /v1:
 live calls while a call is up, TTS cache hits and misses after the same text is spoken twice,
-and 401 without the token."""
+the admission families (delay, 403s to unknown sources, rate-limited requests), and 401
+without the token."""
 
 import os
 import re
@@ -43,6 +44,9 @@ def run(t):
     T.check_eq(metric(text, "vcs_calls_active"), 1, "vcs_calls_active during the call")
     T.check_eq(metric(text, 'vcs_tts_requests_total{result="miss"}'), 1, "TTS misses")
     T.check("# TYPE vcs_calls_active gauge" in text, "TYPE line missing:\n" + text)
+    for name in ("vcs_admission_delay_ms", "vcs_sip_forbidden_total", "vcs_sip_rate_limited_total"):
+        T.check(metric(text, name) is not None, "%s missing:\n%s" % (name, text))
+    T.check_eq(metric(text, "vcs_sip_forbidden_total"), 0, "403s to unknown sources")
     call.wait_ok(what="call to 7000")
     T.wait_until(lambda: metric(v.api("GET", "/metrics")[1], "vcs_calls_active") == 0, 10,
                  "vcs_calls_active back to 0")

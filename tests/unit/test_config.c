@@ -75,10 +75,10 @@ static void test_defaults(void **state)
     assert_int_equal(c.sip_port, 5060);
     assert_string_equal(c.advertise_ip, "");
     assert_int_equal(c.tcp_idle_seconds, 300);
-    assert_int_equal(c.max_tcp_connections, 1024);
     assert_int_equal(c.max_message_bytes, 65536);
-    assert_int_equal(c.rate_per_second, 2000);
-    assert_int_equal(c.rate_burst, 4000);
+    assert_int_equal(c.rate_per_second, 500);
+    assert_int_equal(c.rate_burst, 1000);
+    assert_int_equal(c.max_delay_ms, 20);
     assert_string_equal(c.http_host, "127.0.0.1");
     assert_int_equal(c.http_port, 8080);
     assert_string_equal(c.data_dir, "./var");
@@ -102,7 +102,7 @@ static const char full_conf[] =
     "local base = '/srv/vcs'\n"
     "return {\n"
     "  sip = { listen = '[::1]:5070', advertise = '198.51.100.7', tcp_idle_seconds = 60,\n"
-    "          max_tcp_connections = 10, max_message_bytes = 8192,\n"
+    "          max_message_bytes = 8192,\n"
     "          rate_limit = { per_second = 0, burst = 7 } },\n"
     "  http = { listen = '0.0.0.0:9090' },\n"
     "  paths = { data = base .. '/var', dialplans = base .. '/dp', sounds = base .. '/snd',\n"
@@ -111,7 +111,8 @@ static const char full_conf[] =
     "  log = { level = 'debug' },\n"
     "  script = { max_instructions = 5 * 1000 * 1000, max_memory_mb = 8 },\n"
     "  shutdown = { grace_seconds = 0 },\n"
-    "  engine = { workers = 4, max_calls = 100, max_cps = math.max(10, 20) },\n"
+    "  engine = { workers = 4, max_calls = 100, max_cps = math.max(10, 20),\n"
+    "             max_delay_ms = 0 },\n"
     "  trunks = {\n"
     "    { name = 'acme', account = 'acme-ltd', allow = { '203.0.113.0/24', '2001:db8::/32' } },\n"
     "    { name = 'beta', account = 'beta', allow = { '192.0.2.9' } },\n"
@@ -131,7 +132,6 @@ static void test_full_config(void **state)
     assert_int_equal(c.sip_port, 5070);
     assert_string_equal(c.advertise_ip, "198.51.100.7");
     assert_int_equal(c.tcp_idle_seconds, 60);
-    assert_int_equal(c.max_tcp_connections, 10);
     assert_int_equal(c.max_message_bytes, 8192);
     assert_int_equal(c.rate_per_second, 0);
     assert_int_equal(c.rate_burst, 7);
@@ -150,6 +150,7 @@ static void test_full_config(void **state)
     assert_int_equal(c.workers, 4);
     assert_int_equal(c.max_calls, 100);
     assert_int_equal(c.max_cps, 20);
+    assert_int_equal(c.max_delay_ms, 0);
     assert_int_equal(c.n_trunks, 2);
     assert_string_equal(c.trunks[0].name, "acme");
     assert_string_equal(c.trunks[0].account, "acme-ltd");

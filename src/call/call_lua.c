@@ -411,6 +411,7 @@ void call_script_free(struct call *c)
     luaL_unref(L, LUA_REGISTRYINDEX, c->vars_ref);
     luaL_unref(L, LUA_REGISTRYINDEX, c->on_hangup_ref);
     c->obj_ref = c->vars_ref = c->on_hangup_ref = LUA_NOREF;
+    sandbox_account_release(L, &c->mem);
 }
 
 char *call_script_vars_json(struct call *c)

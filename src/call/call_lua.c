@@ -372,7 +372,7 @@ static void resume(struct call *c, int nargs)
         coroutine_ended(c, NULL);
         return;
     }
-    const char *msg = luaL_tolstring(c->co, -1, NULL);
+    const char *msg = sandbox_error_text(c->co);
     if (status == LUA_ERRMEM)
         msg = "memory limit exceeded (not enough memory)";
     luaL_traceback(L, c->co, msg, 0);

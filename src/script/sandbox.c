@@ -271,6 +271,27 @@ static int hangup_tostring(lua_State *L)
     return 1;
 }
 
+static int tostring_value(lua_State *L)
+{
+    luaL_tolstring(L, 1, NULL);
+    return 1;
+}
+
+const char *sandbox_error_text(lua_State *co)
+{
+    int t = lua_type(co, -1);
+    if (t == LUA_TSTRING || t == LUA_TNUMBER)
+        return lua_tostring(co, -1);
+    /* __tostring is script code: run it protected, within what is left of the run's budget. */
+    if (!lua_checkstack(co, 2))
+        return "(error object cannot be shown)";
+    lua_pushcfunction(co, tostring_value);
+    lua_pushvalue(co, -2);
+    if (lua_pcall(co, 1, 1, 0) == LUA_OK && lua_type(co, -1) == LUA_TSTRING)
+        return lua_tostring(co, -1);
+    return "(error object cannot be shown: its __tostring failed)";
+}
+
 /* ---- vcs module --------------------------------------------------------------------------- */
 
 static int vcs_log(lua_State *L)

@@ -69,6 +69,11 @@ void sandbox_arm(lua_State *co, long max_instructions);
  * (a table). Returns LUA_OK or an error status with the message on the stack. */
 int sandbox_load_source(lua_State *L, const struct script_set *set, const char *name, int loaded_idx);
 
+/* The text of the error value on the top of co (a coroutine that ended with an error), valid
+ * while co's stack is not popped below it. Never raises: a __tostring metamethod runs
+ * protected, within the run's limits. May leave one more value on co's stack. */
+const char *sandbox_error_text(lua_State *co);
+
 /* The hangup error (SPEC 5.1): vcs.is_hangup(err) is true for it. */
 void sandbox_push_hangup(lua_State *L, const char *cause);
 bool sandbox_is_hangup(lua_State *L, int idx);

@@ -11,7 +11,9 @@ one vcsd with a single worker so that every call shares the same Lua state:
 - the pattern bomb string.rep('a', 400):find('.-.-.-b') under pcall in a loop ends with
   script_error while a call to hello on the same worker keeps its audio flowing;
 - a call making 1 MiB of garbage every 20 ms while another call runs collectgarbage("collect")
-  is not killed: its garbage freed during the other call's run is credited to it."""
+  is not killed: its garbage freed during the other call's run is credited to it;
+- an error object whose __tostring raises, or loops, ends its call with script_error (vcsd
+  used to abort: the message was made unprotected)."""
 
 import os
 import sys
@@ -128,12 +130,20 @@ end
 """
 
 
+BAD_ERROR = r"""return function(call)
+  call:answer()
+  error(setmetatable({}, { __tostring = function() %s end }))
+end
+"""
+
+
 def dialplans(root, version, tamper_sleep_ms=6000):
     dp = os.path.join(root, "dialplans")
     return {
         "routes": T.routes_lua(("^1000$", "hello"), ("^4100$", "tamper"), ("^4101$", "check"),
                                ("^4102$", "files"), ("^4103$", "cospin"), ("^4104$", "bomb"),
-                               ("^4105$", "churn"), ("^4106$", "collect")),
+                               ("^4105$", "churn"), ("^4106$", "collect"),
+                               ("^4107$", "bad_error"), ("^4108$", "spin_error")),
         "tamper": TAMPER % {"sleep_ms": tamper_sleep_ms},
         "check": CHECK % {"version": version},
         "files": FILES % {"routes": T.lua_str(os.path.join(dp, "routes.lua")),
@@ -143,6 +153,8 @@ def dialplans(root, version, tamper_sleep_ms=6000):
         "bomb": BOMB,
         "churn": CHURN,
         "collect": COLLECT,
+        "bad_error": BAD_ERROR % 'error("no text for you")',
+        "spin_error": BAD_ERROR % "while true do end",
     }
 
 
@@ -257,6 +269,16 @@ def check_memory(t, v):
     T.check_cdr(row, hangup_cause="normal_clearing", hangup_by="script", script="collect")
 
 
+def check_error_objects(t, v):
+    for number, script in (("4107", "bad_error"), ("4108", "spin_error")):
+        mark = v.mark()
+        row = call_vars(t, v, number, "%s must end with a BYE from vcsd" % script)
+        T.check_cdr(row, hangup_cause="script_error", hangup_by="system", script=script)
+        v.wait_log(r"script error: \(error object cannot be shown", 5, since=mark,
+                   what="the log to say the error of %s could not be shown" % script)
+        v.check_alive("after %s" % script)
+
+
 def run(t):
     root = t.path("vcsd")
     v = t.vcsd(overlay=dialplans(root, 1), config=CONFIG,
@@ -266,6 +288,7 @@ def run(t):
     check_cospin(t, v)
     check_bomb(t, v)
     check_memory(t, v)
+    check_error_objects(t, v)
     v.check_alive("after the escape attempts")
 
 

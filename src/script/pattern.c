@@ -438,7 +438,8 @@ static int gmatch_next(lua_State *L)
     struct gmatch_state *g = lua_touserdata(L, lua_upvalueindex(4));
     struct matcher m;
     matcher_init(&m, L, meter_of(L), s, ls, p, lp);
-    for (const char *src = s + g->pos; src <= m.src_end; src++) {
+    for (size_t pos = g->pos; pos <= ls; pos++) {
+        const char *src = s + pos;
         matcher_reset(&m);
         const char *e = match(&m, src, p);
         if (e && (g->last == 0 || e != s + g->last - 1)) {

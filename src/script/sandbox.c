@@ -167,6 +167,17 @@ size_t sandbox_account_used(const struct mem_account *acct)
     return acct->owner ? acct->owner->used : 0;
 }
 
+/* The wrappers below hold the function they wrap as upvalue 1: calls it with the first nargs
+ * arguments and returns the number of its results. */
+static int call_original(lua_State *L, int nargs, int nresults)
+{
+    lua_settop(L, nargs);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, nargs, nresults);
+    return lua_gettop(L);
+}
+
 /* ---- time and instruction budget ---------------------------------------------------------- */
 
 static void budget_hook(lua_State *L, lua_Debug *ar)
@@ -221,20 +232,14 @@ static void arm_child(lua_State *L, lua_State *child)
 
 static int sandbox_co_create(lua_State *L)
 {
-    lua_settop(L, 1);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, 1, 1);
+    call_original(L, 1, 1);
     arm_child(L, lua_tothread(L, -1));
     return 1;
 }
 
 static int sandbox_co_wrap(lua_State *L)
 {
-    lua_settop(L, 1);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, 1, 1);
+    call_original(L, 1, 1);
     lua_getupvalue(L, -1, 1); /* the wrapped coroutine */
     arm_child(L, lua_tothread(L, -1));
     lua_pop(L, 1);
@@ -402,11 +407,7 @@ static int sandbox_setmetatable(lua_State *L)
 {
     if (lua_istable(L, 2) && lua_getfield(L, 2, "__gc") != LUA_TNIL)
         return luaL_error(L, "setmetatable: __gc metamethods are not available to dialplans");
-    lua_settop(L, 2);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, 2, 1);
-    return 1;
+    return call_original(L, 2, 1);
 }
 
 /* string.rep runs its loop in C, out of the hook's reach: bound it by the memory cap's order
@@ -419,20 +420,14 @@ static int sandbox_string_rep(lua_State *L)
     luaL_optlstring(L, 3, "", &seplen);
     if (n > 0 && (double)n * (double)(len + seplen + 1) > (double)ctx_of(L)->cfg.max_memory)
         return luaL_error(L, "string.rep: result too large");
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, lua_gettop(L) - 1, 1);
-    return 1;
+    return call_original(L, lua_gettop(L), 1);
 }
 
 static int sandbox_collectgarbage(lua_State *L)
 {
     static const char *const allowed[] = { "count", "collect", "step", NULL };
     luaL_checkoption(L, 1, "collect", allowed);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-    return lua_gettop(L);
+    return call_original(L, lua_gettop(L), LUA_MULTRET);
 }
 
 /* ---- environments and require ------------------------------------------------------------- */
@@ -501,11 +496,7 @@ static int sandbox_rawset(lua_State *L)
     luaL_checktype(L, 1, LUA_TTABLE);
     if (is_proxy(L, 1))
         return luaL_error(L, "rawset: library tables are read-only");
-    lua_settop(L, 3);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, 3, 1);
-    return 1;
+    return call_original(L, 3, 1);
 }
 
 /* ---- environments and require ------------------------------------------------------------- */

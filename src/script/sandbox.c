@@ -37,10 +37,17 @@ struct mem_owner {
     struct mem_owner *prev, *next;
 };
 
-/* Every block carries its owner, so that a free credits the right call whoever runs. */
+/* Every block carries its owner, so that a free credits the right call whoever runs. Lua
+ * needs its blocks aligned for its own types only (LUAI_MAXALIGN: numbers, pointers), so the
+ * header keeps that alignment, not max_align_t's 16 bytes: glibc's chunks grow by 16, and an
+ * 8-byte header often fits in the slack of the chunk the block had anyway. */
 union block_header {
     struct mem_owner *owner;
-    max_align_t align;
+    lua_Number n;
+    lua_Integer i;
+    double d;
+    void *p;
+    long l;
 };
 
 struct sandbox_ctx {

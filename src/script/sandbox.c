@@ -169,11 +169,6 @@ void sandbox_account_release(lua_State *L, struct mem_account *acct)
         owner_free(ctx, o);
 }
 
-size_t sandbox_account_used(const struct mem_account *acct)
-{
-    return acct->owner ? acct->owner->used : 0;
-}
-
 /* The wrappers below hold the function they wrap as upvalue 1: calls it with the first nargs
  * arguments and returns the number of its results. */
 static int call_original(lua_State *L, int nargs, int nresults)

@@ -57,8 +57,6 @@ void sandbox_close_state(lua_State *L);
 void sandbox_run_as(lua_State *L, struct mem_account *acct, const char *label);
 /* The call is gone: its objects still alive stay charged to a record freed with the last. */
 void sandbox_account_release(lua_State *L, struct mem_account *acct);
-/* Bytes of live Lua objects charged to acct. */
-size_t sandbox_account_used(const struct mem_account *acct);
 
 /* Starts a run on co (a call's coroutine, or the state itself for a chunk): the instruction
  * budget and the wall-clock limit start again. max_instructions 0 ends the run instead. */

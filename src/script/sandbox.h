@@ -10,7 +10,9 @@
  *   backtracking steps (string.find, match, gmatch, gsub run a step-counted matcher). Once it
  *   is spent every later instruction fails, so no pcall can swallow the error.
  * - A wall-clock limit per run (max_run_ms): a watchdog thread signals the worker, whose
- *   handler sets the kill hook, so a run stuck in C or in Lua ends within ~10 ms of the limit.
+ *   handler sets the kill hook, so a run ends within ~10 ms of the limit in Lua code and in
+ *   the pattern matcher (which polls it); other C functions (string.rep, table.sort, ...) are
+ *   bounded by the memory cap and stop at their return.
  * - Library tables (string, table, math, utf8, coroutine, os, io, vcs and _G) are read-only
  *   proxies: writes raise, rawset refuses them, getmetatable gives false, pairs still walks
  *   them; the strings' metatable is hidden the same way (methods still work: ("x"):rep(3)).
@@ -19,8 +21,9 @@
  *   only inside recordings, symlinks resolved; require only from the script set (dialplans and
  *   shipped modules, from memory) and "vcs"; no __gc metamethods (finalizers run unhooked).
  * - The vcs module (log, now, is_hangup) and the hangup error object.
- * - Each chunk gets its own _ENV whose undeclared globals are refused after it has loaded, so
- *   calls cannot leak state into each other by accident. */
+ * - Each chunk gets its own _ENV (its metatable hidden) whose undeclared globals are refused
+ *   after it has loaded, so calls cannot leak state into each other by accident.
+ * - A script's error object becomes text (sandbox_error_text) without ever raising. */
 #ifndef VCS_SANDBOX_H
 #define VCS_SANDBOX_H
 

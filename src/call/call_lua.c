@@ -351,7 +351,7 @@ static void resume(struct call *c, int nargs)
         coroutine_ended(c, NULL);
         return;
     }
-    const char *msg = luaL_tolstring(c->co, -1, NULL);
+    const char *msg = sandbox_error_text(c->co);
     if (status == LUA_ERRMEM)
         msg = "memory limit exceeded (not enough memory)";
     luaL_traceback(L, c->co, msg, 0);
@@ -390,6 +390,7 @@ void call_script_free(struct call *c)
     luaL_unref(L, LUA_REGISTRYINDEX, c->vars_ref);
     luaL_unref(L, LUA_REGISTRYINDEX, c->on_hangup_ref);
     c->obj_ref = c->vars_ref = c->on_hangup_ref = LUA_NOREF;
+    sandbox_account_release(L, &c->mem);
 }
 
 char *call_script_vars_json(struct call *c)

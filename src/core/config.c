@@ -45,6 +45,7 @@ void config_defaults(struct vcs_config *cfg)
     cfg->log_level = LOG_INFO;
     cfg->max_instructions = 10000000;
     cfg->max_memory_mb = 32;
+    cfg->max_run_ms = 100;
     cfg->grace_seconds = 30;
     cfg->workers = 0;
     cfg->max_calls = 8000;
@@ -604,6 +605,7 @@ static const struct field log_fields[] = {
 static const struct field script_fields[] = {
     LONG("max_instructions", max_instructions, 1000, INT_MAX), /* a Lua hook count is an int */
     LONG("max_memory_mb", max_memory_mb, 1, 65536),
+    LONG("max_run_ms", max_run_ms, 10, 60000),
     { 0 },
 };
 

@@ -48,9 +48,10 @@ struct vcs_config {
     uint16_t rtp_port_lo, rtp_port_hi;
     /* log = { level= } */
     enum log_level log_level;
-    /* script = { max_instructions=, max_memory_mb= } */
+    /* script = { max_instructions=, max_memory_mb=, max_run_ms= } */
     long max_instructions;        /* 10,000,000 between two waits */
     long max_memory_mb;           /* 32 per call */
+    long max_run_ms;              /* 100: wall-clock time between two waits */
     /* shutdown = { grace_seconds= } */
     int grace_seconds;            /* 30 */
     /* engine = { workers=, max_calls=, max_cps=, max_delay_ms= } admission control */

@@ -320,6 +320,7 @@ static int run(struct vcsd *d)
     snprintf(svc.sandbox.recordings_dir, sizeof svc.sandbox.recordings_dir, "%s", recordings);
     svc.sandbox.max_instructions = cfg->max_instructions;
     svc.sandbox.max_memory = (size_t)cfg->max_memory_mb * 1024u * 1024u;
+    svc.sandbox.max_run_ms = cfg->max_run_ms;
     const char *media_ip = cfg->advertise_ip[0] ? cfg->advertise_ip : cfg->sip_host;
     if (strcmp(media_ip, "0.0.0.0") == 0 || strcmp(media_ip, "::") == 0) {
         log_warn("sip.listen is a wildcard and sip.advertise is not set: SDP will say 127.0.0.1");

@@ -268,7 +268,7 @@ static int check_sources(const struct sandbox_config *cfg, struct script_set *se
         snprintf(err, errlen, "cannot create a Lua state");
         return -1;
     }
-    struct mem_account acct = { 0, cfg->max_memory };
+    struct mem_account acct = { .limit = cfg->max_memory };
     sandbox_run_as(L, &acct, "reload");
     lua_newtable(L);
     int loaded = lua_gettop(L);

@@ -2,7 +2,11 @@
 """Scripts that loop without ever waiting (`while true do end` after the answer) are stopped by
 the instruction limit (SPEC 5.3; here script.max_instructions = 1,000,000): each gets a BYE from
 vcsd and a CDR row with script_error, and a call to "hello" that is up the whole time keeps its
-audio flowing normally (no stall, pacing intact) and ends normally."""
+audio flowing normally (no stall, pacing intact) and ends normally.
+With an instruction budget too large to matter (2^31 - 1) the wall-clock limit stops them
+instead (script.max_run_ms = 100, enforced by the watchdog): a Lua loop and a pattern bomb
+(string.rep('a', 400):find('.-.-.-b') under pcall in a loop, which runs inside C) each end with
+script_error and "time limit" in the log."""
 
 import os
 import sys
@@ -22,6 +26,18 @@ end
 """,
 }
 SPINNERS = 3
+
+WALL_CONFIG = "return { script = { max_instructions = 2147483647, max_run_ms = 100 } }\n"
+WALL_OVERLAY = {
+    "routes": T.routes_lua(("^3000$", "spin"), ("^3001$", "bomb")),
+    "spin": OVERLAY["spin"],
+    "bomb": """return function(call)
+  call:answer()
+  local s = string.rep("a", 400)
+  while true do pcall(string.find, s, ".-.-.-b") end
+end
+""",
+}
 
 
 def run(t):
@@ -54,6 +70,20 @@ def run(t):
     row = v.wait_cdr(good.call_id())
     T.check_cdr(row, hangup_cause="normal_clearing", hangup_by="caller", script="hello")
     v.check_alive("after the runaway scripts")
+    v.stop()
+
+    w = t.vcsd(overlay=WALL_OVERLAY, config=WALL_CONFIG, name="vcsd-wall")
+    for number, script in (("3000", "spin"), ("3001", "bomb")):
+        mark = w.mark()
+        p = t.rtp_peer()
+        c = t.sipp("uac_wait_bye", w, number, keys={"rtp_port": p.port},
+                   tmpl={"bye_timeout_ms": 15000})
+        c.run_ok(what="%s must be ended by the wall-clock limit with a BYE from vcsd" % script)
+        T.check_cdr(w.wait_cdr(c.call_id()), hangup_cause="script_error", hangup_by="system",
+                    script=script)
+        w.wait_log(r"more than 100 ms without waiting \(time limit\)", 5, since=mark,
+                   what="the log to say %s hit the time limit" % script)
+    w.check_alive("after the wall-clock limit")
 
 
 if __name__ == "__main__":

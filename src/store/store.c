@@ -87,6 +87,62 @@ static const char *const migrations[] = {
     " issued_at TEXT);"
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
     "INSERT INTO meta(key, value) VALUES ('created_at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));",
+    /* 2: the platform's accounts, users, tokens, policies, audit log and idempotency keys
+     * (src/store/iam.c). A user's main user has the account's name; tokens are HMAC-SHA256 of
+     * the token under the server key, looked up by their public id. */
+    "ALTER TABLE accounts ADD COLUMN rate_fen_per_minute INTEGER NOT NULL DEFAULT 20;"
+    "ALTER TABLE accounts ADD COLUMN rent_fen_per_month INTEGER NOT NULL DEFAULT 1500;"
+    "ALTER TABLE accounts ADD COLUMN max_calls INTEGER;"
+    "ALTER TABLE accounts ADD COLUMN low_balance_fen INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE users ("
+    " account TEXT NOT NULL REFERENCES accounts(name),"
+    " name TEXT NOT NULL,"
+    " main INTEGER NOT NULL DEFAULT 0,"
+    " created_at TEXT NOT NULL,"
+    " PRIMARY KEY (account, name));"
+    "CREATE TABLE user_tokens ("
+    " id TEXT PRIMARY KEY,"
+    " account TEXT NOT NULL,"
+    " user TEXT NOT NULL,"
+    " hmac_sha256 TEXT NOT NULL,"
+    " created_at TEXT NOT NULL,"
+    " expires_at TEXT,"
+    " FOREIGN KEY (account, user) REFERENCES users(account, name) ON DELETE CASCADE);"
+    "CREATE INDEX user_tokens_user ON user_tokens(account, user);"
+    /* account '' holds the system policies, rewritten from the C definitions at every start. */
+    "CREATE TABLE policies ("
+    " account TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " statements TEXT NOT NULL,"
+    " created_at TEXT NOT NULL,"
+    " PRIMARY KEY (account, name));"
+    "CREATE TABLE user_policies ("
+    " account TEXT NOT NULL,"
+    " user TEXT NOT NULL,"
+    " policy TEXT NOT NULL,"
+    " PRIMARY KEY (account, user, policy),"
+    " FOREIGN KEY (account, user) REFERENCES users(account, name) ON DELETE CASCADE);"
+    "CREATE INDEX user_policies_policy ON user_policies(account, policy);"
+    "CREATE TABLE audit ("
+    " id INTEGER PRIMARY KEY,"
+    " time TEXT NOT NULL,"
+    " account TEXT NOT NULL,"
+    " user TEXT NOT NULL,"
+    " action TEXT NOT NULL,"
+    " resource TEXT NOT NULL,"
+    " allowed INTEGER NOT NULL,"
+    " status INTEGER NOT NULL,"
+    " method TEXT NOT NULL,"
+    " path TEXT NOT NULL);"
+    "CREATE INDEX audit_account ON audit(account, id);"
+    "CREATE TABLE idempotency ("
+    " account TEXT NOT NULL,"
+    " key TEXT NOT NULL,"
+    " request_sha256 TEXT NOT NULL,"
+    " status INTEGER NOT NULL,"
+    " response TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " PRIMARY KEY (account, key));",
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 
@@ -119,6 +175,7 @@ struct wnode {
 };
 
 struct store {
+    char data_dir[PATH_MAX];
     sqlite3 *wdb;
     sqlite3_stmt *ins_cdr, *upd_cdr; /* writer thread only */
 
@@ -1002,6 +1059,7 @@ struct store *store_open(const char *data_dir, char *err, size_t errlen)
     pthread_mutex_init(&st->mu, NULL);
     pthread_mutex_init(&st->rmu, NULL);
     queue_init(&st->q);
+    snprintf(st->data_dir, sizeof st->data_dir, "%s", data_dir);
 
     if (setup_writer_db(st, data_dir, db_path, err, errlen) != 0 ||
         setup_reader_db(st, db_path, err, errlen) != 0) {
@@ -1016,6 +1074,11 @@ struct store *store_open(const char *data_dir, char *err, size_t errlen)
     }
     log_info("store: %s open (schema version %zu)", db_path, N_MIGRATIONS);
     return st;
+}
+
+const char *store_data_dir(const struct store *st)
+{
+    return st ? st->data_dir : NULL;
 }
 
 void store_close(struct store *st)

@@ -17,6 +17,8 @@ struct store;
 /* Opens (creating <data_dir> and the database as needed), migrates, closes crashed rows and
  * starts the writer thread. Returns NULL with err filled on failure. */
 struct store *store_open(const char *data_dir, char *err, size_t errlen);
+/* The data directory given to store_open (for modules that keep their own files beside vcs.db). */
+const char *store_data_dir(const struct store *st);
 /* Flushes every queued write, stops the writer thread and closes the database. */
 void store_close(struct store *st);
 

@@ -21,12 +21,9 @@ static int money_field(struct api_call *c, struct api_reply *r, const char *name
 
 void api_accounts_create(struct api_call *c, struct api_reply *r)
 {
-    const char *name = json_string_value(json_object_get(c->body, "name"));
-    if (!iam_name_valid(name)) {
-        api_reply_error(r, 400, "bad_request", "name must be 1 to %d of [A-Za-z0-9_.-],"
-                        " starting with a letter", IAM_NAME_MAX);
+    const char *name = api_body_name(c, r);
+    if (!name)
         return;
-    }
     struct iam_account_terms t;
     if (money_field(c, r, "rate_fen_per_minute", 20, &t.rate_fen_per_minute) != 0 ||
         money_field(c, r, "rent_fen_per_month", 1500, &t.rent_fen_per_month) != 0 ||
@@ -49,10 +46,7 @@ void api_accounts_list(struct api_call *c, struct api_reply *r)
 {
     json_t *pg = NULL;
     enum iam_rc rc = iam_account_list(c->api->iam, c->after, c->limit, &pg);
-    if (rc != IAM_OK)
-        api_reply_store(r, rc, "accounts");
-    else
-        api_reply_json(r, 200, pg);
+    api_reply_result(r, rc, pg, "accounts");
 }
 
 void api_accounts_get(struct api_call *c, struct api_reply *r)
@@ -63,8 +57,5 @@ void api_accounts_get(struct api_call *c, struct api_reply *r)
     enum iam_rc rc = c->operator || strcmp(name, c->account) == 0
                          ? iam_account_get(c->api->iam, name, &a)
                          : IAM_NOT_FOUND;
-    if (rc != IAM_OK)
-        api_reply_store(r, rc, "account");
-    else
-        api_reply_json(r, 200, a);
+    api_reply_result(r, rc, a, "account");
 }

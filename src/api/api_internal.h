@@ -104,6 +104,13 @@ void api_reply_error(struct api_reply *r, int status, const char *code, const ch
 json_t *api_json_text(const char *s);
 /* The answer for a failed store call: 404, 409 or 500 with the given messages. */
 void api_reply_store(struct api_reply *r, int iam_rc, const char *what);
+/* 200 with obj (stolen) when rc is IAM_OK, else as api_reply_store. */
+void api_reply_result(struct api_reply *r, int iam_rc, json_t *obj, const char *what);
+/* 204 when rc is IAM_OK, else as api_reply_store. */
+void api_reply_done(struct api_reply *r, int iam_rc, const char *what);
+
+/* The body's "name" when it is a valid account, user or policy name; NULL after a 400. */
+const char *api_body_name(struct api_call *c, struct api_reply *r);
 
 /* /v1/openapi.json from the route table. */
 json_t *api_openapi(void);

@@ -13,8 +13,5 @@ void api_audit_list(struct api_call *c, struct api_reply *r)
     json_t *pg = NULL;
     enum iam_rc rc = iam_audit_list(c->api->iam, c->operator ? NULL : c->account,
                                     c->after[0] ? c->after : NULL, c->limit, &pg);
-    if (rc != IAM_OK)
-        api_reply_store(r, rc, "audit entries");
-    else
-        api_reply_json(r, 200, pg);
+    api_reply_result(r, rc, pg, "audit entries");
 }

@@ -24,6 +24,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "api/api_internal.h"
+#include "core/digest.h"
 #include "core/log.h"
 #include "iam/policy_doc.h"
 #include "store/iam.h"
@@ -371,7 +372,7 @@ static int idempotency_check(struct api_call *c, const char *key, char hash[65],
                                             c->req))) >= 0 &&
              evbuffer_add(msg, body, n) == 0;
     size_t mlen = msg ? evbuffer_get_length(msg) : 0;
-    ok = ok && iam_sha256_hex(evbuffer_pullup(msg, (ev_ssize_t)mlen), mlen, hash) == 0;
+    ok = ok && sha256_hex(evbuffer_pullup(msg, (ev_ssize_t)mlen), mlen, hash) == 0;
     if (msg)
         evbuffer_free(msg);
     if (!ok) {

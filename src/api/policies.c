@@ -9,21 +9,15 @@ void api_policies_list(struct api_call *c, struct api_reply *r)
 {
     json_t *pg = NULL;
     enum iam_rc rc = iam_policy_list(c->api->iam, c->account, c->after, c->limit, &pg);
-    if (rc != IAM_OK)
-        api_reply_store(r, rc, "policies");
-    else
-        api_reply_json(r, 200, pg);
+    api_reply_result(r, rc, pg, "policies");
 }
 
 void api_policies_create(struct api_call *c, struct api_reply *r)
 {
-    const char *name = json_string_value(json_object_get(c->body, "name"));
+    const char *name = api_body_name(c, r);
     json_t *statements = json_object_get(c->body, "statements");
-    if (!iam_name_valid(name)) {
-        api_reply_error(r, 400, "bad_request", "name must be 1 to %d of [A-Za-z0-9_.-],"
-                        " starting with a letter", IAM_NAME_MAX);
+    if (!name)
         return;
-    }
     char err[256];
     struct iam_doc *d = iam_doc_parse(name, statements, err, sizeof err);
     if (!d) {
@@ -47,8 +41,6 @@ void api_policies_delete(struct api_call *c, struct api_reply *r)
     if (rc == IAM_IN_USE)
         api_reply_error(r, 409, "conflict", "policy %s is attached to users: detach it first",
                         name);
-    else if (rc != IAM_OK)
-        api_reply_store(r, rc, "policy");
     else
-        r->status = 204;
+        api_reply_done(r, rc, "policy");
 }

@@ -51,3 +51,32 @@ void api_reply_store(struct api_reply *r, int rc, const char *what)
     default: api_reply_error(r, 500, "internal", "the store failed on %s", what); break;
     }
 }
+
+void api_reply_result(struct api_reply *r, int rc, json_t *obj, const char *what)
+{
+    if (rc == IAM_OK) {
+        api_reply_json(r, 200, obj);
+        return;
+    }
+    json_decref(obj);
+    api_reply_store(r, rc, what);
+}
+
+void api_reply_done(struct api_reply *r, int rc, const char *what)
+{
+    if (rc == IAM_OK)
+        r->status = 204;
+    else
+        api_reply_store(r, rc, what);
+}
+
+const char *api_body_name(struct api_call *c, struct api_reply *r)
+{
+    const char *name = json_string_value(json_object_get(c->body, "name"));
+    if (iam_name_valid(name))
+        return name;
+    api_reply_error(r, 400, "bad_request",
+                    "name must be 1 to %d of [A-Za-z0-9_.-], starting with a letter",
+                    IAM_NAME_MAX);
+    return NULL;
+}

@@ -56,10 +56,6 @@ void api_tokens_create(struct api_call *c, struct api_reply *r)
 
 void api_tokens_delete(struct api_call *c, struct api_reply *r)
 {
-    enum iam_rc rc = iam_token_revoke(c->api->iam, c->account, api_param(c, "name"),
-                                      api_param(c, "id"));
-    if (rc != IAM_OK)
-        api_reply_store(r, rc, "token");
-    else
-        r->status = 204;
+    api_reply_done(r, iam_token_revoke(c->api->iam, c->account, api_param(c, "name"),
+                                       api_param(c, "id")), "token");
 }

@@ -22,10 +22,6 @@ void api_user_policies_attach(struct api_call *c, struct api_reply *r)
 
 void api_user_policies_detach(struct api_call *c, struct api_reply *r)
 {
-    enum iam_rc rc = iam_policy_detach(c->api->iam, c->account, api_param(c, "name"),
-                                       api_param(c, "policy"));
-    if (rc != IAM_OK)
-        api_reply_store(r, rc, "attachment");
-    else
-        r->status = 204;
+    api_reply_done(r, iam_policy_detach(c->api->iam, c->account, api_param(c, "name"),
+                                        api_param(c, "policy")), "attachment");
 }

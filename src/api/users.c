@@ -6,20 +6,14 @@ void api_users_list(struct api_call *c, struct api_reply *r)
 {
     json_t *pg = NULL;
     enum iam_rc rc = iam_user_list(c->api->iam, c->account, c->after, c->limit, &pg);
-    if (rc != IAM_OK)
-        api_reply_store(r, rc, "users");
-    else
-        api_reply_json(r, 200, pg);
+    api_reply_result(r, rc, pg, "users");
 }
 
 void api_users_create(struct api_call *c, struct api_reply *r)
 {
-    const char *name = json_string_value(json_object_get(c->body, "name"));
-    if (!iam_name_valid(name)) {
-        api_reply_error(r, 400, "bad_request", "name must be 1 to %d of [A-Za-z0-9_.-],"
-                        " starting with a letter", IAM_NAME_MAX);
+    const char *name = api_body_name(c, r);
+    if (!name)
         return;
-    }
     enum iam_rc rc = iam_user_create(c->api->iam, c->account, name);
     if (rc != IAM_OK)
         api_reply_store(r, rc, "user");
@@ -32,8 +26,6 @@ void api_users_delete(struct api_call *c, struct api_reply *r)
     enum iam_rc rc = iam_user_delete(c->api->iam, c->account, api_param(c, "name"));
     if (rc == IAM_IN_USE)
         api_reply_error(r, 409, "conflict", "the main user goes only with its account");
-    else if (rc != IAM_OK)
-        api_reply_store(r, rc, "user");
     else
-        r->status = 204;
+        api_reply_done(r, rc, "user");
 }

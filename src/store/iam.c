@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 
 #include "core/clock.h"
+#include "core/digest.h"
 #include "core/errmsg.h"
 #include "core/log.h"
 
@@ -32,26 +33,6 @@ struct iam_store {
     unsigned char key[SERVER_KEY_BYTES];
 };
 
-static void to_hex(const unsigned char *in, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-int iam_sha256_hex(const void *data, size_t len, char out[65])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
-        return -1;
-    to_hex(md, mdlen, out);
-    return 0;
-}
-
 static int token_hmac(const struct iam_store *s, const char *token, char out[65])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -59,7 +40,7 @@ static int token_hmac(const struct iam_store *s, const char *token, char out[65]
     if (!HMAC(EVP_sha256(), s->key, sizeof s->key, (const unsigned char *)token, strlen(token),
               md, &mdlen) || mdlen != 32)
         return -1;
-    to_hex(md, mdlen, out);
+    hex_encode(md, mdlen, out);
     return 0;
 }
 
@@ -219,7 +200,7 @@ static int random_hex(char *out, size_t bytes)
     unsigned char raw[64];
     if (bytes > sizeof raw || RAND_bytes(raw, (int)bytes) != 1)
         return -1;
-    to_hex(raw, bytes, out);
+    hex_encode(raw, bytes, out);
     OPENSSL_cleanse(raw, sizeof raw);
     return 0;
 }

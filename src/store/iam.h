@@ -92,7 +92,4 @@ enum iam_rc iam_idem_get(struct iam_store *s, const char *account, const char *k
 void iam_idem_put(struct iam_store *s, const char *account, const char *key,
                   const char *request_sha256, int status, const char *response);
 
-/* SHA-256 of data in lowercase hex (out holds 65 bytes); 0 or -1. */
-int iam_sha256_hex(const void *data, size_t len, char out[65]);
-
 #endif

@@ -19,10 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include "core/clock.h"
+#include "core/digest.h"
 #include "core/errmsg.h"
 #include "core/log.h"
 #include "core/queue.h"
@@ -322,26 +322,6 @@ static int write_token_file(const char *dir, const char *path, const char *token
 
 /* ---- tokens ----------------------------------------------------------------------------- */
 
-static void to_hex(const unsigned char *in, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-static int sha256_hex(const char *data, size_t len, char out[HASH_HEX + 1])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
-        return -1;
-    to_hex(md, mdlen, out);
-    return 0;
-}
-
 static int new_token(char token[TOKEN_HEX + 1], char hash[HASH_HEX + 1], char *err, size_t errlen)
 {
     unsigned char raw[TOKEN_BYTES];
@@ -353,7 +333,7 @@ static int new_token(char token[TOKEN_HEX + 1], char hash[HASH_HEX + 1], char *e
         set_err(err, errlen, "getrandom: %s", got < 0 ? strerror(errno) : "short read");
         return -1;
     }
-    to_hex(raw, sizeof raw, token);
+    hex_encode(raw, sizeof raw, token);
     if (sha256_hex(token, TOKEN_HEX, hash) != 0) {
         set_err(err, errlen, "SHA-256 of the admin token failed");
         return -1;

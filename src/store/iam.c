@@ -22,6 +22,7 @@
 #include "core/digest.h"
 #include "core/errmsg.h"
 #include "core/log.h"
+#include "store/mgmt_sql.h"
 
 /* The API thread waits at most this long for the CDR writer's transaction to end. */
 #define IAM_BUSY_TIMEOUT_MS 2000
@@ -61,138 +62,6 @@ int iam_name_valid(const char *name)
     return 1;
 }
 
-/* ---- statements ------------------------------------------------------------------------- */
-
-static sqlite3_stmt *prep(struct iam_store *s, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        log_error("iam: preparing \"%.60s\": %s", sql, sqlite3_errmsg(s->db));
-        return NULL;
-    }
-    return st;
-}
-
-static void bind_texts(sqlite3_stmt *st, const char *const *v, int n)
-{
-    for (int i = 0; i < n; i++) {
-        if (v[i])
-            sqlite3_bind_text(st, i + 1, v[i], -1, SQLITE_TRANSIENT);
-        else
-            sqlite3_bind_null(st, i + 1);
-    }
-}
-
-/* Runs a write with text parameters: SQLITE_DONE, SQLITE_CONSTRAINT or another code. */
-static int run(struct iam_store *s, const char *sql, const char *const *v, int n)
-{
-    sqlite3_stmt *st = prep(s, sql);
-    if (!st)
-        return SQLITE_ERROR;
-    bind_texts(st, v, n);
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_DONE && (rc & 0xff) != SQLITE_CONSTRAINT)
-        log_error("iam: \"%.60s\": %s", sql, sqlite3_errmsg(s->db));
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? rc : (rc & 0xff);
-}
-
-/* The first column of the first row as an integer, -1 on failure. */
-static int64_t count(struct iam_store *s, const char *sql, const char *const *v, int n)
-{
-    sqlite3_stmt *st = prep(s, sql);
-    if (!st)
-        return -1;
-    bind_texts(st, v, n);
-    int64_t r = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_finalize(st);
-    return r;
-}
-
-static int begin(struct iam_store *s)
-{
-    return sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
-}
-
-static enum iam_rc commit(struct iam_store *s, enum iam_rc rc)
-{
-    if (rc == IAM_OK && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        log_error("iam: COMMIT: %s", sqlite3_errmsg(s->db));
-        rc = IAM_FAIL;
-    }
-    if (!sqlite3_get_autocommit(s->db))
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    return rc;
-}
-
-static int is_flag_column(const char *name)
-{
-    return strcmp(name, "allowed") == 0 || strcmp(name, "main") == 0 ||
-           strcmp(name, "system") == 0;
-}
-
-/* One row as an object keyed by the column names the query chose. */
-static json_t *row_json(sqlite3_stmt *st)
-{
-    json_t *o = json_object();
-    for (int i = 0; o && i < sqlite3_column_count(st); i++) {
-        const char *name = sqlite3_column_name(st, i);
-        json_t *v;
-        switch (sqlite3_column_type(st, i)) {
-        case SQLITE_INTEGER:
-            v = is_flag_column(name) ? json_boolean(sqlite3_column_int64(st, i))
-                                     : json_integer(sqlite3_column_int64(st, i));
-            break;
-        case SQLITE_NULL: v = json_null(); break;
-        default: {
-            const char *t = (const char *)sqlite3_column_text(st, i);
-            /* Policy statements are stored as JSON and given back as JSON. */
-            v = strcmp(name, "statements") == 0 ? json_loads(t, 0, NULL) : json_string(t);
-            if (!v)
-                v = json_null();
-        }
-        }
-        json_object_set_new(o, name, v);
-    }
-    return o;
-}
-
-/* Pages a query whose last parameter is the row limit: asks limit + 1 rows to know whether a
- * next page exists; the cursor is the key column of the last row given. */
-static enum iam_rc page(struct iam_store *s, sqlite3_stmt *st, int limit_param, int limit,
-                        const char *key, json_t **out)
-{
-    *out = NULL;
-    if (!st)
-        return IAM_FAIL;
-    sqlite3_bind_int(st, limit_param, limit + 1);
-    json_t *items = json_array();
-    json_t *next = json_null();
-    int rc;
-    int n = 0;
-    while (items && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n++ == limit) {
-            json_t *last = json_array_get(items, json_array_size(items) - 1);
-            json_t *k = json_object_get(last, key);
-            json_decref(next);
-            next = json_is_integer(k) ? json_sprintf("%" JSON_INTEGER_FORMAT, json_integer_value(k))
-                                      : json_copy(k);
-            break;
-        }
-        json_array_append_new(items, row_json(st));
-    }
-    if (!items || (rc != SQLITE_ROW && rc != SQLITE_DONE)) {
-        log_error("iam: list: %s", sqlite3_errmsg(s->db));
-        sqlite3_finalize(st);
-        json_decref(items);
-        json_decref(next);
-        return IAM_FAIL;
-    }
-    sqlite3_finalize(st);
-    *out = json_pack("{s:o,s:o}", "items", items, "next", next);
-    return *out ? IAM_OK : IAM_FAIL;
-}
-
 /* ---- tokens ----------------------------------------------------------------------------- */
 
 static int random_hex(char *out, size_t bytes)
@@ -219,19 +88,9 @@ static enum iam_rc insert_token(struct iam_store *s, const char *account, const 
         return IAM_FAIL;
     now_iso(now);
     const char *v[] = { id, account, user, mac, now, expires_at };
-    return run(s, "INSERT INTO user_tokens(id, account, user, hmac_sha256, created_at,"
+    return msql_run(s->db, "INSERT INTO user_tokens(id, account, user, hmac_sha256, created_at,"
                   " expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", v, 6) == SQLITE_DONE
                ? IAM_OK : IAM_FAIL;
-}
-
-static int copy_text(sqlite3_stmt *st, int col, char *out, size_t outlen)
-{
-    const char *t = (const char *)sqlite3_column_text(st, col);
-    size_t len = t ? strlen(t) : 0;
-    if (!t || len >= outlen)
-        return -1;
-    memcpy(out, t, len + 1);
-    return 0;
 }
 
 enum iam_rc iam_token_auth(struct iam_store *s, const char *token, char *account,
@@ -245,7 +104,7 @@ enum iam_rc iam_token_auth(struct iam_store *s, const char *token, char *account
     if (token_hmac(s, token, mac) != 0)
         return IAM_FAIL;
     now_iso(now);
-    sqlite3_stmt *st = prep(s, "SELECT account, user, hmac_sha256, expires_at FROM user_tokens"
+    sqlite3_stmt *st = msql_prep(s->db, "SELECT account, user, hmac_sha256, expires_at FROM user_tokens"
                                " WHERE id = ?1");
     if (!st)
         return IAM_FAIL;
@@ -256,7 +115,7 @@ enum iam_rc iam_token_auth(struct iam_store *s, const char *token, char *account
         const char *expires = (const char *)sqlite3_column_text(st, 3);
         if (stored && strlen(stored) == 64 && CRYPTO_memcmp(stored, mac, 64) == 0 &&
             (!expires || strcmp(expires, now) > 0) &&
-            copy_text(st, 0, account, accountlen) == 0 && copy_text(st, 1, user, userlen) == 0)
+            msql_copy_text(st, 0, account, accountlen) == 0 && msql_copy_text(st, 1, user, userlen) == 0)
             rc = IAM_OK;
     }
     sqlite3_finalize(st);
@@ -266,26 +125,26 @@ enum iam_rc iam_token_auth(struct iam_store *s, const char *token, char *account
 int iam_user_exists(struct iam_store *s, const char *account, const char *user)
 {
     const char *v[] = { account, user };
-    return count(s, "SELECT count(*) FROM users WHERE account = ?1 AND name = ?2", v, 2) == 1;
+    return msql_count(s->db, "SELECT count(*) FROM users WHERE account = ?1 AND name = ?2", v, 2) == 1;
 }
 
 enum iam_rc iam_token_create(struct iam_store *s, const char *account, const char *user,
                              const char *expires_at, char token[IAM_TOKEN_LEN + 1],
                              char id[IAM_TOKEN_ID_LEN + 1])
 {
-    if (begin(s) != 0)
+    if (msql_begin(s->db) != 0)
         return IAM_FAIL;
     enum iam_rc rc = iam_user_exists(s, account, user)
                          ? insert_token(s, account, user, expires_at, token, id)
                          : IAM_NOT_FOUND;
-    return commit(s, rc);
+    return msql_commit(s->db, rc);
 }
 
 enum iam_rc iam_token_revoke(struct iam_store *s, const char *account, const char *user,
                              const char *id)
 {
     const char *v[] = { account, user, id };
-    if (run(s, "DELETE FROM user_tokens WHERE account = ?1 AND user = ?2 AND id = ?3", v, 3) !=
+    if (msql_run(s->db, "DELETE FROM user_tokens WHERE account = ?1 AND user = ?2 AND id = ?3", v, 3) !=
         SQLITE_DONE)
         return IAM_FAIL;
     return sqlite3_changes(s->db) ? IAM_OK : IAM_NOT_FOUND;
@@ -299,10 +158,10 @@ enum iam_rc iam_account_create(struct iam_store *s, const char *name,
 {
     char now[ISO8601_LEN];
     now_iso(now);
-    if (begin(s) != 0)
+    if (msql_begin(s->db) != 0)
         return IAM_FAIL;
     enum iam_rc rc = IAM_FAIL;
-    sqlite3_stmt *st = prep(s, "INSERT INTO accounts(name, balance_fen, created_at,"
+    sqlite3_stmt *st = msql_prep(s->db, "INSERT INTO accounts(name, balance_fen, created_at,"
                                " rate_fen_per_minute, rent_fen_per_month, max_calls,"
                                " low_balance_fen) VALUES (?1, 0, ?2, ?3, ?4, ?5, ?6)");
     if (st) {
@@ -318,12 +177,12 @@ enum iam_rc iam_account_create(struct iam_store *s, const char *name,
         sqlite3_finalize(st);
     }
     const char *v[] = { name, now };
-    if (rc == IAM_OK && run(s, "INSERT INTO users(account, name, main, created_at)"
+    if (rc == IAM_OK && msql_run(s->db, "INSERT INTO users(account, name, main, created_at)"
                                " VALUES (?1, ?1, 1, ?2)", v, 2) != SQLITE_DONE)
         rc = IAM_FAIL;
     if (rc == IAM_OK)
         rc = insert_token(s, name, name, NULL, token, id);
-    return commit(s, rc);
+    return msql_commit(s->db, rc);
 }
 
 static const char account_columns[] =
@@ -335,13 +194,13 @@ enum iam_rc iam_account_get(struct iam_store *s, const char *name, json_t **out)
     *out = NULL;
     char sql[256];
     snprintf(sql, sizeof sql, "%s WHERE name = ?1", account_columns);
-    sqlite3_stmt *st = prep(s, sql);
+    sqlite3_stmt *st = msql_prep(s->db, sql);
     if (!st)
         return IAM_FAIL;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
-        *out = row_json(st);
+        *out = msql_row_json(st);
     sqlite3_finalize(st);
     if (rc == SQLITE_ROW)
         return *out ? IAM_OK : IAM_FAIL;
@@ -352,10 +211,10 @@ enum iam_rc iam_account_list(struct iam_store *s, const char *after, int limit, 
 {
     char sql[256];
     snprintf(sql, sizeof sql, "%s WHERE name > ?1 ORDER BY name LIMIT ?2", account_columns);
-    sqlite3_stmt *st = prep(s, sql);
+    sqlite3_stmt *st = msql_prep(s->db, sql);
     if (st)
         sqlite3_bind_text(st, 1, after ? after : "", -1, SQLITE_TRANSIENT);
-    return page(s, st, 2, limit, "name", out);
+    return msql_page(s->db, st, 2, limit, "name", out);
 }
 
 enum iam_rc iam_user_create(struct iam_store *s, const char *account, const char *user)
@@ -363,7 +222,7 @@ enum iam_rc iam_user_create(struct iam_store *s, const char *account, const char
     char now[ISO8601_LEN];
     now_iso(now);
     const char *v[] = { account, user, now };
-    int rc = run(s, "INSERT INTO users(account, name, main, created_at) VALUES (?1, ?2, 0, ?3)",
+    int rc = msql_run(s->db, "INSERT INTO users(account, name, main, created_at) VALUES (?1, ?2, 0, ?3)",
                  v, 3);
     return rc == SQLITE_DONE ? IAM_OK : rc == SQLITE_CONSTRAINT ? IAM_EXISTS : IAM_FAIL;
 }
@@ -371,13 +230,13 @@ enum iam_rc iam_user_create(struct iam_store *s, const char *account, const char
 enum iam_rc iam_user_delete(struct iam_store *s, const char *account, const char *user)
 {
     const char *v[] = { account, user };
-    int64_t main = count(s, "SELECT main FROM users WHERE account = ?1 AND name = ?2", v, 2);
+    int64_t main = msql_count(s->db, "SELECT main FROM users WHERE account = ?1 AND name = ?2", v, 2);
     if (main < 0)
         return IAM_NOT_FOUND;
     if (main)
         return IAM_IN_USE;
     /* Tokens and attachments go with the user (ON DELETE CASCADE). */
-    if (run(s, "DELETE FROM users WHERE account = ?1 AND name = ?2", v, 2) != SQLITE_DONE)
+    if (msql_run(s->db, "DELETE FROM users WHERE account = ?1 AND name = ?2", v, 2) != SQLITE_DONE)
         return IAM_FAIL;
     return sqlite3_changes(s->db) ? IAM_OK : IAM_NOT_FOUND;
 }
@@ -385,7 +244,7 @@ enum iam_rc iam_user_delete(struct iam_store *s, const char *account, const char
 enum iam_rc iam_user_list(struct iam_store *s, const char *account, const char *after, int limit,
                           json_t **out)
 {
-    sqlite3_stmt *st = prep(s, "SELECT u.name, u.main, u.created_at,"
+    sqlite3_stmt *st = msql_prep(s->db, "SELECT u.name, u.main, u.created_at,"
                                " (SELECT json_group_array(policy) FROM user_policies p"
                                "  WHERE p.account = u.account AND p.user = u.name) AS policies,"
                                " (SELECT count(*) FROM user_tokens t"
@@ -396,7 +255,7 @@ enum iam_rc iam_user_list(struct iam_store *s, const char *account, const char *
         sqlite3_bind_text(st, 1, account, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 2, after ? after : "", -1, SQLITE_TRANSIENT);
     }
-    enum iam_rc rc = page(s, st, 3, limit, "name", out);
+    enum iam_rc rc = msql_page(s->db, st, 3, limit, "name", out);
     /* json_group_array comes back as text: give it back as a JSON list. */
     json_t *items = rc == IAM_OK ? json_object_get(*out, "items") : NULL;
     for (size_t i = 0; i < json_array_size(items); i++) {
@@ -435,7 +294,7 @@ static int write_system_policies(struct iam_store *s)
         char *text = sts ? json_dumps(sts, JSON_COMPACT) : NULL;
         json_decref(sts);
         const char *v[] = { *n, text, now };
-        int rc = text ? run(s, "INSERT INTO policies(account, name, statements, created_at)"
+        int rc = text ? msql_run(s->db, "INSERT INTO policies(account, name, statements, created_at)"
                                " VALUES ('', ?1, ?2, ?3) ON CONFLICT(account, name)"
                                " DO UPDATE SET statements = excluded.statements", v, 3)
                       : SQLITE_NOMEM;
@@ -457,7 +316,7 @@ enum iam_rc iam_policy_create(struct iam_store *s, const char *account, const ch
     if (!text)
         return IAM_FAIL;
     const char *v[] = { account, name, text, now };
-    int rc = run(s, "INSERT INTO policies(account, name, statements, created_at)"
+    int rc = msql_run(s->db, "INSERT INTO policies(account, name, statements, created_at)"
                     " VALUES (?1, ?2, ?3, ?4)", v, 4);
     free(text);
     return rc == SQLITE_DONE ? IAM_OK : rc == SQLITE_CONSTRAINT ? IAM_EXISTS : IAM_FAIL;
@@ -466,45 +325,45 @@ enum iam_rc iam_policy_create(struct iam_store *s, const char *account, const ch
 enum iam_rc iam_policy_delete(struct iam_store *s, const char *account, const char *name)
 {
     const char *v[] = { account, name };
-    if (begin(s) != 0)
+    if (msql_begin(s->db) != 0)
         return IAM_FAIL;
     enum iam_rc rc = IAM_OK;
-    int64_t users = count(s, "SELECT count(*) FROM user_policies WHERE account = ?1"
+    int64_t users = msql_count(s->db, "SELECT count(*) FROM user_policies WHERE account = ?1"
                              " AND policy = ?2", v, 2);
     if (users < 0)
         rc = IAM_FAIL;
     else if (users > 0)
         rc = IAM_IN_USE;
-    else if (run(s, "DELETE FROM policies WHERE account = ?1 AND name = ?2", v, 2) !=
+    else if (msql_run(s->db, "DELETE FROM policies WHERE account = ?1 AND name = ?2", v, 2) !=
              SQLITE_DONE)
         rc = IAM_FAIL;
     else if (sqlite3_changes(s->db) == 0)
         rc = IAM_NOT_FOUND;
-    return commit(s, rc);
+    return msql_commit(s->db, rc);
 }
 
 enum iam_rc iam_policy_list(struct iam_store *s, const char *account, const char *after,
                             int limit, json_t **out)
 {
-    sqlite3_stmt *st = prep(s, "SELECT name, account = '' AS system, statements, created_at"
+    sqlite3_stmt *st = msql_prep(s->db, "SELECT name, account = '' AS system, statements, created_at"
                                " FROM policies WHERE account IN (?1, '') AND name > ?2"
                                " ORDER BY name LIMIT ?3");
     if (st) {
         sqlite3_bind_text(st, 1, account, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 2, after ? after : "", -1, SQLITE_TRANSIENT);
     }
-    return page(s, st, 3, limit, "name", out);
+    return msql_page(s->db, st, 3, limit, "name", out);
 }
 
 enum iam_rc iam_policy_attach(struct iam_store *s, const char *account, const char *user,
                               const char *policy)
 {
     const char *v[] = { account, user, policy };
-    if (begin(s) != 0)
+    if (msql_begin(s->db) != 0)
         return IAM_FAIL;
     enum iam_rc rc = IAM_OK;
-    int64_t main = count(s, "SELECT main FROM users WHERE account = ?1 AND name = ?2", v, 2);
-    int64_t found = count(s, "SELECT count(*) FROM policies WHERE account IN (?1, '')"
+    int64_t main = msql_count(s->db, "SELECT main FROM users WHERE account = ?1 AND name = ?2", v, 2);
+    int64_t found = msql_count(s->db, "SELECT count(*) FROM policies WHERE account IN (?1, '')"
                              " AND name = ?3", v, 3);
     if (main < 0 || found == 0)
         rc = IAM_NOT_FOUND;
@@ -512,22 +371,22 @@ enum iam_rc iam_policy_attach(struct iam_store *s, const char *account, const ch
         rc = IAM_FAIL;
     else if (main)
         rc = IAM_IN_USE;
-    else if (run(s, "INSERT OR IGNORE INTO user_policies(account, user, policy)"
+    else if (msql_run(s->db, "INSERT OR IGNORE INTO user_policies(account, user, policy)"
                     " VALUES (?1, ?2, ?3)", v, 3) != SQLITE_DONE)
         rc = IAM_FAIL;
     else if (sqlite3_changes(s->db) == 0)
         rc = IAM_EXISTS;
     if (rc != IAM_EXISTS)
-        return commit(s, rc);
+        return msql_commit(s->db, rc);
     /* Nothing changed: end the transaction and say so. */
-    return commit(s, IAM_OK) == IAM_OK ? IAM_EXISTS : IAM_FAIL;
+    return msql_commit(s->db, IAM_OK) == IAM_OK ? IAM_EXISTS : IAM_FAIL;
 }
 
 enum iam_rc iam_policy_detach(struct iam_store *s, const char *account, const char *user,
                               const char *policy)
 {
     const char *v[] = { account, user, policy };
-    if (run(s, "DELETE FROM user_policies WHERE account = ?1 AND user = ?2 AND policy = ?3", v,
+    if (msql_run(s->db, "DELETE FROM user_policies WHERE account = ?1 AND user = ?2 AND policy = ?3", v,
             3) != SQLITE_DONE)
         return IAM_FAIL;
     return sqlite3_changes(s->db) ? IAM_OK : IAM_NOT_FOUND;
@@ -537,7 +396,7 @@ enum iam_rc iam_user_policy_docs(struct iam_store *s, const char *account, const
                                  json_t **out)
 {
     *out = json_array();
-    sqlite3_stmt *st = prep(s, "SELECT p.name, p.statements FROM user_policies u"
+    sqlite3_stmt *st = msql_prep(s->db, "SELECT p.name, p.statements FROM user_policies u"
                                " JOIN policies p ON p.name = u.policy"
                                "  AND p.account IN (u.account, '')"
                                " WHERE u.account = ?1 AND u.user = ?2 ORDER BY p.name");
@@ -551,7 +410,7 @@ enum iam_rc iam_user_policy_docs(struct iam_store *s, const char *account, const
     sqlite3_bind_text(st, 2, user, -1, SQLITE_TRANSIENT);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(*out, row_json(st));
+        json_array_append_new(*out, msql_row_json(st));
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
         json_decref(*out);
@@ -567,13 +426,13 @@ void iam_audit_add(struct iam_store *s, const struct iam_audit_entry *e)
 {
     char now[ISO8601_LEN];
     now_iso(now);
-    sqlite3_stmt *st = prep(s, "INSERT INTO audit(time, account, user, action, resource,"
+    sqlite3_stmt *st = msql_prep(s->db, "INSERT INTO audit(time, account, user, action, resource,"
                                " allowed, status, method, path)"
                                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
     if (!st)
         return;
     const char *v[] = { now, e->account, e->user, e->action, e->resource };
-    bind_texts(st, v, 5);
+    msql_bind_texts(st, v, 5);
     sqlite3_bind_int(st, 6, e->allowed ? 1 : 0);
     sqlite3_bind_int(st, 7, e->status);
     sqlite3_bind_text(st, 8, e->method, -1, SQLITE_TRANSIENT);
@@ -587,7 +446,7 @@ void iam_audit_add(struct iam_store *s, const struct iam_audit_entry *e)
 enum iam_rc iam_audit_list(struct iam_store *s, const char *account, const char *after, int limit,
                            json_t **out)
 {
-    sqlite3_stmt *st = prep(s, "SELECT id, time, account, user, action, resource, allowed,"
+    sqlite3_stmt *st = msql_prep(s->db, "SELECT id, time, account, user, action, resource, allowed,"
                                " status, method, path FROM audit"
                                " WHERE (?1 IS NULL OR account = ?1) AND id > ?2"
                                " ORDER BY id LIMIT ?3");
@@ -596,13 +455,13 @@ enum iam_rc iam_audit_list(struct iam_store *s, const char *account, const char 
             sqlite3_bind_text(st, 1, account, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(st, 2, after ? strtoll(after, NULL, 10) : 0);
     }
-    return page(s, st, 3, limit, "id", out);
+    return msql_page(s->db, st, 3, limit, "id", out);
 }
 
 enum iam_rc iam_idem_get(struct iam_store *s, const char *account, const char *key,
                          char request_sha256[65], int *status, char **response)
 {
-    sqlite3_stmt *st = prep(s, "SELECT request_sha256, status, response FROM idempotency"
+    sqlite3_stmt *st = msql_prep(s->db, "SELECT request_sha256, status, response FROM idempotency"
                                " WHERE account = ?1 AND key = ?2 AND created_ms > ?3");
     if (!st)
         return IAM_FAIL;
@@ -615,7 +474,7 @@ enum iam_rc iam_idem_get(struct iam_store *s, const char *account, const char *k
         const char *resp = (const char *)sqlite3_column_text(st, 2);
         *status = sqlite3_column_int(st, 1);
         *response = strdup(resp ? resp : "");
-        rc = *response && copy_text(st, 0, request_sha256, 65) == 0 ? IAM_OK : IAM_FAIL;
+        rc = *response && msql_copy_text(st, 0, request_sha256, 65) == 0 ? IAM_OK : IAM_FAIL;
         if (rc != IAM_OK) {
             free(*response);
             *response = NULL;
@@ -630,12 +489,12 @@ enum iam_rc iam_idem_get(struct iam_store *s, const char *account, const char *k
 void iam_idem_put(struct iam_store *s, const char *account, const char *key,
                   const char *request_sha256, int status, const char *response)
 {
-    sqlite3_stmt *st = prep(s, "INSERT OR REPLACE INTO idempotency(account, key, request_sha256,"
+    sqlite3_stmt *st = msql_prep(s->db, "INSERT OR REPLACE INTO idempotency(account, key, request_sha256,"
                                " status, response, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
     if (!st)
         return;
     const char *v[] = { account, key, request_sha256 };
-    bind_texts(st, v, 3);
+    msql_bind_texts(st, v, 3);
     sqlite3_bind_int(st, 4, status);
     sqlite3_bind_text(st, 5, response, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 6, clock_wall_ms());
@@ -646,7 +505,7 @@ void iam_idem_put(struct iam_store *s, const char *account, const char *key,
     char cutoff[32];
     snprintf(cutoff, sizeof cutoff, "%lld", (long long)(clock_wall_ms() - IDEM_TTL_MS));
     const char *c[] = { cutoff };
-    run(s, "DELETE FROM idempotency WHERE created_ms <= CAST(?1 AS INTEGER)", c, 1);
+    msql_run(s->db, "DELETE FROM idempotency WHERE created_ms <= CAST(?1 AS INTEGER)", c, 1);
 }
 
 /* ---- open / close ----------------------------------------------------------------------- */

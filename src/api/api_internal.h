@@ -63,7 +63,8 @@ typedef void (*api_handler)(struct api_call *c, struct api_reply *r);
 enum {
     API_CREATES = 1 << 0,     /* a creating POST: Idempotency-Key honoured */
     API_LIST = 1 << 1,        /* {"items", "next"} with ?limit= and ?after= */
-    API_ANY_ACCOUNT = 1 << 2, /* names an account: the operator reaches every account's */
+    API_ANY_ACCOUNT = 1 << 2, /* the operator reaches every account's resources */
+    API_CSV = 1 << 3,         /* the body is text/csv, read by the handler itself */
 };
 
 struct api_field {
@@ -134,5 +135,14 @@ void api_policies_list(struct api_call *c, struct api_reply *r);
 void api_policies_create(struct api_call *c, struct api_reply *r);
 void api_policies_delete(struct api_call *c, struct api_reply *r);
 void api_audit_list(struct api_call *c, struct api_reply *r);
+void api_numbers_import(struct api_call *c, struct api_reply *r);
+void api_numbers_list(struct api_call *c, struct api_reply *r);
+void api_numbers_get(struct api_call *c, struct api_reply *r);
+void api_numbers_update(struct api_call *c, struct api_reply *r);
+void api_numbers_release(struct api_call *c, struct api_reply *r);
+void api_orders_create(struct api_call *c, struct api_reply *r);
+void api_orders_list(struct api_call *c, struct api_reply *r);
+void api_orders_approve(struct api_call *c, struct api_reply *r);
+void api_orders_reject(struct api_call *c, struct api_reply *r);
 
 #endif

@@ -462,8 +462,9 @@ static void serve(struct api_call *c, struct api_reply *r)
     int idem = 0;
     if ((c->route->flags & API_LIST) && parse_list_query(c->req, c, err, sizeof err) != 0)
         api_reply_error(r, 400, "bad_request", "%s", err);
-    else if (parse_body(c->req, &c->body, err, sizeof err) != 0 ||
-             check_fields(c->route, c->body, err, sizeof err) != 0)
+    else if (!(c->route->flags & API_CSV) &&
+             (parse_body(c->req, &c->body, err, sizeof err) != 0 ||
+              check_fields(c->route, c->body, err, sizeof err) != 0))
         api_reply_error(r, 400, "bad_request", "%s", err);
     else if ((idem = idempotency_check(c, key, hash, r)) == 0)
         c->route->handler(c, r);

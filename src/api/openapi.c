@@ -81,7 +81,7 @@ static json_t *responses(const struct api_route *r)
     if (strchr(r->pattern, '{'))
         json_object_set_new(o, "404",
                             json_pack("{s:s}", "description", "not found, or another account's"));
-    if (r->fields || (r->flags & API_LIST))
+    if (r->fields || (r->flags & (API_LIST | API_CSV)))
         json_object_set_new(o, "400", json_pack("{s:s}", "description", "bad request"));
     return o;
 }
@@ -106,6 +106,10 @@ static json_t *operation(const struct api_route *r)
                            (r->flags & API_CREATES) != 0);
     if (op && r->fields && r->fields->name)
         json_object_set_new(op, "requestBody", request_body(r));
+    if (op && (r->flags & API_CSV))
+        json_object_set_new(op, "requestBody",
+                            json_pack("{s:b,s:{s:{s:{s:s}}}}", "required", 1, "content",
+                                      "text/csv", "schema", "type", "string"));
     return op;
 }
 

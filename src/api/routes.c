@@ -33,11 +33,29 @@ static const struct api_field policy_fields[] = {
       "[{\"actions\": [\"vcs:List*\"], \"resources\": [\"number:+8610*\"]}]" },
     { NULL, NULL, false, NULL },
 };
+static const struct api_field number_fields[] = {
+    { "script", "string", false, "dialplan the number's calls run (\"\" unbinds)" },
+    { "trunk", "string", false, "trunk the number's calls go to (\"\" unbinds)" },
+    { "max_concurrent", "integer", false, "concurrent calls (operator only)" },
+    { NULL, NULL, false, NULL },
+};
+static const struct api_field order_fields[] = {
+    { "numbers", "array", false, "the E.164 numbers wanted (or region, type and count)" },
+    { "region", "string", false, "with type and count: any available numbers of a region" },
+    { "type", "string", false, "fixed or mobile" },
+    { "count", "integer", false, "how many (1-1000)" },
+    { NULL, NULL, false, NULL },
+};
+static const struct api_field reject_fields[] = {
+    { "reason", "string", false, "told to the customer" },
+    { NULL, NULL, false, NULL },
+};
 static const struct api_field no_fields[] = { { NULL, NULL, false, NULL } };
 
 #define GET EVHTTP_REQ_GET
 #define POST EVHTTP_REQ_POST
 #define DELETE EVHTTP_REQ_DELETE
+#define PATCH EVHTTP_REQ_PATCH
 
 const struct api_route api_routes[] = {
     { GET, "/v1/health", api_health, NULL, NULL, 0, 200, "Server health (503 while draining)",
@@ -76,6 +94,27 @@ const struct api_route api_routes[] = {
       policy_fields },
     { DELETE, "/v1/policies/{name}", api_policies_delete, "vcs:ManagePolicies",
       "policy:{name}", 0, 204, "Delete a policy attached to nobody (409 otherwise)", NULL },
+    { POST, "/v1/numbers/import", api_numbers_import, "vcs:ImportNumbers", "number:*", API_CSV,
+      200, "Import numbers: text/csv number,region,type,max_concurrent; errors per line",
+      NULL },
+    { GET, "/v1/numbers", api_numbers_list, "vcs:ListNumbers", "number:*",
+      API_LIST | API_ANY_ACCOUNT, 200,
+      "The caller's numbers, or with ?available=true&region=&type= the inventory", NULL },
+    { GET, "/v1/numbers/{number}", api_numbers_get, "vcs:GetNumber", "number:{number}",
+      API_ANY_ACCOUNT, 200, "One of the caller's numbers", NULL },
+    { PATCH, "/v1/numbers/{number}", api_numbers_update, "vcs:UpdateNumber", "number:{number}",
+      API_ANY_ACCOUNT, 200, "Bind an active number to a script or a trunk", number_fields },
+    { POST, "/v1/numbers/{number}/release", api_numbers_release, "vcs:ReleaseNumber",
+      "number:{number}", API_ANY_ACCOUNT, 200, "Release an active number", no_fields },
+    { POST, "/v1/orders", api_orders_create, "vcs:OrderNumbers", "order:*", API_CREATES, 201,
+      "Order numbers by list or by region/type/count; they are reserved (409 if taken)",
+      order_fields },
+    { GET, "/v1/orders", api_orders_list, "vcs:ListOrders", "order:*",
+      API_LIST | API_ANY_ACCOUNT, 200, "The caller's orders (the operator: all)", NULL },
+    { POST, "/v1/orders/{id}/approve", api_orders_approve, "vcs:ApproveOrders", "order:{id}",
+      API_ANY_ACCOUNT, 200, "Approve a pending order: its numbers become active", no_fields },
+    { POST, "/v1/orders/{id}/reject", api_orders_reject, "vcs:ApproveOrders", "order:{id}",
+      API_ANY_ACCOUNT, 200, "Reject a pending order: its numbers go back", reject_fields },
     { GET, "/v1/audit", api_audit_list, "vcs:ViewAudit", "audit:*", API_LIST | API_ANY_ACCOUNT,
       200, "Every write and every denial of the account (the operator: of all)", NULL },
 };

@@ -602,6 +602,11 @@ struct iam_store *iam_store_open(const char *data_dir, char *err, size_t errlen)
     return s;
 }
 
+sqlite3 *iam_store_db(struct iam_store *s)
+{
+    return s->db;
+}
+
 void iam_store_close(struct iam_store *s)
 {
     if (!s)

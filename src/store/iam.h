@@ -27,6 +27,8 @@ struct iam_store;
 
 struct iam_store *iam_store_open(const char *data_dir, char *err, size_t errlen);
 void iam_store_close(struct iam_store *s);
+/* The connection itself, for the other modules of the platform's data (inventory.h). */
+struct sqlite3 *iam_store_db(struct iam_store *s);
 
 /* Names of accounts, users and policies: 1..32 of [A-Za-z0-9_.-], starting with a letter. */
 int iam_name_valid(const char *name);

@@ -143,6 +143,20 @@ static const char *const migrations[] = {
     " response TEXT NOT NULL,"
     " created_ms INTEGER NOT NULL,"
     " PRIMARY KEY (account, key));",
+    /* 3: numbers bound to a trunk and reserved by an order; orders (src/store/inventory.c). */
+    "ALTER TABLE numbers ADD COLUMN trunk TEXT;"
+    "ALTER TABLE numbers ADD COLUMN order_id INTEGER;"
+    "CREATE INDEX numbers_search ON numbers(state, region, type, number);"
+    "CREATE INDEX numbers_account ON numbers(account, number);"
+    "CREATE TABLE orders ("
+    " id INTEGER PRIMARY KEY,"
+    " account TEXT NOT NULL,"
+    " state TEXT NOT NULL CHECK (state IN ('pending','approved','rejected')),"
+    " numbers TEXT NOT NULL,"
+    " reason TEXT,"
+    " created_at TEXT NOT NULL,"
+    " decided_at TEXT);"
+    "CREATE INDEX orders_account ON orders(account, id);",
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 

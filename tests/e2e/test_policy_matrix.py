@@ -80,6 +80,30 @@ def none(a):
     return {}, None
 
 
+ONE_NUMBER = "+861000000001"  # acmeA's, the one number of the custom policy
+OPERATOR = None                # the operator's Acct, set in run()
+
+
+def fresh_numbers(n):
+    nums = ["+862%010d" % next(_seq) for _ in range(n)]
+    OPERATOR.call("POST", "/v1/numbers/import",
+                  "".join("%s,beijing,fixed,\n" % x for x in nums))
+    return nums
+
+
+def pending_order(a):
+    return a.call("POST", "/v1/orders", {"numbers": fresh_numbers(1)})["id"]
+
+
+def active_number(a):
+    order = pending_order(a)
+    return OPERATOR.call("POST", "/v1/orders/%d/approve" % order)["numbers"][0]
+
+
+def owned_number(a):
+    return {"number": ONE_NUMBER if a.name == "acmeA" else active_number(a)}
+
+
 # "METHOD /pattern" -> (the action SPEC 8 says it needs, or None for any caller; fixture).
 FIXTURES = {
     "GET /v1/health": (None, none),
@@ -102,6 +126,20 @@ FIXTURES = {
         {}, {"name": uniq("q"), "statements": CUSTOM_STATEMENTS})),
     "DELETE /v1/policies/{name}": ("vcs:ManagePolicies", fixture_policy),
     "GET /v1/audit": ("vcs:ViewAudit", none),
+    "POST /v1/numbers/import": ("vcs:ImportNumbers", lambda a: (
+        {}, "+863%010d,shanghai,mobile,\n" % next(_seq))),
+    "GET /v1/numbers": ("vcs:ListNumbers", none),
+    "GET /v1/numbers/{number}": ("vcs:GetNumber", lambda a: (owned_number(a), None)),
+    "PATCH /v1/numbers/{number}": ("vcs:UpdateNumber", lambda a: (
+        owned_number(a), {"script": "ivr_demo"})),
+    "POST /v1/numbers/{number}/release": ("vcs:ReleaseNumber", lambda a: (
+        {"number": active_number(a)}, None)),
+    "POST /v1/orders": ("vcs:OrderNumbers", lambda a: ({}, {"numbers": fresh_numbers(1)})),
+    "GET /v1/orders": ("vcs:ListOrders", none),
+    "POST /v1/orders/{id}/approve": ("vcs:ApproveOrders", lambda a: (
+        {"id": str(pending_order(a))}, None)),
+    "POST /v1/orders/{id}/reject": ("vcs:ApproveOrders", lambda a: (
+        {"id": str(pending_order(a))}, {"reason": "matrix"})),
 }
 # SPEC 8: accounts, recharges, order approval, number import, gateways, reload (and metrics)
 # are the operator's alone; user and policy management the main user's alone.
@@ -149,7 +187,8 @@ def run(t):
     for m, p, op in ops:
         T.check_eq(op["x-vcs-action"], FIXTURES["%s %s" % (m, p)][0], "action of %s %s" % (m, p))
 
-    operator = Acct(v, "admin", v.token)
+    global OPERATOR
+    operator = OPERATOR = Acct(v, "admin", v.token)
     accounts = {}
     for name in ("acmeA", "acmeB"):
         created = ok(*v.api("POST", "/v1/accounts", {"name": name}), "create " + name)
@@ -157,6 +196,9 @@ def run(t):
         accounts[name] = Acct(v, name, created["token"])
     a, b = accounts["acmeA"], accounts["acmeB"]
     a.call("POST", "/v1/policies", {"name": "one_number", "statements": CUSTOM_STATEMENTS})
+    operator.call("POST", "/v1/numbers/import", ONE_NUMBER + ",beijing,fixed,\n")
+    order = a.call("POST", "/v1/orders", {"numbers": [ONE_NUMBER]})["id"]
+    operator.call("POST", "/v1/orders/%d/approve" % order)
     subs = {"full": "AI_VCSFullControlAccessPolicy", "readonly": "AI_VCSReadOnlyAccessPolicy",
             "custom": "one_number", "none": None}
     # who -> (account it belongs to, user, token, the account used as "foreign")

@@ -100,7 +100,11 @@ int http_call(const struct target *t, enum evhttp_cmd_type method, const char *p
     evhttp_add_header(h, "Host", t->shown);
     evhttp_add_header(h, "Accept", "application/json");
     if (body) {
-        evhttp_add_header(h, "Content-Type", "application/json");
+        /* libevent adds Content-Length to POST and PUT only; a PATCH needs it too. */
+        char len[32];
+        snprintf(len, sizeof len, "%zu", strlen(body));
+        evhttp_add_header(h, "Content-Length", len);
+        evhttp_add_header(h, "Content-Type", body[0] == '{' ? "application/json" : "text/csv");
         evbuffer_add(evhttp_request_get_output_buffer(req), body, strlen(body));
     }
     /* evhttp_make_request frees req itself when it fails. */

@@ -15,7 +15,8 @@
 /* Bounds a whole listing: 1000 pages of 1000 items. */
 #define MAX_PAGES 1000
 
-/* An option that sets a body field (type 's' string, 'i' integer) or a query parameter ('q'). */
+/* An option that sets a body field (type 's' string, 'i' integer, 'a' comma-separated list of
+ * strings) or a query parameter ('q'). */
 struct ctl_opt {
     const char *flag, *field;
     char type;
@@ -25,7 +26,8 @@ struct ctl_cmd {
     const char *group, *verb, *synopsis;
     enum evhttp_cmd_type method;
     const char *path;              /* each %s takes the next positional argument, encoded */
-    const char *const *body_args;  /* body fields of the remaining arguments ("@f": JSON file) */
+    const char *const *body_args;  /* body fields of the remaining arguments ("@f": JSON file;
+                                    * "<": the file itself is the body, as text/csv) */
     const struct ctl_opt *opts;
     const char *const *columns;    /* lists: the table's columns */
 };
@@ -36,6 +38,28 @@ static const char *const account_cols[] = { "name", "balance_fen", "rate_fen_per
 static const char *const user_cols[] = { "name", "main", "policies", "tokens", "created_at",
                                          NULL };
 static const char *const policy_cols[] = { "name", "system", "statements", NULL };
+static const char *const number_cols[] = { "number", "state", "region", "type", "account",
+                                           "script", "trunk", "max_concurrent", NULL };
+static const char *const order_cols[] = { "id", "account", "state", "numbers", "reason",
+                                          "created_at", NULL };
+static const char *const csv_arg[] = { "<", NULL };
+static const struct ctl_opt number_search_opts[] = {
+    { "--available", "available", 'q' }, { "--region", "region", 'q' },
+    { "--type", "type", 'q' },           { "--limit", "limit", 'q' },
+    { "--after", "after", 'q' },         { NULL, NULL, 0 },
+};
+static const struct ctl_opt bind_opts[] = {
+    { "--script", "script", 's' },
+    { "--trunk", "trunk", 's' },
+    { "--max-concurrent", "max_concurrent", 'i' },
+    { NULL, NULL, 0 },
+};
+static const struct ctl_opt order_opts[] = {
+    { "--numbers", "numbers", 'a' }, { "--region", "region", 's' },
+    { "--type", "type", 's' },       { "--count", "count", 'i' },
+    { NULL, NULL, 0 },
+};
+static const struct ctl_opt reject_opts[] = { { "--reason", "reason", 's' }, { NULL, NULL, 0 } };
 static const char *const audit_cols[] = { "id", "time", "account", "user", "action", "resource",
                                           "allowed", "status", "method", "path", NULL };
 static const char *const name_arg[] = { "name", NULL };
@@ -56,6 +80,7 @@ static const struct ctl_opt token_opts[] = { { "--expires-at", "expires_at", 's'
 #define GET EVHTTP_REQ_GET
 #define POST EVHTTP_REQ_POST
 #define DEL EVHTTP_REQ_DELETE
+#define PATCH EVHTTP_REQ_PATCH
 
 static const struct ctl_cmd cmds[] = {
     { "accounts", "list", "[--limit N] [--after CURSOR]", GET, "/v1/accounts", NULL, list_opts,
@@ -80,6 +105,22 @@ static const struct ctl_cmd cmds[] = {
     { "policies", "delete", "NAME", DEL, "/v1/policies/%s", NULL, NULL, NULL },
     { "audit", "list", "[--limit N] [--after CURSOR]", GET, "/v1/audit", NULL, list_opts,
       audit_cols },
+    { "numbers", "list",
+      "[--available true --region R --type fixed|mobile] [--limit N] [--after CURSOR]", GET,
+      "/v1/numbers", NULL, number_search_opts, number_cols },
+    { "numbers", "get", "NUMBER", GET, "/v1/numbers/%s", NULL, NULL, NULL },
+    { "numbers", "import", "FILE   (CSV number,region,type,max_concurrent; - for stdin)", POST,
+      "/v1/numbers/import", csv_arg, NULL, NULL },
+    { "numbers", "bind", "NUMBER [--script NAME] [--trunk NAME] [--max-concurrent N]", PATCH,
+      "/v1/numbers/%s", NULL, bind_opts, NULL },
+    { "numbers", "release", "NUMBER", POST, "/v1/numbers/%s/release", NULL, NULL, NULL },
+    { "orders", "list", "[--limit N] [--after CURSOR]", GET, "/v1/orders", NULL, list_opts,
+      order_cols },
+    { "orders", "create", "--numbers N1,N2 | --region R --type fixed|mobile --count N", POST,
+      "/v1/orders", NULL, order_opts, NULL },
+    { "orders", "approve", "ID", POST, "/v1/orders/%s/approve", NULL, NULL, NULL },
+    { "orders", "reject", "ID [--reason TEXT]", POST, "/v1/orders/%s/reject", NULL, reject_opts,
+      NULL },
 };
 #define N_CMDS (sizeof cmds / sizeof cmds[0])
 
@@ -107,6 +148,30 @@ static int usage_error(const struct ctl_cmd *c, const char *fmt, const char *wha
     else
         fputc('\n', stderr);
     return EXIT_ERROR;
+}
+
+/* The whole file (or stdin) as text, at most 1 MiB like the server takes. */
+static char *read_text_file(const char *path)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "vcsctl: cannot read %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1024 * 1024;
+    char *buf = malloc(cap + 1);
+    size_t n = buf ? fread(buf, 1, cap + 1, f) : 0;
+    int bad = !buf || ferror(f) || n > cap;
+    if (f != stdin)
+        fclose(f);
+    if (bad) {
+        fprintf(stderr, "vcsctl: %s: %s\n", path, buf ? "unreadable or over 1 MiB" :
+                                                          "out of memory");
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
 }
 
 static json_t *read_json_file(const char *path)
@@ -200,7 +265,7 @@ static int request(const struct target *t, const struct ctl_cmd *c, const char *
 static int run_list(const struct target *t, const struct ctl_cmd *c, const char *path,
                     const char *query, bool json)
 {
-    bool one_page = query[0] != '\0';
+    bool one_page = strstr(query, "&limit=") || strstr(query, "&after=");
     json_t *all = json_array();
     char *cursor = NULL;
     int rc = EXIT_OK, status = 0;
@@ -211,8 +276,8 @@ static int run_list(const struct target *t, const struct ctl_cmd *c, const char 
         if (one_page)
             snprintf(url, sizeof url, "%s?%s", path, query + 1);
         else
-            snprintf(url, sizeof url, "%s?limit=1000%s%s", path, enc ? "&after=" : "",
-                     enc ? enc : "");
+            snprintf(url, sizeof url, "%s?limit=1000%s%s%s", path, enc ? "&after=" : "",
+                     enc ? enc : "", query);
         free(enc);
         json_decref(last);
         if ((rc = request(t, c, url, NULL, &last, &status)) != EXIT_OK)
@@ -255,6 +320,14 @@ static int take_option(const struct ctl_cmd *c, const char *flag, const char *va
             json_object_set_new(body, o->field, json_integer(v));
         } else if (o->type == 's') {
             json_object_set_new(body, o->field, json_string(value));
+        } else if (o->type == 'a') {
+            json_t *list = json_array();
+            char *copy = strdup(value), *save = NULL;
+            for (char *p = copy ? strtok_r(copy, ",", &save) : NULL; p;
+                 p = strtok_r(NULL, ",", &save))
+                json_array_append_new(list, json_string(p));
+            free(copy);
+            json_object_set_new(body, o->field, list);
         } else {
             char *enc = evhttp_uriencode(value, -1, 0);
             size_t n = strlen(query);
@@ -315,8 +388,14 @@ int ctl_platform_run(const struct target *t, int argc, char **argv, bool json)
     size_t used = 0;
     if (rc == EXIT_OK && build_path(c, pos, &used, path) != 0)
         rc = usage_error(c, "%s", "an argument is too long");
+    char *raw = NULL; /* a text body given as a file */
     for (size_t k = 0; rc == EXIT_OK && k < in_body; k++) {
         const char *field = c->body_args[k];
+        if (field[0] == '<') {
+            if (!(raw = read_text_file(pos[used + k])))
+                rc = EXIT_ERROR;
+            continue;
+        }
         json_t *v = field[0] == '@' ? read_json_file(pos[used + k]) : json_string(pos[used + k]);
         if (!v)
             rc = EXIT_ERROR;
@@ -327,7 +406,9 @@ int ctl_platform_run(const struct target *t, int argc, char **argv, bool json)
         if (c->columns) {
             rc = run_list(t, c, path, query, json);
         } else {
-            char *text = c->method == EVHTTP_REQ_POST ? json_dumps(body, JSON_COMPACT) : NULL;
+            bool has_body = c->method == EVHTTP_REQ_POST || c->method == EVHTTP_REQ_PATCH;
+            char *text = raw ? raw : has_body ? json_dumps(body, JSON_COMPACT) : NULL;
+            raw = NULL;
             json_t *j = NULL;
             int status = 0;
             rc = request(t, c, path, text, &j, &status);
@@ -337,6 +418,7 @@ int ctl_platform_run(const struct target *t, int argc, char **argv, bool json)
             free(text);
         }
     }
+    free(raw);
     free(pos);
     json_decref(body);
     return rc;

@@ -1,7 +1,9 @@
 """vcsctl's platform commands (SPEC 7 and 8) against a real vcsd: the operator creates an
 account (--json for scripts), its main user acts through VCS_TOKEN to create a sub-user,
-attach a policy, issue a token and read the audit log as a table; exit status 0 on success,
-1 with the server's message when the API says no, 2 on bad usage."""
+attach a policy, issue a token and read the audit log as a table; numbers imported from CSV
+on stdin, searched, ordered by region, approved, bound to a script (a PATCH) and released;
+exit status 0 on success, 1 with the server's message when the API says no, 2 on bad
+usage."""
 
 import json
 import os
@@ -73,6 +75,33 @@ def run(t):
     check_rc(as_customer(t, v, main, "users", "list", "--bogus", "1"), 2, "unknown option")
     check_rc(as_customer(t, v, main, "accounts", "create", "x", "--max-calls", "many"), 2,
              "not an integer")
+
+    # Numbers and orders.
+    r = subprocess.run(list(t.vcsctl_cmd()) + ["--http", "127.0.0.1:%d" % v.http_port, "--data",
+                                              v.data, "--json", "numbers", "import", "-"],
+                       input="+861099990001,beijing,fixed,\nx,y,z\n", capture_output=True,
+                       text=True, timeout=30)
+    check_rc(r, 0, "numbers import")
+    got = json.loads(r.stdout)
+    T.check_eq((got["imported"], [e["line"] for e in got["errors"]]), (1, [2]), "import result")
+    r = as_customer(t, v, main, "numbers", "list", "--available", "true", "--region", "beijing")
+    check_rc(r, 0, "inventory search")
+    T.check("+861099990001" in r.stdout and r.stdout.startswith("NUMBER"), "search: %r" % r.stdout)
+    r = as_customer(t, v, main, "--json", "orders", "create", "--region", "beijing", "--type",
+                    "fixed", "--count", "1")
+    check_rc(r, 0, "orders create")
+    order = json.loads(r.stdout)
+    check_rc(as_customer(t, v, main, "orders", "approve", str(order["id"])), 1,
+             "approval by a customer")
+    check_rc(v.vcsctl("orders", "approve", str(order["id"])), 0, "approval by the operator")
+    r = as_customer(t, v, main, "--json", "numbers", "bind", "+861099990001", "--script",
+                    "ivr_demo")
+    check_rc(r, 0, "numbers bind")
+    T.check_eq(json.loads(r.stdout)["script"], "ivr_demo", "binding sent in the PATCH body")
+    check_rc(as_customer(t, v, main, "numbers", "release", "+861099990001"), 0, "release")
+    r = as_customer(t, v, main, "numbers", "release", "+861099990001")
+    check_rc(r, 1, "release twice")
+    T.check("409" in r.stderr, "409 on release twice: %r" % r.stderr)
 
     check_rc(as_customer(t, v, main, "tokens", "revoke", "clerk", clerk["id"]), 0, "revoke")
     check_rc(as_customer(t, v, clerk["token"], "audit"), 1, "revoked token")

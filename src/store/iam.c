@@ -255,15 +255,7 @@ enum iam_rc iam_user_list(struct iam_store *s, const char *account, const char *
         sqlite3_bind_text(st, 1, account, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 2, after ? after : "", -1, SQLITE_TRANSIENT);
     }
-    enum iam_rc rc = msql_page(s->db, st, 3, limit, "name", out);
-    /* json_group_array comes back as text: give it back as a JSON list. */
-    json_t *items = rc == IAM_OK ? json_object_get(*out, "items") : NULL;
-    for (size_t i = 0; i < json_array_size(items); i++) {
-        json_t *u = json_array_get(items, i);
-        json_t *p = json_loads(json_string_value(json_object_get(u, "policies")), 0, NULL);
-        json_object_set_new(u, "policies", p ? p : json_array());
-    }
-    return rc;
+    return msql_page(s->db, st, 3, limit, "name", out);
 }
 
 /* ---- policies --------------------------------------------------------------------------- */

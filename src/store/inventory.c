@@ -292,14 +292,7 @@ static enum iam_rc order_get(sqlite3 *db, int64_t id, json_t **out)
                                      " decided_at FROM orders WHERE id = ?1");
     if (st)
         sqlite3_bind_int64(st, 1, id);
-    enum iam_rc rc = one_row(db, st, out);
-    /* numbers is kept as JSON text: give it back as a list. */
-    json_t *n = rc == IAM_OK ? json_loads(json_string_value(json_object_get(*out, "numbers")), 0,
-                                          NULL)
-                             : NULL;
-    if (n)
-        json_object_set_new(*out, "numbers", n);
-    return rc;
+    return one_row(db, st, out);
 }
 
 /* The numbers an order takes, checked available; IAM_IN_USE with msg otherwise. */
@@ -401,14 +394,7 @@ enum iam_rc inv_order_list(sqlite3 *db, const char *account, const char *after, 
         msql_bind_texts(st, v, 1);
         sqlite3_bind_int64(st, 2, after ? strtoll(after, NULL, 10) : 0);
     }
-    enum iam_rc rc = msql_page(db, st, 3, limit, "id", out);
-    json_t *items = rc == IAM_OK ? json_object_get(*out, "items") : NULL;
-    for (size_t i = 0; i < json_array_size(items); i++) {
-        json_t *o = json_array_get(items, i);
-        json_t *n = json_loads(json_string_value(json_object_get(o, "numbers")), 0, NULL);
-        json_object_set_new(o, "numbers", n ? n : json_array());
-    }
-    return rc;
+    return msql_page(db, st, 3, limit, "id", out);
 }
 
 enum iam_rc inv_order_decide(sqlite3 *db, const char *id, bool approve, const char *reason,

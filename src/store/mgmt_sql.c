@@ -76,6 +76,12 @@ static int is_flag_column(const char *name)
 }
 
 /* One row as an object keyed by the column names the query chose. */
+static int is_json_column(const char *name)
+{
+    return strcmp(name, "statements") == 0 || strcmp(name, "policies") == 0 ||
+           strcmp(name, "numbers") == 0;
+}
+
 json_t *msql_row_json(sqlite3_stmt *st)
 {
     json_t *o = json_object();
@@ -90,8 +96,8 @@ json_t *msql_row_json(sqlite3_stmt *st)
         case SQLITE_NULL: v = json_null(); break;
         default: {
             const char *t = (const char *)sqlite3_column_text(st, i);
-            /* Policy statements are stored as JSON and given back as JSON. */
-            v = strcmp(name, "statements") == 0 ? json_loads(t, 0, NULL) : json_string(t);
+            /* Lists kept as JSON text (statements, json_group_array) go back as JSON. */
+            v = is_json_column(name) ? json_loads(t, 0, NULL) : json_string(t);
             if (!v)
                 v = json_null();
         }

@@ -42,6 +42,10 @@ struct api_call {
     const struct api_route *route;
     const char *account; /* the caller's account and user */
     const char *user;
+    /* The account acted on: the caller's, or the one the operator names with ?account= on an
+     * API_OPERATOR_AS route. */
+    const char *scope;
+    char scope_buf[API_PARAM_MAX + 1];
     bool operator;
     json_t *body;        /* a JSON object matching the route's fields, or NULL (no body) */
     struct api_param params[API_MAX_PARAMS];
@@ -65,6 +69,7 @@ enum {
     API_LIST = 1 << 1,        /* {"items", "next"} with ?limit= and ?after= */
     API_ANY_ACCOUNT = 1 << 2, /* the operator reaches every account's resources */
     API_CSV = 1 << 3,         /* the body is text/csv, read by the handler itself */
+    API_OPERATOR_AS = 1 << 4, /* the operator may act on another account with ?account= */
 };
 
 struct api_field {

@@ -367,9 +367,9 @@ static int idempotency_check(struct api_call *c, const char *key, char hash[65],
     size_t n = evbuffer_get_length(in);
     const char *body = n ? (const char *)evbuffer_pullup(in, (ev_ssize_t)n) : "";
     struct evbuffer *msg = evbuffer_new();
+    /* The whole URI: ?account= names what the request acts on. */
     int ok = msg && evbuffer_add_printf(msg, "%s %s\n", api_method_name(c->route->method),
-                                        evhttp_uri_get_path(evhttp_request_get_evhttp_uri(
-                                            c->req))) >= 0 &&
+                                        evhttp_request_get_uri(c->req)) >= 0 &&
              evbuffer_add(msg, body, n) == 0;
     size_t mlen = msg ? evbuffer_get_length(msg) : 0;
     ok = ok && sha256_hex(evbuffer_pullup(msg, (ev_ssize_t)mlen), mlen, hash) == 0;
@@ -431,6 +431,39 @@ static const struct api_route *find_route(const char *path, enum evhttp_cmd_type
     return NULL;
 }
 
+/* The account the request acts on (c->scope); -1 after an error answer. */
+static int resolve_scope(struct api_call *c, struct api_reply *r)
+{
+    c->scope = c->account;
+    const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(c->req));
+    struct evkeyvalq args;
+    TAILQ_INIT(&args);
+    if (q && evhttp_parse_query_str(q, &args) != 0) {
+        api_reply_error(r, 400, "bad_request", "the query string cannot be parsed");
+        return -1;
+    }
+    const char *named = evhttp_find_header(&args, "account");
+    int rc = 0;
+    json_t *a = NULL;
+    if (!named) {
+        /* the caller's own */
+    } else if (!c->operator || !(c->route->flags & API_OPERATOR_AS)) {
+        api_reply_error(r, 400, "bad_request", "?account= is the operator's, on %s",
+                        c->route->flags & API_OPERATOR_AS ? "this endpoint" : "other endpoints");
+        rc = -1;
+    } else if (strlen(named) > API_PARAM_MAX ||
+               iam_account_get(c->api->iam, named, &a) != IAM_OK) {
+        api_reply_error(r, 404, "not_found", "no such account");
+        rc = -1;
+    } else {
+        snprintf(c->scope_buf, sizeof c->scope_buf, "%s", named);
+        c->scope = c->scope_buf;
+    }
+    json_decref(a);
+    evhttp_clear_headers(&args);
+    return rc;
+}
+
 /* Everything after routing; the answer goes into r. */
 static void serve(struct api_call *c, struct api_reply *r)
 {
@@ -460,13 +493,14 @@ static void serve(struct api_call *c, struct api_reply *r)
                           : NULL;
     char hash[65] = "";
     int idem = 0;
-    if ((c->route->flags & API_LIST) && parse_list_query(c->req, c, err, sizeof err) != 0)
+    bool bad_list = (c->route->flags & API_LIST) &&
+                    parse_list_query(c->req, c, err, sizeof err) != 0;
+    bool bad_body = !bad_list && !(c->route->flags & API_CSV) &&
+                    (parse_body(c->req, &c->body, err, sizeof err) != 0 ||
+                     check_fields(c->route, c->body, err, sizeof err) != 0);
+    if (bad_list || bad_body)
         api_reply_error(r, 400, "bad_request", "%s", err);
-    else if (!(c->route->flags & API_CSV) &&
-             (parse_body(c->req, &c->body, err, sizeof err) != 0 ||
-              check_fields(c->route, c->body, err, sizeof err) != 0))
-        api_reply_error(r, 400, "bad_request", "%s", err);
-    else if ((idem = idempotency_check(c, key, hash, r)) == 0)
+    else if (resolve_scope(c, r) == 0 && (idem = idempotency_check(c, key, hash, r)) == 0)
         c->route->handler(c, r);
     if (is_write(m) && idem != 1)
         audit(c, resource, 1, r->status ? r->status : 500);
@@ -492,7 +526,8 @@ static void on_request(struct evhttp_request *req, void *arg)
     if (!path || !*path)
         path = "/";
     enum evhttp_cmd_type m = evhttp_request_get_command(req);
-    struct api_call c = { .api = api, .req = req, .account = account, .user = user };
+    struct api_call c = { .api = api, .req = req, .account = account, .user = user,
+                          .scope = account };
     bool path_known;
     c.route = find_route(path, m, &c, &path_known);
     if (!path_known) {

@@ -45,6 +45,11 @@ static json_t *parameters(const struct api_route *r)
                                               "the \"next\" of the previous page", "schema",
                                               "type", "string"));
     }
+    if (r->flags & API_OPERATOR_AS)
+        json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:{s:s}}", "name", "account", "in",
+                                              "query", "description",
+                                              "the operator only: act on this account", "schema",
+                                              "type", "string"));
     if (r->flags & API_CREATES)
         json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:{s:s}}", "name", "Idempotency-Key",
                                               "in", "header", "description",
@@ -104,6 +109,9 @@ static json_t *operation(const struct api_route *r)
                            "x-vcs-any-account", (r->flags & API_ANY_ACCOUNT) != 0, "x-vcs-list",
                            (r->flags & API_LIST) != 0, "x-vcs-creates",
                            (r->flags & API_CREATES) != 0);
+    if (op)
+        json_object_set_new(op, "x-vcs-operator-account",
+                            json_boolean((r->flags & API_OPERATOR_AS) != 0));
     if (op && r->fields && r->fields->name)
         json_object_set_new(op, "requestBody", request_body(r));
     if (op && (r->flags & API_CSV))

@@ -62,7 +62,7 @@ void api_orders_create(struct api_call *c, struct api_reply *r)
     }
     json_t *order = NULL;
     char msg[256] = "";
-    enum iam_rc rc = inv_order_create(iam_store_db(c->api->iam), c->account, numbers, region,
+    enum iam_rc rc = inv_order_create(iam_store_db(c->api->iam), c->scope, numbers, region,
                                       type, numbers ? 0 : json_integer_value(count), &order, msg,
                                       sizeof msg);
     answer(r, rc, order, msg, 201);

@@ -8,7 +8,7 @@
 void api_policies_list(struct api_call *c, struct api_reply *r)
 {
     json_t *pg = NULL;
-    enum iam_rc rc = iam_policy_list(c->api->iam, c->account, c->after, c->limit, &pg);
+    enum iam_rc rc = iam_policy_list(c->api->iam, c->scope, c->after, c->limit, &pg);
     api_reply_result(r, rc, pg, "policies");
 }
 
@@ -25,7 +25,7 @@ void api_policies_create(struct api_call *c, struct api_reply *r)
         return;
     }
     iam_doc_free(d);
-    enum iam_rc rc = iam_policy_create(c->api->iam, c->account, name, statements);
+    enum iam_rc rc = iam_policy_create(c->api->iam, c->scope, name, statements);
     if (rc != IAM_OK) {
         api_reply_store(r, rc, "policy");
         return;
@@ -37,7 +37,7 @@ void api_policies_create(struct api_call *c, struct api_reply *r)
 void api_policies_delete(struct api_call *c, struct api_reply *r)
 {
     const char *name = api_param(c, "name");
-    enum iam_rc rc = iam_policy_delete(c->api->iam, c->account, name);
+    enum iam_rc rc = iam_policy_delete(c->api->iam, c->scope, name);
     if (rc == IAM_IN_USE)
         api_reply_error(r, 409, "conflict", "policy %s is attached to users: detach it first",
                         name);

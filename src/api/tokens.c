@@ -44,7 +44,7 @@ void api_tokens_create(struct api_call *c, struct api_reply *r)
     }
     char token[IAM_TOKEN_LEN + 1], id[IAM_TOKEN_ID_LEN + 1];
     const char *user = api_param(c, "name");
-    enum iam_rc rc = iam_token_create(c->api->iam, c->account, user, exp ? expires : NULL,
+    enum iam_rc rc = iam_token_create(c->api->iam, c->scope, user, exp ? expires : NULL,
                                       token, id);
     if (rc != IAM_OK) {
         api_reply_store(r, rc, "user");
@@ -56,6 +56,6 @@ void api_tokens_create(struct api_call *c, struct api_reply *r)
 
 void api_tokens_delete(struct api_call *c, struct api_reply *r)
 {
-    api_reply_done(r, iam_token_revoke(c->api->iam, c->account, api_param(c, "name"),
+    api_reply_done(r, iam_token_revoke(c->api->iam, c->scope, api_param(c, "name"),
                                        api_param(c, "id")), "token");
 }

@@ -6,7 +6,7 @@ void api_user_policies_attach(struct api_call *c, struct api_reply *r)
 {
     const char *user = api_param(c, "name");
     const char *policy = json_string_value(json_object_get(c->body, "policy"));
-    enum iam_rc rc = iam_policy_attach(c->api->iam, c->account, user, policy);
+    enum iam_rc rc = iam_policy_attach(c->api->iam, c->scope, user, policy);
     if (rc == IAM_IN_USE) {
         api_reply_error(r, 409, "conflict", "%s is the main user: it has every right already",
                         user);
@@ -22,6 +22,6 @@ void api_user_policies_attach(struct api_call *c, struct api_reply *r)
 
 void api_user_policies_detach(struct api_call *c, struct api_reply *r)
 {
-    api_reply_done(r, iam_policy_detach(c->api->iam, c->account, api_param(c, "name"),
+    api_reply_done(r, iam_policy_detach(c->api->iam, c->scope, api_param(c, "name"),
                                         api_param(c, "policy")), "attachment");
 }

@@ -5,7 +5,7 @@
 void api_users_list(struct api_call *c, struct api_reply *r)
 {
     json_t *pg = NULL;
-    enum iam_rc rc = iam_user_list(c->api->iam, c->account, c->after, c->limit, &pg);
+    enum iam_rc rc = iam_user_list(c->api->iam, c->scope, c->after, c->limit, &pg);
     api_reply_result(r, rc, pg, "users");
 }
 
@@ -14,7 +14,7 @@ void api_users_create(struct api_call *c, struct api_reply *r)
     const char *name = api_body_name(c, r);
     if (!name)
         return;
-    enum iam_rc rc = iam_user_create(c->api->iam, c->account, name);
+    enum iam_rc rc = iam_user_create(c->api->iam, c->scope, name);
     if (rc != IAM_OK)
         api_reply_store(r, rc, "user");
     else
@@ -23,7 +23,7 @@ void api_users_create(struct api_call *c, struct api_reply *r)
 
 void api_users_delete(struct api_call *c, struct api_reply *r)
 {
-    enum iam_rc rc = iam_user_delete(c->api->iam, c->account, api_param(c, "name"));
+    enum iam_rc rc = iam_user_delete(c->api->iam, c->scope, api_param(c, "name"));
     if (rc == IAM_IN_USE)
         api_reply_error(r, 409, "conflict", "the main user goes only with its account");
     else

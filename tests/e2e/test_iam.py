@@ -89,6 +89,17 @@ def run(t):
     expect(v, "GET", "/v1/audit", None, kept, 401, "token of a deleted user")
     expect(v, "DELETE", "/v1/users/shop", None, main, 409, "delete the main user")
 
+    # The operator acts on a customer's users by naming the account; nobody else may.
+    got = expect(v, "GET", "/v1/users?account=shop", None, op, 200, "operator lists shop's users")
+    T.check_eq([u["name"] for u in got["items"]], ["shop"], "shop's users (clerk is gone)")
+    expect(v, "POST", "/v1/users?account=shop", {"name": "helper"}, op, 201,
+           "operator creates a sub-user in shop")
+    expect(v, "DELETE", "/v1/users/helper", None, op, 404, "shop's user without ?account=")
+    expect(v, "DELETE", "/v1/users/helper?account=shop", None, op, 204, "and with it")
+    expect(v, "GET", "/v1/users?account=nosuch", None, op, 404, "unknown account")
+    expect(v, "GET", "/v1/users?account=admin", None, main, 400, "?account= by a customer")
+    expect(v, "GET", "/v1/audit?account=shop", None, op, 400, "?account= where not allowed")
+
     # Policies: deleted only when attached to nobody; system ones are nobody's to delete.
     expect(v, "POST", "/v1/policies", {"name": "cdrs", "statements": STATEMENTS}, main, 201,
            "create policy")

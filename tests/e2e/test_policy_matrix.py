@@ -219,11 +219,16 @@ def run(t):
             action, fixture = FIXTURES["%s %s" % (method, pattern)]
             params, body = fixture(owner)
             path = re.sub(r"\{(\w+)\}", lambda m: params[m.group(1)], pattern)
+            # The operator acts on another account's users, policies and orders by naming it.
+            as_other = who == "operator" and where == "foreign" and op["x-vcs-operator-account"]
+            if as_other:
+                path += "?account=" + owner.name
             resource = re.sub(r"\{(\w+)\}", lambda m: params[m.group(1)],
                               op["x-vcs-resource"] or "")
             if not allowed(who, action, resource):
                 want = 403
-            elif where == "foreign" and not (who == "operator" and op["x-vcs-any-account"]):
+            elif where == "foreign" and not (as_other or who == "operator" and
+                                             op["x-vcs-any-account"]):
                 want = 404
             else:
                 want = success

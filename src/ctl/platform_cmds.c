@@ -373,8 +373,15 @@ int ctl_platform_run(const struct target *t, int argc, char **argv, bool json)
                 rc = usage_error(c, "%s needs a value", argv[i]);
                 break;
             }
-            if (take_option(c, flag, value, body, query, sizeof query) != 0)
+            if (strcmp(flag, "--account") == 0) {
+                /* The operator acting on another account (the server refuses anyone else). */
+                char *enc = evhttp_uriencode(value, -1, 0);
+                size_t n = strlen(query);
+                snprintf(query + n, sizeof query - n, "&account=%s", enc ? enc : "");
+                free(enc);
+            } else if (take_option(c, flag, value, body, query, sizeof query) != 0) {
                 rc = EXIT_ERROR;
+            }
         } else if (pos) {
             pos[npos++] = argv[i];
         }
@@ -411,7 +418,10 @@ int ctl_platform_run(const struct target *t, int argc, char **argv, bool json)
             raw = NULL;
             json_t *j = NULL;
             int status = 0;
-            rc = request(t, c, path, text, &j, &status);
+            char url[PATH_MAX_LEN + sizeof query];
+            snprintf(url, sizeof url, "%s%s%s", path, query[0] ? "?" : "",
+                     query[0] ? query + 1 : "");
+            rc = request(t, c, url, text, &j, &status);
             if (rc == EXIT_OK)
                 print_answer(c, status, j, json);
             json_decref(j);

@@ -49,6 +49,8 @@ static void usage(FILE *f)
           f);
     ctl_platform_usage(f);
     fputs("  --json   with any of them: print the API's JSON instead of a table.\n"
+          "  --account NAME  the operator acting on another account (users, tokens, policies,\n"
+          "           orders create).\n"
           "\n"
           "options (they override the environment):\n"
           "  --http HOST:PORT  management API address ($VCS_HTTP, default " DEFAULT_HTTP ")\n"

@@ -76,6 +76,14 @@ def run(t):
     check_rc(as_customer(t, v, main, "accounts", "create", "x", "--max-calls", "many"), 2,
              "not an integer")
 
+    # The operator on the customer's users.
+    r = v.vcsctl("--json", "users", "list", "--account", "shop")
+    check_rc(r, 0, "operator lists shop's users")
+    T.check_eq(sorted(u["name"] for u in json.loads(r.stdout)["items"]), ["clerk", "shop"],
+               "shop's users")
+    check_rc(v.vcsctl("users", "create", "temp", "--account", "shop"), 0, "operator creates one")
+    check_rc(v.vcsctl("users", "delete", "temp", "--account", "shop"), 0, "and deletes it")
+
     # Numbers and orders.
     r = subprocess.run(list(t.vcsctl_cmd()) + ["--http", "127.0.0.1:%d" % v.http_port, "--data",
                                               v.data, "--json", "numbers", "import", "-"],

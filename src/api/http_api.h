@@ -1,8 +1,10 @@
-/* The management API (SPEC 7): JSON over HTTP under /v1 on libevent's HTTP server, running on
- * the main thread's event base. Every request needs "Authorization: Bearer <token>" (checked with
- * store_auth_token) except none so far; errors are {"error":{"code":..,"message":..}}.
- * Endpoints: GET /v1/health, POST /v1/reload, GET /metrics (Prometheus text, same token). The engine supplies what the API reports and does
- * through api_ops, so this module knows nothing of calls or scripts. */
+/* The management API (SPEC 7 and 8): JSON over HTTP under /v1 on libevent's HTTP server,
+ * running on the main thread's event base. Every request needs "Authorization: Bearer <token>":
+ * the operator's admin.token (store_auth_token) or a platform token (store/iam.h). Endpoints
+ * are those of the route table (src/api/routes.c), described at GET /v1/openapi.json; each
+ * names the IAM action it needs (src/iam/policy.h). Errors are {"error":{"code":..,"message":..}}.
+ * The engine supplies what the API reports and does through api_ops, so this module knows
+ * nothing of calls or scripts. */
 #ifndef VCS_HTTP_API_H
 #define VCS_HTTP_API_H
 

@@ -1,12 +1,14 @@
 /* vcsctl: drives a running vcsd through its management API (SPEC 3 and 7).
  * The server is found with --http HOST:PORT, else $VCS_HTTP, else 127.0.0.1:8080; the bearer
  * token is read from DIR/admin.token when --data DIR is given, else taken from $VCS_TOKEN, else
- * read from ./var/admin.token. Exit status: 0 success, 1 the server answered but said no (reload
- * rejected by a script error, server unhealthy), 2 anything else (usage, token, connection, HTTP
- * errors), so that scripts can tell "fix your dialplan" from "vcsctl could not do its job". */
+ * read from ./var/admin.token. Exit status: 0 success, 1 the server answered with an error
+ * (reload rejected by a script error, server unhealthy, 403, 404, ...), 2 anything else (usage,
+ * token, connection), so that scripts can tell "the server said no" from "vcsctl could not do
+ * its job". The platform commands live in platform_cmds.c. */
 #include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,31 +21,15 @@
 #include <event2/util.h>
 #include <jansson.h>
 
+#include "ctl/http_client.h"
+#include "ctl/platform_cmds.h"
+
 #define DEFAULT_HTTP "127.0.0.1:8080"
 #define DEFAULT_DATA "./var"
 #define TOKEN_FILE "admin.token"
-#define MAX_TOKEN 1024
 /* A reload compiles every script on the server before it answers. */
 #define RELOAD_TIMEOUT_S 30
 #define HEALTH_TIMEOUT_S 10
-
-enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_ERROR = 2 };
-
-struct target {
-    char host[256];
-    uint16_t port;
-    char shown[300]; /* HOST:PORT as the user should read it in messages */
-    char token[MAX_TOKEN + 1];
-};
-
-struct reply {
-    struct event_base *base;
-    int status; /* HTTP status; 0 when no answer came */
-    int failed; /* the error callback ran */
-    enum evhttp_request_error error;
-    int sock_errno;
-    char *body; /* NUL-terminated copy of the answer's body */
-};
 
 static void usage(FILE *f)
 {
@@ -59,13 +45,21 @@ static void usage(FILE *f)
           "           draining, 1 otherwise.\n"
           "  help     show this text.\n"
           "\n"
+          "platform commands (SPEC 8; a customer acts with its own token in $VCS_TOKEN):\n",
+          f);
+    ctl_platform_usage(f);
+    fputs("  --json   with any of them: print the API's JSON instead of a table.\n"
+          "  --account NAME  the operator acting on another account (users, tokens, policies,\n"
+          "           orders create).\n"
+          "\n"
           "options (they override the environment):\n"
           "  --http HOST:PORT  management API address ($VCS_HTTP, default " DEFAULT_HTTP ")\n"
           "  --data DIR        data directory: the token is read from DIR/" TOKEN_FILE "\n"
           "                    (without --data: $VCS_TOKEN, else " DEFAULT_DATA "/" TOKEN_FILE ")\n"
           "\n"
-          "exit status: 0 success, 1 reload rejected or server unhealthy, 2 other errors\n"
-          "(usage, token, connection, HTTP errors).\n",
+          "exit status: 0 success, 1 the server answered with an error (reload rejected,\n"
+          "server unhealthy, 403, 404, ...; its message on stderr), 2 vcsctl could not do its\n"
+          "job (usage, token, connection).\n",
           f);
 }
 
@@ -159,140 +153,10 @@ static int set_token_from_env(struct target *t, const char *value)
     return 0;
 }
 
-static void on_request_error(enum evhttp_request_error error, void *arg)
-{
-    struct reply *r = arg;
-    r->failed = 1;
-    r->error = error;
-    r->sock_errno = EVUTIL_SOCKET_ERROR();
-}
-
-static void on_response(struct evhttp_request *req, void *arg)
-{
-    struct reply *r = arg;
-    /* libevent calls this with req NULL (or a code of 0) when the request failed. */
-    if (req && evhttp_request_get_response_code(req) > 0) {
-        r->status = evhttp_request_get_response_code(req);
-        struct evbuffer *in = evhttp_request_get_input_buffer(req);
-        size_t n = evbuffer_get_length(in);
-        r->body = malloc(n + 1);
-        if (r->body) {
-            evbuffer_remove(in, r->body, n);
-            r->body[n] = '\0';
-        }
-    }
-    event_base_loopbreak(r->base);
-}
-
-static const char *request_error_text(const struct reply *r)
-{
-    /* libevent 2.1 reports a failed connect through on_response alone, and by then errno no
-     * longer holds the reason (it reads ENOTCONN). */
-    if (!r->failed)
-        return "could not connect (is vcsd running, with this --http address?)";
-    switch (r->error) {
-    case EVREQ_HTTP_TIMEOUT:
-        return "timed out";
-    case EVREQ_HTTP_INVALID_HEADER:
-        return "invalid answer";
-    case EVREQ_HTTP_DATA_TOO_LONG:
-        return "answer too long";
-    case EVREQ_HTTP_BUFFER_ERROR:
-        if (r->sock_errno)
-            return evutil_socket_error_to_string(r->sock_errno);
-        break;
-    case EVREQ_HTTP_EOF:
-    case EVREQ_HTTP_REQUEST_CANCEL:
-        break;
-    }
-    return "connection closed before an answer";
-}
-
-/* Sends one request and waits for its answer. 0 with r->status and r->body set, or -1 after
- * printing why no answer came. */
-static int http_call(const struct target *t, enum evhttp_cmd_type method, const char *path,
-                     int timeout_s, struct reply *r)
-{
-    memset(r, 0, sizeof *r);
-    /* libevent would report an unknown host as a closed connection; say what went wrong. */
-    struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
-    int gai = getaddrinfo(t->host, NULL, &hints, &ai);
-    if (gai != 0) {
-        fprintf(stderr, "vcsctl: cannot resolve %s: %s\n", t->host, gai_strerror(gai));
-        return -1;
-    }
-    freeaddrinfo(ai);
-    r->base = event_base_new();
-    if (!r->base) {
-        fprintf(stderr, "vcsctl: cannot create an event loop\n");
-        return -1;
-    }
-    int rc = -1;
-    struct evhttp_connection *conn = evhttp_connection_base_new(r->base, NULL, t->host, t->port);
-    struct evhttp_request *req = conn ? evhttp_request_new(on_response, r) : NULL;
-    if (!req) {
-        fprintf(stderr, "vcsctl: cannot set up a connection to %s\n", t->shown);
-        goto out;
-    }
-    evhttp_connection_set_timeout(conn, timeout_s);
-    evhttp_request_set_error_cb(req, on_request_error);
-    char auth[MAX_TOKEN + 16];
-    snprintf(auth, sizeof auth, "Bearer %s", t->token);
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    if (evhttp_add_header(h, "Authorization", auth) != 0) {
-        evhttp_request_free(req);
-        fprintf(stderr, "vcsctl: the API token contains characters not allowed in a header\n");
-        goto out;
-    }
-    evhttp_add_header(h, "Host", t->shown);
-    evhttp_add_header(h, "Accept", "application/json");
-    /* evhttp_make_request frees req itself when it fails. */
-    if (evhttp_make_request(conn, req, method, path) != 0) {
-        fprintf(stderr, "vcsctl: cannot send the request to %s\n", t->shown);
-        goto out;
-    }
-    event_base_dispatch(r->base);
-    if (r->status == 0) {
-        fprintf(stderr, "vcsctl: cannot reach vcsd at %s: %s\n", t->shown, request_error_text(r));
-        goto out;
-    }
-    if (!r->body) {
-        fprintf(stderr, "vcsctl: out of memory\n");
-        goto out;
-    }
-    rc = 0;
-out:
-    if (conn)
-        evhttp_connection_free(conn);
-    event_base_free(r->base);
-    return rc;
-}
-
-/* The message of an API error body, or NULL when the body is not one. */
-static const char *api_error_message(json_t *j, const char **code)
-{
-    json_t *e = json_object_get(j, "error");
-    const char *msg = json_string_value(json_object_get(e, "message"));
-    *code = json_string_value(json_object_get(e, "code"));
-    return msg;
-}
-
-/* For answers the command has no use for: says what the server said. */
-static void report_http_error(const struct target *t, int status, json_t *j)
-{
-    const char *code = NULL;
-    const char *msg = api_error_message(j, &code);
-    if (msg)
-        fprintf(stderr, "vcsctl: %s answered HTTP %d (%s): %s\n", t->shown, status,
-                code ? code : "error", msg);
-    else
-        fprintf(stderr, "vcsctl: %s answered HTTP %d\n", t->shown, status);
-}
-
 static int cmd_reload(const struct target *t)
 {
     struct reply r;
-    if (http_call(t, EVHTTP_REQ_POST, "/v1/reload", RELOAD_TIMEOUT_S, &r) != 0)
+    if (http_call(t, EVHTTP_REQ_POST, "/v1/reload", NULL, RELOAD_TIMEOUT_S, &r) != 0)
         return EXIT_ERROR;
     json_t *j = json_loads(r.body, 0, NULL);
     int rc = EXIT_ERROR;
@@ -317,6 +181,7 @@ static int cmd_reload(const struct target *t)
         rc = EXIT_REFUSED;
     } else {
         report_http_error(t, r.status, j);
+        rc = EXIT_REFUSED;
     }
     json_decref(j);
     free(r.body);
@@ -326,7 +191,7 @@ static int cmd_reload(const struct target *t)
 static int cmd_health(const struct target *t)
 {
     struct reply r;
-    if (http_call(t, EVHTTP_REQ_GET, "/v1/health", HEALTH_TIMEOUT_S, &r) != 0)
+    if (http_call(t, EVHTTP_REQ_GET, "/v1/health", NULL, HEALTH_TIMEOUT_S, &r) != 0)
         return EXIT_ERROR;
     json_t *j = json_loads(r.body, 0, NULL);
     int rc;
@@ -365,8 +230,15 @@ static int is_option(const char *arg, const char *name)
 int main(int argc, char **argv)
 {
     const char *http = NULL, *data = NULL, *command = NULL;
+    bool json = false;
+    /* A platform command's own arguments and options, in order (the group first), gathered
+     * in place at the front of argv: never more of them than arguments already read. */
+    char **cmd_args = argv;
+    int n_cmd_args = 0;
     for (int i = 1; i < argc; i++) {
-        if (is_option(argv[i], "--http")) {
+        if (strcmp(argv[i], "--json") == 0) {
+            json = true;
+        } else if (is_option(argv[i], "--http")) {
             if (!(http = option_value(argc, argv, &i, "--http")))
                 return EXIT_ERROR;
         } else if (is_option(argv[i], "--data")) {
@@ -375,6 +247,8 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             usage(stdout);
             return EXIT_OK;
+        } else if (command && ctl_platform_group(command)) {
+            cmd_args[n_cmd_args++] = argv[i];
         } else if (argv[i][0] == '-') {
             fprintf(stderr, "vcsctl: unknown option %s\n", argv[i]);
             usage(stderr);
@@ -385,6 +259,7 @@ int main(int argc, char **argv)
             return EXIT_ERROR;
         } else {
             command = argv[i];
+            cmd_args[n_cmd_args++] = argv[i];
         }
     }
     if (!command) {
@@ -400,7 +275,7 @@ int main(int argc, char **argv)
         run = cmd_reload;
     else if (strcmp(command, "health") == 0)
         run = cmd_health;
-    if (!run) {
+    if (!run && !ctl_platform_group(command)) {
         fprintf(stderr, "vcsctl: unknown command '%s'\n", command);
         usage(stderr);
         return EXIT_ERROR;
@@ -429,5 +304,5 @@ int main(int argc, char **argv)
         token_rc = read_token_file(&t, DEFAULT_DATA);
     if (token_rc != 0)
         return EXIT_ERROR;
-    return run(&t);
+    return run ? run(&t) : ctl_platform_run(&t, n_cmd_args, cmd_args, json);
 }

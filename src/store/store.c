@@ -20,10 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include "core/clock.h"
+#include "core/digest.h"
 #include "core/errmsg.h"
 #include "core/log.h"
 #include "core/queue.h"
@@ -98,6 +98,76 @@ static const char *const migrations[] = {
     " issued_at TEXT);"
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
     "INSERT INTO meta(key, value) VALUES ('created_at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));",
+    /* 2: the platform's accounts, users, tokens, policies, audit log and idempotency keys
+     * (src/store/iam.c). A user's main user has the account's name; tokens are HMAC-SHA256 of
+     * the token under the server key, looked up by their public id. */
+    "ALTER TABLE accounts ADD COLUMN rate_fen_per_minute INTEGER NOT NULL DEFAULT 20;"
+    "ALTER TABLE accounts ADD COLUMN rent_fen_per_month INTEGER NOT NULL DEFAULT 1500;"
+    "ALTER TABLE accounts ADD COLUMN max_calls INTEGER;"
+    "ALTER TABLE accounts ADD COLUMN low_balance_fen INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE users ("
+    " account TEXT NOT NULL REFERENCES accounts(name),"
+    " name TEXT NOT NULL,"
+    " main INTEGER NOT NULL DEFAULT 0,"
+    " created_at TEXT NOT NULL,"
+    " PRIMARY KEY (account, name));"
+    "CREATE TABLE user_tokens ("
+    " id TEXT PRIMARY KEY,"
+    " account TEXT NOT NULL,"
+    " user TEXT NOT NULL,"
+    " hmac_sha256 TEXT NOT NULL,"
+    " created_at TEXT NOT NULL,"
+    " expires_at TEXT,"
+    " FOREIGN KEY (account, user) REFERENCES users(account, name) ON DELETE CASCADE);"
+    "CREATE INDEX user_tokens_user ON user_tokens(account, user);"
+    /* account '' holds the system policies, rewritten from the C definitions at every start. */
+    "CREATE TABLE policies ("
+    " account TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " statements TEXT NOT NULL,"
+    " created_at TEXT NOT NULL,"
+    " PRIMARY KEY (account, name));"
+    "CREATE TABLE user_policies ("
+    " account TEXT NOT NULL,"
+    " user TEXT NOT NULL,"
+    " policy TEXT NOT NULL,"
+    " PRIMARY KEY (account, user, policy),"
+    " FOREIGN KEY (account, user) REFERENCES users(account, name) ON DELETE CASCADE);"
+    "CREATE INDEX user_policies_policy ON user_policies(account, policy);"
+    "CREATE TABLE audit ("
+    " id INTEGER PRIMARY KEY,"
+    " time TEXT NOT NULL,"
+    " account TEXT NOT NULL,"
+    " user TEXT NOT NULL,"
+    " action TEXT NOT NULL,"
+    " resource TEXT NOT NULL,"
+    " allowed INTEGER NOT NULL,"
+    " status INTEGER NOT NULL,"
+    " method TEXT NOT NULL,"
+    " path TEXT NOT NULL);"
+    "CREATE INDEX audit_account ON audit(account, id);"
+    "CREATE TABLE idempotency ("
+    " account TEXT NOT NULL,"
+    " key TEXT NOT NULL,"
+    " request_sha256 TEXT NOT NULL,"
+    " status INTEGER NOT NULL,"
+    " response TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " PRIMARY KEY (account, key));",
+    /* 3: numbers bound to a trunk and reserved by an order; orders (src/store/inventory.c). */
+    "ALTER TABLE numbers ADD COLUMN trunk TEXT;"
+    "ALTER TABLE numbers ADD COLUMN order_id INTEGER;"
+    "CREATE INDEX numbers_search ON numbers(state, region, type, number);"
+    "CREATE INDEX numbers_account ON numbers(account, number);"
+    "CREATE TABLE orders ("
+    " id INTEGER PRIMARY KEY,"
+    " account TEXT NOT NULL,"
+    " state TEXT NOT NULL CHECK (state IN ('pending','approved','rejected')),"
+    " numbers TEXT NOT NULL,"
+    " reason TEXT,"
+    " created_at TEXT NOT NULL,"
+    " decided_at TEXT);"
+    "CREATE INDEX orders_account ON orders(account, id);",
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 
@@ -131,6 +201,7 @@ struct wnode {
 };
 
 struct store {
+    char data_dir[PATH_MAX];
     sqlite3 *wdb;
     sqlite3_stmt *ins_cdr, *upd_cdr, *beat; /* writer thread only */
     int lock_fd;                     /* data_lock, held while the store is open */
@@ -285,26 +356,6 @@ static int write_token_file(const char *dir, const char *path, const char *token
 
 /* ---- tokens ----------------------------------------------------------------------------- */
 
-static void to_hex(const unsigned char *in, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-static int sha256_hex(const char *data, size_t len, char out[HASH_HEX + 1])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
-        return -1;
-    to_hex(md, mdlen, out);
-    return 0;
-}
-
 static int new_token(char token[TOKEN_HEX + 1], char hash[HASH_HEX + 1], char *err, size_t errlen)
 {
     unsigned char raw[TOKEN_BYTES];
@@ -316,7 +367,7 @@ static int new_token(char token[TOKEN_HEX + 1], char hash[HASH_HEX + 1], char *e
         set_err(err, errlen, "getrandom: %s", got < 0 ? strerror(errno) : "short read");
         return -1;
     }
-    to_hex(raw, sizeof raw, token);
+    hex_encode(raw, sizeof raw, token);
     if (sha256_hex(token, TOKEN_HEX, hash) != 0) {
         set_err(err, errlen, "SHA-256 of the admin token failed");
         return -1;
@@ -1201,6 +1252,7 @@ struct store *store_open(const char *data_dir, char *err, size_t errlen)
     pthread_mutex_init(&st->mu, NULL);
     pthread_mutex_init(&st->rmu, NULL);
     queue_init(&st->q);
+    snprintf(st->data_dir, sizeof st->data_dir, "%s", data_dir);
 
     if (setup_writer_db(st, data_dir, db_path, err, errlen) != 0 ||
         setup_reader_db(st, db_path, err, errlen) != 0) {
@@ -1215,6 +1267,11 @@ struct store *store_open(const char *data_dir, char *err, size_t errlen)
     }
     log_info("store: %s open (schema version %zu)", db_path, N_MIGRATIONS);
     return st;
+}
+
+const char *store_data_dir(const struct store *st)
+{
+    return st ? st->data_dir : NULL;
 }
 
 size_t store_close(struct store *st)

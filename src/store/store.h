@@ -21,6 +21,8 @@ struct store;
  * crashed rows and starts the writer thread. Returns NULL with err filled on failure, also when
  * another process holds the directory: then nothing in it has been touched. */
 struct store *store_open(const char *data_dir, char *err, size_t errlen);
+/* The data directory given to store_open (for modules that keep their own files beside vcs.db). */
+const char *store_data_dir(const struct store *st);
 /* Flushes every queued write (waiting at most a few seconds for a failing disk, then logging
  * each change it could not write), stops the writer thread, closes the database, unlocks.
  * Returns the number of CDR changes that could not be written (0: everything is on disk). */

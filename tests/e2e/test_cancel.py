@@ -32,8 +32,8 @@ end
 end
 """,
 }
-# The busy wait above runs far more Lua instructions than a call may by default.
-CONFIG = "return { script = { max_instructions = 2000000000 } }\n"
+# The busy wait above runs far longer, in instructions and in time, than a call may by default.
+CONFIG = "return { script = { max_instructions = 2000000000, max_run_ms = 5000 } }\n"
 
 
 def cancelled_call(t, v, number, cancel_after_ms, script, unreached_var):

@@ -49,7 +49,8 @@ struct region_table *region_table_build(const struct region_entry *e, size_t n)
         strcpy(t->entries[i].prefix, e[i].prefix);
     }
     t->n = n;
-    qsort(t->entries, n, sizeof *t->entries, by_prefix);
+    if (n) /* qsort must not see the NULL of an empty table */
+        qsort(t->entries, n, sizeof *t->entries, by_prefix);
     return t;
 }
 

@@ -629,13 +629,19 @@ def thread_labels(pid):
 # ------------------------------------------------------------------------------------------
 # One benchmark run
 
+# The whole-call recording (on by default in vcsd) is off unless VCS_BENCH_RECORD=1, so that
+# figures compare with the series measured before it existed.
+RECORD_CALLS = os.environ.get("VCS_BENCH_RECORD") == "1"
+
+
 def bench_config(max_cps=100000, max_calls=100000, rate_limit=0, shipped=False):
+    recording = "  recording = { all_calls = %s },\n" % ("true" if RECORD_CALLS else "false")
     if shipped:  # the shipped engine; SIPp is one source standing for many callers
-        return "return { sip = { rate_limit = { per_second = 0 } } }\n"
+        return "return {\n  sip = { rate_limit = { per_second = 0 } },\n%s}\n" % recording
     return ("return {\n"
             "  engine = { max_cps = %d, max_calls = %d },\n"
             "  sip = { rate_limit = { per_second = %d } },\n"
-            "}\n" % (max_cps, max_calls, rate_limit))
+            "%s}\n" % (max_cps, max_calls, rate_limit, recording))
 
 
 class Run:

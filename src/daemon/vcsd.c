@@ -1,6 +1,7 @@
 /* vcsd: flags and configuration, the services, the engine, the management API, signals.
  * Runs in the foreground and logs to stderr (SPEC 3). */
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <signal.h>
@@ -282,11 +283,19 @@ static int make_dirs(const struct vcs_config *cfg, char *recordings, size_t len)
         fprintf(stderr, "vcsd: cannot create %s: %s\n", cfg->data_dir, strerror(errno));
         return -1;
     }
-    snprintf(recordings, len, "%s/recordings", cfg->data_dir);
-    if (mkdir(recordings, 0750) != 0 && errno != EEXIST) {
-        fprintf(stderr, "vcsd: cannot create %s: %s\n", recordings, strerror(errno));
+    char path[PATH_MAX], resolved[PATH_MAX];
+    snprintf(path, sizeof path, "%s/recordings", cfg->data_dir);
+    if (mkdir(path, 0750) != 0 && errno != EEXIST) {
+        fprintf(stderr, "vcsd: cannot create %s: %s\n", path, strerror(errno));
         return -1;
     }
+    /* The recorder takes absolute paths only: a relative --data (./var in the demo) would
+     * make every recording fail. */
+    if (!realpath(path, resolved) || strlen(resolved) >= len) {
+        fprintf(stderr, "vcsd: cannot resolve %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    snprintf(recordings, len, "%s", resolved);
     return 0;
 }
 

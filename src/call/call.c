@@ -493,14 +493,23 @@ void call_on_invite(struct worker *w, struct sip_event *ev)
     c->set = script_registry_acquire(svc->scripts);
     const char *script = NULL;
     const struct route *route = NULL;
+    bool from_gateway = ev->gateway[0] != '\0';
+    copy_str(r->gateway, sizeof r->gateway, ev->gateway);
     if (c->set) {
+        /* SPEC 4: a number bound to a script runs it; a PSTN call (from a gateway) must reach
+         * an active number, whose owner is the call's account, bound or not. */
         c->number = script_set_number(c->set, ev->to_user);
+        if (c->number && !from_gateway && !c->number->script[0])
+            c->number = NULL;
         if (c->number) {
-            script = c->number->script;
             copy_str(r->account, sizeof r->account, c->number->account);
-        } else if ((route = routes_match(c->set->routes, ev->to_user))) {
-            script = route->script;
+            if (c->number->script[0])
+                script = c->number->script;
         }
+        if (!script && (c->number || !from_gateway) &&
+            (route = routes_match(c->set->routes, ev->to_user,
+                                  from_gateway ? ROUTE_FROM_GATEWAY : ROUTE_FROM_TRUNK)))
+            script = route->script;
     }
     if (!script || !script_set_find(c->set, script)) {
         log_info("call %s: no route for %s", c->id, ev->to_user);

@@ -17,6 +17,7 @@
 #include "media/recorder.h"
 #include "media/tts.h"
 #include "sip/sip_stack.h"
+#include "trunk/gateways.h"
 
 #define WORKER_BITS 8 /* a leg id carries its worker's index in its low bits */
 #define MAX_WORKERS (1 << WORKER_BITS)
@@ -41,6 +42,7 @@ struct engine {
     atomic_ullong refused;
     atomic_ullong delay_us;      /* the last delay measured, for /metrics */
     struct limits *limits;
+    struct gateways *gateways;
 };
 
 const struct engine_services *engine_services(const struct engine *e)
@@ -51,6 +53,11 @@ const struct engine_services *engine_services(const struct engine *e)
 struct limits *engine_limits(const struct engine *e)
 {
     return e->limits;
+}
+
+struct gateways *engine_gateways(const struct engine *e)
+{
+    return e->gateways;
 }
 
 int engine_live_calls(const struct engine *e)
@@ -217,7 +224,7 @@ struct engine *engine_create(const struct engine_services *svc, char *err, size_
         return NULL;
     }
     e->svc = *svc;
-    if (!(e->limits = limits_create())) {
+    if (!(e->limits = limits_create()) || !(e->gateways = gateways_create(svc->cfg))) {
         snprintf(err, errlen, "out of memory");
         engine_destroy(e);
         return NULL;
@@ -252,7 +259,7 @@ int engine_start(struct engine *e, char *err, size_t errlen)
         }
     }
     struct sip_sink sink = { e, sink_admit, sink_unadmit, sink_draining, sink_deliver };
-    if (sip_stack_start(e->svc.cfg, &sink, &e->svc.sip, err, errlen) != 0)
+    if (sip_stack_start(e->svc.cfg, e->gateways, &sink, &e->svc.sip, err, errlen) != 0)
         return -1;
     log_info("engine: %d workers", e->n_workers);
     return 0;
@@ -280,5 +287,6 @@ void engine_destroy(struct engine *e)
     for (int i = 0; i < e->n_workers; i++)
         worker_destroy(e->workers[i]);
     limits_destroy(e->limits);
+    gateways_destroy(e->gateways);
     free(e);
 }

@@ -61,6 +61,8 @@ void engine_destroy(struct engine *e);
 
 /* The concurrency counters of numbers, accounts, trunks and gateways (any thread). */
 struct limits *engine_limits(const struct engine *e);
+/* The carrier gateways: configuration, addresses, up/down (any thread, trunk/gateways.h). */
+struct gateways *engine_gateways(const struct engine *e);
 
 /* Worker thread: a call slot is free again. */
 void engine_call_released(struct engine *e);

@@ -9,6 +9,7 @@
 #include "core/lua_bounded.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <lauxlib.h>
 #include <limits.h>
 #include <lua.h>
@@ -53,6 +54,7 @@ void config_defaults(struct vcs_config *cfg)
     cfg->max_delay_ms = 20;
     cfg->record_all_calls = true; /* SPEC 8: every answered call, for compliance */
     cfg->n_trunks = 0;
+    cfg->n_gateways = 0;
 }
 
 /* ---- parsers shared with the flags ----------------------------------------------------------- */
@@ -495,30 +497,159 @@ static int set_loglevel(struct walk *w, lua_State *L, int idx, const struct fiel
     return 0;
 }
 
+/* Defaults of a list element before its keys are read (NULL: all zero). */
+typedef void (*element_init)(char *elem);
+
+static void gateway_init(char *elem)
+{
+    struct gateway_config *g = (struct gateway_config *)(void *)elem;
+    g->port = 5060;
+    g->transport = SIP_TRANSPORT_UDP;
+    g->n_codecs = 2;
+    g->codecs[0] = 8; /* PCMA */
+    g->codecs[1] = 0; /* PCMU */
+    g->priority = 1;
+    g->weight = 1;
+    g->options_interval_s = 30;
+    g->inbound = true;
+}
+
+/* A list of tables whose first member is a unique `char name[64]`: trunks, gateways.
+ * f->size is the element size, f->off the count, f->off2 the array. */
+static int set_named_list(struct walk *w, lua_State *L, int idx, const struct field *f,
+                          const char *path, char *base, element_init init)
+{
+    size_t n;
+    if (need_list(w, L, idx, f, path, &n) < 0)
+        return -1;
+    char *elems = base + f->off2;
+    for (size_t i = 0; i < n; i++) {
+        char p[KEY_PATH_LEN];
+        char *elem = elems + i * f->size;
+        snprintf(p, sizeof p, "%s[%zu]", path, i + 1);
+        lua_rawgeti(L, idx, (lua_Integer)(i + 1));
+        if (lua_type(L, -1) != LUA_TTABLE)
+            return fail(w, p, "expected table, got %s", luaL_typename(L, -1));
+        memset(elem, 0, f->size);
+        if (init)
+            init(elem);
+        if (walk_table(w, L, lua_gettop(L), f->sub, p, elem) < 0)
+            return -1;
+        lua_pop(L, 1);
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(elems + j * f->size, elem) == 0)
+                return fail(w, p, "name: \"%s\" is already the name of %s[%zu]", elem, path,
+                            j + 1);
+        }
+    }
+    *(int *)(void *)(base + f->off) = (int)n;
+    return 0;
+}
+
 static int set_trunks(struct walk *w, lua_State *L, int idx, const struct field *f,
+                      const char *path, char *base)
+{
+    return set_named_list(w, L, idx, f, path, base, NULL);
+}
+
+static int set_gateways(struct walk *w, lua_State *L, int idx, const struct field *f,
+                        const char *path, char *base)
+{
+    return set_named_list(w, L, idx, f, path, base, gateway_init);
+}
+
+/* A gateway's address: "HOST[:PORT]", HOST an IPv4 address, a bracketed IPv6 address or a DNS
+ * name (letters, digits, '-' and '.'). */
+static int set_sip_address(struct walk *w, lua_State *L, int idx, const struct field *f,
+                           const char *path, char *base)
+{
+    size_t len;
+    char q[64];
+    const char *s = need_string(w, L, idx, path, &len, q);
+    if (s == NULL)
+        return -1;
+    char *host = base + f->off;
+    uint16_t *port = (uint16_t *)(void *)(base + f->off2);
+    if (config_parse_hostport(s, host, f->size, port) == 0)
+        return 0;
+    const char *colon = strrchr(s, ':');
+    size_t hl = colon ? (size_t)(colon - s) : len;
+    unsigned long pv = 5060;
+    bool ok = hl > 0 && hl < f->size && s[0] != '-' && s[0] != '.' &&
+              (!colon || parse_decimal(colon + 1, s + len, 65535, &pv) == 0) && pv > 0;
+    for (size_t i = 0; ok && i < hl; i++)
+        ok = isalnum((unsigned char)s[i]) || s[i] == '-' || s[i] == '.';
+    if (!ok)
+        return fail(w, path, "expected \"HOST[:PORT]\" (an IP address or a DNS name), got \"%s\"",
+                    q);
+    store_string(host, f->size, s, hl);
+    *port = (uint16_t)pv;
+    return 0;
+}
+
+static int set_transport(struct walk *w, lua_State *L, int idx, const struct field *f,
+                         const char *path, char *base)
+{
+    size_t len;
+    char q[64];
+    const char *s = need_string(w, L, idx, path, &len, q);
+    if (s == NULL)
+        return -1;
+    enum sip_transport *t = (enum sip_transport *)(void *)(base + f->off);
+    if (strcmp(s, "udp") == 0)
+        *t = SIP_TRANSPORT_UDP;
+    else if (strcmp(s, "tcp") == 0)
+        *t = SIP_TRANSPORT_TCP;
+    else
+        return fail(w, path, "expected \"udp\" or \"tcp\", got \"%s\"", q);
+    return 0;
+}
+
+/* codecs = { "PCMA", "PCMU" }: payload types in offer order, each at most once. */
+static int set_codecs(struct walk *w, lua_State *L, int idx, const struct field *f,
                       const char *path, char *base)
 {
     size_t n;
     if (need_list(w, L, idx, f, path, &n) < 0)
         return -1;
-    struct trunk_config *trunks = (struct trunk_config *)(void *)(base + f->off2);
+    int *pts = (int *)(void *)(base + f->off2);
     for (size_t i = 0; i < n; i++) {
-        char p[KEY_PATH_LEN];
+        char p[KEY_PATH_LEN], q[64];
+        size_t len;
         snprintf(p, sizeof p, "%s[%zu]", path, i + 1);
         lua_rawgeti(L, idx, (lua_Integer)(i + 1));
-        if (lua_type(L, -1) != LUA_TTABLE)
-            return fail(w, p, "expected table, got %s", luaL_typename(L, -1));
-        memset(&trunks[i], 0, sizeof trunks[i]);
-        if (walk_table(w, L, lua_gettop(L), f->sub, p, (char *)&trunks[i]) < 0)
+        const char *s = need_string(w, L, -1, p, &len, q);
+        if (s == NULL)
             return -1;
+        if (strcmp(s, "PCMA") == 0)
+            pts[i] = 8;
+        else if (strcmp(s, "PCMU") == 0)
+            pts[i] = 0;
+        else
+            return fail(w, p, "expected \"PCMA\" or \"PCMU\", got \"%s\"", q);
+        for (size_t j = 0; j < i; j++)
+            if (pts[j] == pts[i])
+                return fail(w, p, "\"%s\" is listed twice", q);
         lua_pop(L, 1);
-        for (size_t j = 0; j < i; j++) {
-            if (strcmp(trunks[j].name, trunks[i].name) == 0)
-                return fail(w, p, "name: \"%s\" is already the name of %s[%zu]", trunks[i].name,
-                            path, j + 1);
-        }
     }
     *(int *)(void *)(base + f->off) = (int)n;
+    return 0;
+}
+
+/* Digits, '+', '*' and '#' only, possibly empty: it is put in front of a dialled number. */
+static int set_dial_prefix(struct walk *w, lua_State *L, int idx, const struct field *f,
+                           const char *path, char *base)
+{
+    size_t len;
+    char q[64];
+    const char *s = need_string(w, L, idx, path, &len, q);
+    if (s == NULL)
+        return -1;
+    if (len >= f->size)
+        return fail(w, path, "too long (%zu bytes, at most %zu)", len, f->size - 1);
+    if (strspn(s, "0123456789+*#") != len)
+        return fail(w, path, "expected digits (and + * #), got \"%s\"", q);
+    store_string(base + f->off, f->size, s, len);
     return 0;
 }
 
@@ -551,6 +682,11 @@ static int set_cidrs(struct walk *w, lua_State *L, int idx, const struct field *
 #define CFG_SIZE(m) sizeof ((struct vcs_config *)0)->m
 #define TRK(m) offsetof(struct trunk_config, m)
 #define TRK_SIZE(m) sizeof ((struct trunk_config *)0)->m
+#define GW(m) offsetof(struct gateway_config, m)
+#define GW_SIZE(m) sizeof ((struct gateway_config *)0)->m
+#define GW_INT(k, m, lo, hi) { .key = k, .set = set_int, .off = GW(m), .min = lo, .max = hi }
+#define GW_STR(k, m) { .key = k, .set = set_str, .off = GW(m), .size = GW_SIZE(m) }
+#define GW_BOOL(k, m) { .key = k, .set = set_bool, .off = GW(m) }
 #define SECTION(k, fields) { .key = k, .set = set_section, .sub = fields }
 #define INT(k, m, lo, hi) { .key = k, .set = set_int, .off = CFG(m), .min = lo, .max = hi }
 #define LONG(k, m, lo, hi) { .key = k, .set = set_long, .off = CFG(m), .min = lo, .max = hi }
@@ -637,6 +773,25 @@ static const struct field trunk_fields[] = {
     { 0 },
 };
 
+static const struct field gateway_fields[] = {
+    { .key = "name", .set = set_str, .off = GW(name), .size = GW_SIZE(name), .required = true },
+    { .key = "address", .set = set_sip_address, .off = GW(host), .off2 = GW(port),
+      .size = GW_SIZE(host), .required = true },
+    { .key = "transport", .set = set_transport, .off = GW(transport) },
+    GW_STR("username", username),
+    GW_STR("password", password),
+    GW_BOOL("register", register_),
+    { .key = "codecs", .set = set_codecs, .off = GW(n_codecs), .off2 = GW(codecs), .min = 1,
+      .max = CONFIG_MAX_CODECS },
+    GW_INT("max_channels", max_channels, 0, 1000000),
+    GW_INT("priority", priority, 0, 1000000),
+    GW_INT("weight", weight, 1, 1000000),
+    GW_INT("options_interval_s", options_interval_s, 0, 86400),
+    { .key = "prefix", .set = set_dial_prefix, .off = GW(prefix), .size = GW_SIZE(prefix) },
+    GW_BOOL("inbound", inbound),
+    { 0 },
+};
+
 static const struct field top_fields[] = {
     SECTION("sip", sip_fields),
     SECTION("http", http_fields),
@@ -648,7 +803,10 @@ static const struct field top_fields[] = {
     SECTION("engine", engine_fields),
     SECTION("recording", recording_fields),
     { .key = "trunks", .set = set_trunks, .off = CFG(n_trunks), .off2 = CFG(trunks), .min = 0,
-      .max = CONFIG_MAX_TRUNKS, .sub = trunk_fields },
+      .max = CONFIG_MAX_TRUNKS, .size = sizeof(struct trunk_config), .sub = trunk_fields },
+    { .key = "gateways", .set = set_gateways, .off = CFG(n_gateways), .off2 = CFG(gateways),
+      .min = 0, .max = CONFIG_MAX_GATEWAYS, .size = sizeof(struct gateway_config),
+      .sub = gateway_fields },
     { 0 },
 };
 

@@ -12,6 +12,8 @@
 
 #define CONFIG_MAX_TRUNKS 64
 #define CONFIG_MAX_CIDRS 32
+#define CONFIG_MAX_GATEWAYS 64
+#define CONFIG_MAX_CODECS 4
 
 struct cidr {
     int family;            /* AF_INET or AF_INET6 */
@@ -24,6 +26,26 @@ struct trunk_config {
     char account[64];
     int n_allow;
     struct cidr allow[CONFIG_MAX_CIDRS];
+};
+
+enum sip_transport { SIP_TRANSPORT_UDP, SIP_TRANSPORT_TCP };
+
+/* A carrier gateway (SPEC 3): where outbound legs leave and PSTN calls come in. */
+struct gateway_config {
+    char name[64];
+    char host[256];               /* IP address or DNS name (resolved off the SIP thread) */
+    uint16_t port;                /* 5060 when the address names none */
+    enum sip_transport transport; /* udp */
+    char username[64], password[128]; /* digest credentials for the carrier's 401/407 */
+    bool register_;               /* REGISTER with the credentials and keep it refreshed */
+    int n_codecs;
+    int codecs[CONFIG_MAX_CODECS]; /* RTP payload types in offer order: PCMA 8, PCMU 0 */
+    int max_channels;             /* legs up at once (INVITE sent to end); 0 = no limit */
+    int priority;                 /* 1; lower is tried first */
+    int weight;                   /* 1; shares among equal priorities */
+    int options_interval_s;       /* 30; 0 = no probes */
+    char prefix[32];              /* prepended to the dialled number */
+    bool inbound;                 /* true: INVITEs from its address are PSTN calls */
 };
 
 struct vcs_config {
@@ -64,6 +86,11 @@ struct vcs_config {
     /* trunks = { { name=, account=, allow = { "203.0.113.0/24", ... } }, ... } */
     int n_trunks;
     struct trunk_config trunks[CONFIG_MAX_TRUNKS];
+    /* gateways = { { name=, address=, transport=, username=, password=, register=, codecs=,
+     *                max_channels=, priority=, weight=, options_interval_s=, prefix=,
+     *                inbound= }, ... } */
+    int n_gateways;
+    struct gateway_config gateways[CONFIG_MAX_GATEWAYS];
 };
 
 void config_defaults(struct vcs_config *cfg);

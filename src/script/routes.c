@@ -222,14 +222,23 @@ static int load_entry(struct load *ld, lua_State *L, int idx, size_t i, struct r
         } else if (key_is(L, -2, "vars")) {
             if (load_vars(ld, L, lua_gettop(L), i, r) < 0)
                 return -1;
+        } else if (key_is(L, -2, "source")) {
+            const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+            if (strcmp(v, "gateway") == 0)
+                r->source = ROUTE_FROM_GATEWAY;
+            else if (strcmp(v, "trunk") == 0)
+                r->source = ROUTE_FROM_TRUNK;
+            else
+                return fail(ld, "entry %zu: source: expected \"gateway\" or \"trunk\"", i);
         } else if (lua_type(L, -2) == LUA_TSTRING) {
             size_t klen;
             char q[64];
             const char *k = lua_tolstring(L, -2, &klen);
             quote(q, k, klen);
-            return fail(ld, "entry %zu: %s: unknown key (expected match, script, vars)", i, q);
+            return fail(ld, "entry %zu: %s: unknown key (expected match, script, vars, source)", i,
+                        q);
         } else {
-            return fail(ld, "entry %zu: unexpected %s key (expected match, script, vars)", i,
+            return fail(ld, "entry %zu: unexpected %s key (expected match, script, vars, source)", i,
                         luaL_typename(L, -2));
         }
         lua_pop(L, 1);
@@ -449,7 +458,8 @@ static pcre2_match_data *thread_match_data(void)
     return md;
 }
 
-const struct route *routes_match(const struct routes *r, const char *number)
+const struct route *routes_match(const struct routes *r, const char *number,
+                                 enum route_source from)
 {
     if (r == NULL || number == NULL || r->n == 0)
         return NULL;
@@ -462,6 +472,8 @@ const struct route *routes_match(const struct routes *r, const char *number)
     size_t len = strlen(number);
     for (size_t i = 0; i < r->n; i++) {
         const struct route *e = &r->list[i];
+        if (e->source != ROUTE_FROM_ANY && e->source != from)
+            continue;
         int rc = pcre2_match(e->code, (PCRE2_SPTR)number, len, 0, 0, md, box->mctx);
         if (rc >= 0) /* 0: matched, with more groups than the ovector holds */
             return e;

@@ -1,4 +1,5 @@
-/* dialplans/routes.lua: an ordered list of { match = PCRE2 pattern, script = NAME, vars = {...} }.
+/* dialplans/routes.lua: an ordered list of { match = PCRE2 pattern, script = NAME, vars = {...},
+ * source = "gateway"|"trunk" (optional: only calls from that kind of source, SPEC 4) }.
  * Loaded in a throw-away sandboxed Lua state (no io, os or require), validated (pattern compiles,
  * script is a plain name whose file the caller checks, vars are flat string/number/boolean),
  * then kept as immutable C data that any thread may match against concurrently. */
@@ -18,7 +19,11 @@ struct route_var {
     int boolean;      /* ROUTE_VAR_BOOLEAN */
 };
 
+/* The kind of source a call came from (SPEC 4); ROUTE_FROM_ANY only in a route. */
+enum route_source { ROUTE_FROM_ANY, ROUTE_FROM_GATEWAY, ROUTE_FROM_TRUNK };
+
 struct route {
+    enum route_source source;
     char *pattern;
     char *script;
     size_t n_vars;
@@ -38,7 +43,8 @@ struct routes *routes_load(const char *path, char *err, size_t errlen);
 struct routes *routes_load_buffer(const char *buf, size_t len, const char *name, char *err, size_t errlen);
 void routes_free(struct routes *r);
 
-/* The first route whose pattern matches number, or NULL. Thread-safe. */
-const struct route *routes_match(const struct routes *r, const char *number);
+/* The first route for calls from `from` whose pattern matches number, or NULL. Thread-safe. */
+const struct route *routes_match(const struct routes *r, const char *number,
+                                 enum route_source from);
 
 #endif

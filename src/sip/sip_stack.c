@@ -33,6 +33,7 @@ struct sip_leg;
 #include "core/config.h"
 #include "core/idmap.h"
 #include "core/log.h"
+#include "trunk/gateways.h"
 #include "core/tally.h"
 #include "sip/ratelimit.h"
 #include "sip/sip_guard.h"
@@ -66,6 +67,7 @@ struct sip_cmd {
 
 struct sip_stack {
     const struct vcs_config *cfg;
+    struct gateways *gateways;
     struct sip_sink sink;
     pthread_t thread;
     su_root_t *root;
@@ -158,12 +160,22 @@ static bool is_loopback(const struct sockaddr *sa)
     return false;
 }
 
-/* SPEC 4 step 1: the account a source belongs to, or NULL when it is not allowed. */
-static const char *source_account(const struct vcs_config *cfg, const struct sockaddr *sa)
+/* SPEC 4 step 1: who a source is. A carrier gateway's address (*gateway set; its calls belong
+ * to the called number's owner, "" here), else the account of the trunk whose allow list holds
+ * it, else loopback as the admin's trunk when nothing is configured; NULL: not allowed. */
+static const char *source_account(const struct sip_stack *s, const struct sockaddr *sa,
+                                  const struct gateway_config **gateway)
 {
+    const struct vcs_config *cfg = s->cfg;
+    *gateway = NULL;
     if (!sa)
         return NULL;
-    if (cfg->n_trunks == 0)
+    int gw = gateways_match_source(s->gateways, sa);
+    if (gw >= 0) {
+        *gateway = gateways_config(s->gateways, (size_t)gw);
+        return "";
+    }
+    if (cfg->n_trunks == 0 && cfg->n_gateways == 0)
         return is_loopback(sa) ? "admin" : NULL;
     for (int t = 0; t < cfg->n_trunks; t++)
         for (int c = 0; c < cfg->trunks[t].n_allow; c++)
@@ -287,7 +299,8 @@ static void on_new_invite(struct sip_stack *s, nua_handle_t *nh, const sip_t *si
 {
     char source[64];
     const struct sockaddr *sa = request_source(s->nua, source, sizeof source);
-    const char *account = source_account(s->cfg, sa);
+    const struct gateway_config *gateway;
+    const char *account = source_account(s, sa, &gateway);
     if (!account) {
         atomic_fetch_add(&s->forbidden, 1);
         tally_add(&s->invites, clock_mono_us(), FORBIDDEN);
@@ -351,6 +364,8 @@ static void on_new_invite(struct sip_stack *s, nua_handle_t *nh, const sip_t *si
     ev->from_uri = url_string(sip->sip_from ? sip->sip_from->a_url : NULL);
     ev->to_uri = url_string(sip->sip_to ? sip->sip_to->a_url : NULL);
     ev->account = strdup(account);
+    if (gateway)
+        snprintf(ev->gateway, sizeof ev->gateway, "%s", gateway->name);
     snprintf(ev->source, sizeof ev->source, "%s", source);
     deliver(s, ev);
 }
@@ -693,8 +708,9 @@ static void *sip_thread(void *arg)
     return NULL;
 }
 
-int sip_stack_start(const struct vcs_config *cfg, const struct sip_sink *sink,
-                   struct sip_stack **out, char *err, size_t errlen)
+int sip_stack_start(const struct vcs_config *cfg, struct gateways *gateways,
+                    const struct sip_sink *sink, struct sip_stack **out, char *err,
+                    size_t errlen)
 {
     *out = NULL;
     struct sip_stack *s = calloc(1, sizeof *s);
@@ -703,6 +719,7 @@ int sip_stack_start(const struct vcs_config *cfg, const struct sip_sink *sink,
         return -1;
     }
     s->cfg = cfg;
+    s->gateways = gateways;
     s->sink = *sink;
     s->invites.window_us = TIMER_H_US;
     s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

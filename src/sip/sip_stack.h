@@ -19,6 +19,7 @@
 #include "sip/sdp.h"
 
 struct vcs_config;
+struct gateways;
 
 enum sip_event_type {
     SIP_EV_INVITE,     /* a new inbound call; media filled when the INVITE had an offer */
@@ -40,7 +41,9 @@ struct sip_event {
     /* SIP_EV_INVITE */
     char *call_id;            /* SIP Call-ID */
     char *from_user, *to_user, *from_uri, *to_uri;
-    char *account;            /* trunk account of the source (unknown sources never get here) */
+    char *account;            /* trunk account of the source (unknown sources never get here);
+                               * "" for a carrier gateway: the called number's owner */
+    char gateway[64];         /* the carrier gateway the INVITE came from, or "" */
     char source[64];          /* source IP address (strict RTP: is the caller behind NAT?) */
     /* SIP_EV_INFO */
     char *content_type, *body;
@@ -62,11 +65,13 @@ struct sip_sink {
 
 struct sip_stack;
 
-/* Starts the SIP thread listening on cfg->sip_host:sip_port (UDP and TCP). *out is set before
- * the thread starts, so code reached through the sink may use it at once. Returns 0, or -1 with
- * err filled and *out NULL when the stack cannot start (e.g. the port is in use). */
-int sip_stack_start(const struct vcs_config *cfg, const struct sip_sink *sink,
-                   struct sip_stack **out, char *err, size_t errlen);
+/* Starts the SIP thread listening on cfg->sip_host:sip_port (UDP and TCP); gateways tells
+ * carrier sources apart (SPEC 4). *out is set before the thread starts, so code reached
+ * through the sink may use it at once. Returns 0, or -1 with err filled and *out NULL when the
+ * stack cannot start (e.g. the port is in use). */
+int sip_stack_start(const struct vcs_config *cfg, struct gateways *gateways,
+                    const struct sip_sink *sink, struct sip_stack **out, char *err,
+                    size_t errlen);
 /* Shuts nua down cleanly (waits for nua_r_shutdown) and joins the thread. */
 void sip_stack_stop(struct sip_stack *s);
 

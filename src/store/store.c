@@ -1072,7 +1072,8 @@ static int read_number(sqlite3_stmt *s, struct number_record *r)
         copy_column(s, 2, r->region, sizeof r->region) != 0 ||
         copy_column(s, 3, r->type, sizeof r->type) != 0 ||
         copy_column(s, 4, r->state, sizeof r->state) != 0 ||
-        copy_column(s, 5, r->script, sizeof r->script) != 0)
+        copy_column(s, 5, r->script, sizeof r->script) != 0 ||
+        copy_column(s, 7, r->trunk, sizeof r->trunk) != 0)
         return -1;
     if (sqlite3_column_type(s, 6) == SQLITE_NULL)
         r->max_concurrent = strcmp(r->type, "mobile") == 0 ? 3 : 10; /* SPEC 8 defaults */
@@ -1210,9 +1211,9 @@ static int setup_reader_db(struct store *st, const char *db_path, char *err, siz
     if (open_db(db_path, SQLITE_OPEN_READONLY, &st->rdb, err, errlen) != 0 ||
         prepare(st->rdb, "SELECT account FROM api_tokens WHERE token_sha256 = ?1", &st->auth,
                 err, errlen) != 0 ||
-        prepare(st->rdb, "SELECT number, account, region, type, state, script, max_concurrent"
-                         " FROM numbers WHERE state = 'active' AND script IS NOT NULL"
-                         " AND script <> '' ORDER BY number", &st->numbers, err, errlen) != 0)
+        prepare(st->rdb, "SELECT number, account, region, type, state, script, max_concurrent,"
+                         " trunk FROM numbers WHERE state = 'active' ORDER BY number",
+                         &st->numbers, err, errlen) != 0)
         return -1;
     return 0;
 }

@@ -57,10 +57,11 @@ struct number_record {
     char region[64];
     char type[16];     /* fixed | mobile */
     char state[16];    /* available | ordered | active | released */
-    char script[128];  /* "" = not bound */
+    char script[128];  /* "" = not bound to a script */
+    char trunk[64];    /* "" = not bound to a customer trunk */
     int max_concurrent;
 };
-/* Reads every active number that is bound to a script into a malloc'd array (*out, *n).
+/* Reads every active number (bound or not) into a malloc'd array (*out, *n).
  * Returns 0 or -1. Any thread; used when a routing snapshot is built. */
 int store_active_numbers(struct store *st, struct number_record **out, size_t *n);
 

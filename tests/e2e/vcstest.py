@@ -1279,11 +1279,12 @@ class SipUac:
     Client transactions are retransmitted (T1 500 ms doubling, up to 4 s) until answered."""
 
     def __init__(self, test, vcsd, number, rtp_port, pts=(0, 8, 101), caller="15550001111",
-                 sdp=None):
+                 sdp=None, local_ip="127.0.0.1"):
         self.test = test
         self.server = ("127.0.0.1", vcsd.sip_port)
+        self.local_ip = local_ip  # another loopback address plays another source (a carrier)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind((local_ip, 0))
         self.sock.settimeout(0.1)
         self.local_port = self.sock.getsockname()[1]
         self.caller = caller
@@ -1315,12 +1316,13 @@ class SipUac:
         if isinstance(body, str):
             body = body.encode()
         lines = ["%s %s SIP/2.0" % (method, uri or self.target),
-                 "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=%s;rport" % (self.local_port, branch),
-                 "From: <sip:%s@127.0.0.1:%d>;tag=%s" % (self.caller, self.local_port, self.from_tag),
+                 "Via: SIP/2.0/UDP %s:%d;branch=%s;rport" % (self.local_ip, self.local_port, branch),
+                 "From: <sip:%s@%s:%d>;tag=%s" % (self.caller, self.local_ip, self.local_port,
+                                                  self.from_tag),
                  "To: <%s>%s" % (self.uri, ";tag=" + self.to_tag if to_tag and self.to_tag else ""),
                  "Call-ID: %s" % self.call_id,
                  "CSeq: %d %s" % (cseq, method),
-                 "Contact: <sip:%s@127.0.0.1:%d>" % (self.caller, self.local_port),
+                 "Contact: <sip:%s@%s:%d>" % (self.caller, self.local_ip, self.local_port),
                  "Max-Forwards: 70",
                  "User-Agent: vcs-e2e-uac"]
         lines.extend(extra)

@@ -117,6 +117,13 @@ static const char full_conf[] =
     "    { name = 'acme', account = 'acme-ltd', allow = { '203.0.113.0/24', '2001:db8::/32' } },\n"
     "    { name = 'beta', account = 'beta', allow = { '192.0.2.9' } },\n"
     "  },\n"
+    "  gateways = {\n"
+    "    { name = 'telecom-bj', address = '203.0.113.10:5080', transport = 'tcp',\n"
+    "      username = 'vcs', password = 's3cret', register = true, codecs = { 'PCMU' },\n"
+    "      max_channels = 300, priority = 2, weight = 3, options_interval_s = 0,\n"
+    "      prefix = '+86', inbound = false },\n"
+    "    { name = 'dns', address = 'sip.carrier-1.example.com' },\n"
+    "  },\n"
     "}\n";
 
 static void test_full_config(void **state)
@@ -162,6 +169,38 @@ static void test_full_config(void **state)
     assert_string_equal(c.trunks[1].name, "beta");
     assert_int_equal(c.trunks[1].n_allow, 1);
     assert_int_equal(c.trunks[1].allow[0].prefix, 32);
+    assert_int_equal(c.n_gateways, 2);
+    const struct gateway_config *g = &c.gateways[0];
+    assert_string_equal(g->name, "telecom-bj");
+    assert_string_equal(g->host, "203.0.113.10");
+    assert_int_equal(g->port, 5080);
+    assert_int_equal(g->transport, SIP_TRANSPORT_TCP);
+    assert_string_equal(g->username, "vcs");
+    assert_string_equal(g->password, "s3cret");
+    assert_true(g->register_);
+    assert_int_equal(g->n_codecs, 1);
+    assert_int_equal(g->codecs[0], 0);
+    assert_int_equal(g->max_channels, 300);
+    assert_int_equal(g->priority, 2);
+    assert_int_equal(g->weight, 3);
+    assert_int_equal(g->options_interval_s, 0);
+    assert_string_equal(g->prefix, "+86");
+    assert_false(g->inbound);
+    /* the defaults of what a gateway leaves out */
+    g = &c.gateways[1];
+    assert_string_equal(g->host, "sip.carrier-1.example.com");
+    assert_int_equal(g->port, 5060);
+    assert_int_equal(g->transport, SIP_TRANSPORT_UDP);
+    assert_int_equal(g->n_codecs, 2);
+    assert_int_equal(g->codecs[0], 8);
+    assert_int_equal(g->codecs[1], 0);
+    assert_int_equal(g->max_channels, 0);
+    assert_int_equal(g->priority, 1);
+    assert_int_equal(g->weight, 1);
+    assert_int_equal(g->options_interval_s, 30);
+    assert_string_equal(g->prefix, "");
+    assert_true(g->inbound);
+    assert_false(g->register_);
 }
 
 /* A partial file changes only what it names. */
@@ -193,6 +232,7 @@ static void test_contrib_file_states_defaults(void **state)
         fail_msg("%s", err);
     /* The trunks the full file set stay in the array past n_trunks: compare what counts. */
     assert_int_equal(c.n_trunks, 0);
+    assert_int_equal(c.n_gateways, 0);
     assert_memory_equal(&c, &d, offsetof(struct vcs_config, trunks));
 }
 
@@ -206,6 +246,8 @@ static void test_unknown_keys(void **state)
     expect_error("return { trunks = { { name = 'a', account = 'a', allow = { '10.0.0.1' },"
                  " region = 'eu' } } }",
                  "vcsd.conf: trunks[1].region: unknown key");
+    expect_error("return { gateways = { { name = 'g', address = '192.0.2.1', colour = 1 } } }",
+                 "vcsd.conf: gateways[1].colour: unknown key");
 }
 
 static void test_wrong_types(void **state)
@@ -257,6 +299,24 @@ static void test_bad_values(void **state)
     expect_error("return { trunks = { { name = 'a', account = 'a', allow = { '10.0.0.1' } },"
                  " { name = 'a', account = 'b', allow = { '10.0.0.2' } } } }",
                  "vcsd.conf: trunks[2]: name: \"a\" is already the name of trunks[1]");
+    expect_error("return { gateways = { { name = 'g' } } }", "vcsd.conf: gateways[1].address: missing");
+    expect_error("return { gateways = { { name = 'g', address = 'bad host:5060' } } }",
+                 "vcsd.conf: gateways[1].address: expected \"HOST[:PORT]\" (an IP address or a DNS name), got \"bad host:5060\"");
+    expect_error("return { gateways = { { name = 'g', address = 'gw.example:0' } } }",
+                 "vcsd.conf: gateways[1].address: expected \"HOST[:PORT]\"");
+    expect_error("return { gateways = { { name = 'g', address = '192.0.2.1', transport = 'tls' } } }",
+                 "vcsd.conf: gateways[1].transport: expected \"udp\" or \"tcp\", got \"tls\"");
+    expect_error("return { gateways = { { name = 'g', address = '192.0.2.1', codecs = { 'G729' } } } }",
+                 "vcsd.conf: gateways[1].codecs[1]: expected \"PCMA\" or \"PCMU\", got \"G729\"");
+    expect_error("return { gateways = { { name = 'g', address = '192.0.2.1', codecs = { 'PCMA', 'PCMA' } } } }",
+                 "vcsd.conf: gateways[1].codecs[2]: \"PCMA\" is listed twice");
+    expect_error("return { gateways = { { name = 'g', address = '192.0.2.1', weight = 0 } } }",
+                 "vcsd.conf: gateways[1].weight: 0 is out of range 1..1000000");
+    expect_error("return { gateways = { { name = 'g', address = '192.0.2.1', prefix = '0;x' } } }",
+                 "vcsd.conf: gateways[1].prefix: expected digits (and + * #), got \"0;x\"");
+    expect_error("return { gateways = { { name = 'g', address = '192.0.2.1' },"
+                 " { name = 'g', address = '192.0.2.2' } } }",
+                 "vcsd.conf: gateways[2]: name: \"g\" is already the name of gateways[1]");
     expect_error("return { trunks = { [1] = { name = 'a', account = 'a', allow = { '10.0.0.1' } },"
                  " [3] = { name = 'b', account = 'b', allow = { '10.0.0.2' } } } }",
                  "vcsd.conf: trunks: expected a list, but it has holes");

@@ -45,8 +45,24 @@ static void expect_error(const char *text, const char *fragment)
 /* The script of the route number matches, or "" for none. */
 static const char *script_for(const struct routes *r, const char *number)
 {
-    const struct route *e = routes_match(r, number);
+    const struct route *e = routes_match(r, number, ROUTE_FROM_TRUNK);
     return e ? e->script : "";
+}
+
+/* SPEC 4: an entry may match calls from one kind of source only. */
+static void test_source_kind(void **state)
+{
+    struct routes *r = load_ok("return {\n"
+                               "  { match = '^400', script = 'pstn', source = 'gateway' },\n"
+                               "  { match = '^400', script = 'pbx', source = 'trunk' },\n"
+                               "  { match = '^4', script = 'any' },\n"
+                               "}");
+    assert_string_equal(routes_match(r, "4001", ROUTE_FROM_GATEWAY)->script, "pstn");
+    assert_string_equal(routes_match(r, "4001", ROUTE_FROM_TRUNK)->script, "pbx");
+    assert_string_equal(routes_match(r, "41", ROUTE_FROM_GATEWAY)->script, "any");
+    routes_free(r);
+    expect_error("return { { match = '^1', script = 'a', source = 'carrier' } }",
+                 "routes.lua: entry 1: source: expected \"gateway\" or \"trunk\"");
 }
 
 static void test_order_matters(void **state)
@@ -65,7 +81,7 @@ static void test_order_matters(void **state)
     assert_string_equal(script_for(r, "4001234567"), "narrow");
     assert_string_equal(script_for(r, "4009999999"), "wide");
     assert_string_equal(script_for(r, "5001234567"), "");
-    assert_ptr_equal(routes_match(r, "4001"), &r->list[0]);
+    assert_ptr_equal(routes_match(r, "4001", ROUTE_FROM_TRUNK), &r->list[0]);
     routes_free(r);
 }
 
@@ -124,15 +140,15 @@ static void test_empty_matches_nothing(void **state)
 {
     struct routes *r = load_ok("-- no routes yet\nreturn {}");
     assert_int_equal(r->n, 0);
-    assert_null(routes_match(r, "4001234567"));
-    assert_null(routes_match(r, ""));
+    assert_null(routes_match(r, "4001234567", ROUTE_FROM_TRUNK));
+    assert_null(routes_match(r, "", ROUTE_FROM_TRUNK));
     routes_free(r);
     r = load_ok("return { { match = '^$', script = 'empty', vars = {} } }");
     assert_int_equal(r->list[0].n_vars, 0);
     assert_string_equal(script_for(r, ""), "empty");
     assert_string_equal(script_for(r, "1"), "");
-    assert_null(routes_match(r, NULL));
-    assert_null(routes_match(NULL, "1"));
+    assert_null(routes_match(r, NULL, ROUTE_FROM_TRUNK));
+    assert_null(routes_match(NULL, "1", ROUTE_FROM_TRUNK));
     routes_free(r);
     routes_free(NULL);
 }
@@ -195,7 +211,7 @@ static void test_vars_errors(void **state)
 static void test_shape_errors(void **state)
 {
     expect_error("return { { match = '1', script = 'a', prio = 1 } }",
-                 "routes.lua: entry 1: prio: unknown key (expected match, script, vars)");
+                 "routes.lua: entry 1: prio: unknown key (expected match, script, vars, source)");
     expect_error("return { { match = '1', script = 'a', [1] = 'x' } }",
                  "routes.lua: entry 1: unexpected number key");
     expect_error("return { { match = '1', script = 'a' }, 'b' }",
@@ -339,6 +355,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_order_matters),
+        cmocka_unit_test(test_source_kind),
         cmocka_unit_test(test_anchors_and_escapes),
         cmocka_unit_test(test_vars_types),
         cmocka_unit_test(test_empty_matches_nothing),

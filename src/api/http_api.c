@@ -487,6 +487,8 @@ static void serve(struct api_call *c, struct api_reply *r)
         c->route->handler(c, r);
     if (is_write(m) && idem != 1)
         audit(c, resource, 1, r->status ? r->status : 500);
+    if (is_write(m) && r->status >= 200 && r->status < 300 && c->api->ops.after_write)
+        c->api->ops.after_write(c->api->ops.ctx);
     if (hash[0] && r->status >= 200 && r->status < 300)
         idempotency_keep(c, key, hash, r);
 }

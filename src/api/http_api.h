@@ -34,6 +34,9 @@ struct api_ops {
     int (*reload)(void *ctx, struct api_reload_result *res, char *err, size_t errlen);
     /* Prometheus text exposition format appended to out (see metrics_text.h). */
     void (*metrics)(void *ctx, struct evbuffer *out);
+    /* After every write request that succeeded (2xx): state the call path caches from the
+     * database (the number table) is brought up to date before the answer goes out. Optional. */
+    void (*after_write)(void *ctx);
 };
 
 struct api_server;

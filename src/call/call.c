@@ -18,6 +18,7 @@
 #include "media/g711.h"
 #include "media/prompt_cache.h"
 #include "media/recorder.h"
+#include "numbers/number_table.h"
 #include "script/script_set.h"
 #include "sip/sip_stack.h"
 
@@ -498,7 +499,8 @@ void call_on_invite(struct worker *w, struct sip_event *ev)
     if (c->set) {
         /* SPEC 4: a number bound to a script runs it; a PSTN call (from a gateway) must reach
          * an active number, whose owner is the call's account, bound or not. */
-        c->number = script_set_number(c->set, ev->to_user);
+        c->numbers = number_directory_acquire(svc->numbers);
+        c->number = number_snapshot_find(c->numbers, ev->to_user);
         if (c->number && !from_gateway && !c->number->script[0])
             c->number = NULL;
         if (c->number) {
@@ -572,6 +574,7 @@ void call_free(struct call *c)
     if (c->version_held)
         worker_release_version(c->w, c->set);
     script_set_release(c->set);
+    number_snapshot_release(c->numbers);
     free(c->echo);
     free(c->rec_ring);
     free(c->callrec_ring);

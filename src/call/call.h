@@ -70,7 +70,8 @@ struct call {
     char *from_uri, *to_uri;
     struct script_set *set;          /* the dialplan version this call runs (a reference) */
     bool version_held;               /* the worker compiled set for this call */
-    const struct number_record *number;
+    struct number_snapshot *numbers; /* the number table this call was routed with (held) */
+    const struct number_record *number; /* in numbers */
     struct limit_ticket channels;    /* number/account channels held while the call is up */
 
     /* media */

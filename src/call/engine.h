@@ -28,6 +28,7 @@ struct engine_services {
     struct prompt_cache *prompts;
     struct port_pool *ports;
     struct script_registry *scripts;
+    struct number_directory *numbers; /* the active numbers (numbers/number_table.h) */
     struct sip_stack *sip;
     /* Services whose threads call back into the workers (and prompts above): engine_create
      * takes ownership of them; they are destroyed after the workers stop, before they are freed. */

@@ -28,6 +28,7 @@
 #include "media/rtp_session.h"
 #include "media/tts.h"
 #include "sip/sip_stack.h"
+#include "numbers/number_table.h"
 #include "script/script_set.h"
 #include "store/store.h"
 
@@ -43,6 +44,7 @@ struct vcsd {
     bool prompts_owned;          /* until the engine takes it */
     struct port_pool *ports;
     struct script_registry *scripts;
+    struct number_directory *numbers;
     struct tts *tts;             /* owned by the engine; kept here for metrics */
     struct engine *engine;
     struct api_server *api;
@@ -142,6 +144,10 @@ static void remember_scripts(struct vcsd *d)
 
 static int do_reload(struct vcsd *d, char *err, size_t errlen)
 {
+    if (number_directory_sync(d->numbers, true) != 0) {
+        snprintf(err, errlen, "cannot read the number table");
+        return -1;
+    }
     if (script_registry_reload(d->scripts, err, errlen) != 0)
         return -1;
     prompt_cache_clear(d->prompts); /* changed sound files are read again */
@@ -171,6 +177,21 @@ static void api_health(void *ctx, struct api_health *out)
     out->calls = engine_live_calls(d->engine);
     out->draining = engine_draining(d->engine);
     out->uptime_s = (long)((clock_mono_ms() - d->started_ms) / 1000);
+}
+
+static void api_after_write(void *ctx)
+{
+    struct vcsd *d = ctx;
+    number_directory_sync(d->numbers, false);
+}
+
+/* Writers other than the API (the billing job, sqlite3 by hand) reach calls within a second. */
+static void on_numbers_sync(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct vcsd *d = arg;
+    number_directory_sync(d->numbers, false);
 }
 
 /* glibc keeps freed memory in its arenas at the peak of a load; when nothing is up, hand it
@@ -342,10 +363,12 @@ static int run(struct vcsd *d)
         prefix = (uint32_t)clock_wall_ms();
     snprintf(svc.id_prefix, sizeof svc.id_prefix, "%08x", prefix);
 
-    d->scripts = script_registry_create(&svc.sandbox, d->store);
+    d->scripts = script_registry_create(&svc.sandbox);
+    d->numbers = number_directory_create(d->store);
     svc.scripts = d->scripts;
-    if (!d->scripts || do_reload(d, err, sizeof err) != 0) {
-        log_error("dialplans: %s", d->scripts ? err : "out of memory");
+    svc.numbers = d->numbers;
+    if (!d->scripts || !d->numbers || do_reload(d, err, sizeof err) != 0) {
+        log_error("dialplans: %s", d->scripts && d->numbers ? err : "out of memory");
         return 1;
     }
     svc.recorder = recorder_create(recordings, NULL);
@@ -363,7 +386,7 @@ static int run(struct vcsd *d)
         log_error("%s", err);
         return 1;
     }
-    struct api_ops ops = { d, api_health, api_reload, api_metrics };
+    struct api_ops ops = { d, api_health, api_reload, api_metrics, api_after_write };
     d->api = api_start(d->base, cfg->http_host, cfg->http_port, d->store, &ops, err, sizeof err);
     if (!d->api) {
         log_error("api: %s", err);
@@ -376,6 +399,9 @@ static int run(struct vcsd *d)
     struct event *trim = event_new(d->base, -1, EV_PERSIST, on_trim, d);
     struct timeval trim_every = { TRIM_INTERVAL_S, 0 };
     event_add(trim, &trim_every);
+    struct event *numbers_sync = event_new(d->base, -1, EV_PERSIST, on_numbers_sync, d);
+    struct timeval sync_every = { 1, 0 };
+    event_add(numbers_sync, &sync_every);
     event_add(term, NULL);
     event_add(intr, NULL);
     event_add(hup, NULL);
@@ -383,6 +409,7 @@ static int run(struct vcsd *d)
              cfg->sip_port, cfg->http_host, cfg->http_port, cfg->data_dir);
     event_base_dispatch(d->base);
     event_free(trim);
+    event_free(numbers_sync);
     event_free(term);
     event_free(intr);
     event_free(hup);
@@ -397,6 +424,7 @@ static size_t teardown(struct vcsd *d)
     if (d->drain_ev)
         event_free(d->drain_ev);
     script_registry_destroy(d->scripts);
+    number_directory_destroy(d->numbers);
     if (d->prompts_owned)
         prompt_cache_destroy(d->prompts);
     port_pool_destroy(d->ports);

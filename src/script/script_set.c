@@ -12,14 +12,12 @@
 
 #include "core/log.h"
 #include "script/routes.h"
-#include "store/store.h"
 
 #define MAX_SOURCE_BYTES (4 * 1024 * 1024)
 #define MAX_MODULE_DEPTH 4
 
 struct script_registry {
     struct sandbox_config cfg;
-    struct store *store;
     pthread_mutex_t reload_mu; /* one reload at a time */
     pthread_mutex_t mu;        /* guards current */
     struct script_set *current;
@@ -41,20 +39,6 @@ const struct script_source *script_set_find(const struct script_set *set, const 
     return bsearch(&key, set->sources, set->n_sources, sizeof key, source_cmp);
 }
 
-static int number_cmp(const void *a, const void *b)
-{
-    return strcmp(((const struct number_record *)a)->number, ((const struct number_record *)b)->number);
-}
-
-const struct number_record *script_set_number(const struct script_set *set, const char *number)
-{
-    struct number_record key;
-    if (!set->n_numbers || strlen(number) >= sizeof key.number)
-        return NULL;
-    strcpy(key.number, number);
-    return bsearch(&key, set->numbers, set->n_numbers, sizeof key, number_cmp);
-}
-
 /* ---- lifetime ----------------------------------------------------------------------------- */
 
 static void set_free(struct script_set *set)
@@ -66,7 +50,6 @@ static void set_free(struct script_set *set)
     }
     free(set->sources);
     routes_free(set->routes);
-    free(set->numbers);
     free(set);
 }
 
@@ -91,13 +74,12 @@ struct script_set *script_registry_acquire(struct script_registry *reg)
     return set;
 }
 
-struct script_registry *script_registry_create(const struct sandbox_config *cfg, struct store *st)
+struct script_registry *script_registry_create(const struct sandbox_config *cfg)
 {
     struct script_registry *reg = calloc(1, sizeof *reg);
     if (!reg)
         return NULL;
     reg->cfg = *cfg;
-    reg->store = st;
     pthread_mutex_init(&reg->reload_mu, NULL);
     pthread_mutex_init(&reg->mu, NULL);
     return reg;
@@ -353,12 +335,6 @@ int script_registry_reload(struct script_registry *reg, char *err, size_t errlen
     if (check_sources(&reg->cfg, set, err, errlen) != 0 ||
         check_routes(set, reg->cfg.dialplans_dir, err, errlen) != 0)
         goto out;
-    if (reg->store && store_active_numbers(reg->store, &set->numbers, &set->n_numbers) != 0) {
-        snprintf(err, errlen, "cannot read the number table");
-        goto out;
-    }
-    if (set->n_numbers)
-        qsort(set->numbers, set->n_numbers, sizeof *set->numbers, number_cmp);
     set->version = ++reg->last_version;
     pthread_mutex_lock(&reg->mu);
     struct script_set *old = reg->current;

@@ -1,5 +1,5 @@
 /* Versions of the dialplans (SPEC 5.4). A reload reads every dialplans/NAME.lua, routes.lua, the
- * shipped Lua modules (lua/.../NAME.lua) and the active numbers into memory, compiles and runs each
+ * shipped Lua modules (lua/.../NAME.lua) into memory, compiles and runs each
  * chunk in a throw-away sandbox, and only when all succeed publishes them as a new immutable,
  * reference-counted script_set. A call holds the set it started with for its whole life, so
  * running calls keep their version while new calls get the new one at once. Workers compile the
@@ -13,8 +13,6 @@
 #include "script/sandbox.h"
 
 struct routes;
-struct number_record;
-struct store;
 
 struct script_source {
     char *name;       /* "hello" (dialplans/hello.lua) or "vcs.ivr" (lua/vcs/ivr.lua) */
@@ -29,19 +27,15 @@ struct script_set {
     size_t n_sources;
     struct script_source *sources; /* sorted by name */
     struct routes *routes;
-    size_t n_numbers;
-    struct number_record *numbers; /* sorted by number */
     int refs;
 };
 
 /* A dialplan or module by name (require name or script name), or NULL. */
 const struct script_source *script_set_find(const struct script_set *set, const char *name);
-/* The active number record for a called number, or NULL. */
-const struct number_record *script_set_number(const struct script_set *set, const char *number);
 
 struct script_registry;
 
-struct script_registry *script_registry_create(const struct sandbox_config *cfg, struct store *st);
+struct script_registry *script_registry_create(const struct sandbox_config *cfg);
 void script_registry_destroy(struct script_registry *reg);
 /* Builds and publishes a new version. Returns 0, or -1 with "dialplans/x.lua:2: ..." in err and
  * the current version unchanged. Thread-safe (serialised). */

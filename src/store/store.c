@@ -168,6 +168,15 @@ static const char *const migrations[] = {
     " created_at TEXT NOT NULL,"
     " decided_at TEXT);"
     "CREATE INDEX orders_account ON orders(account, id);",
+    /* 4: every change of the numbers table counted, so that the call path's snapshot of the
+     * active numbers (src/numbers/number_table.h) follows whoever wrote it. */
+    "INSERT INTO meta(key, value) VALUES ('numbers_rev', '0');"
+    "CREATE TRIGGER numbers_rev_insert AFTER INSERT ON numbers BEGIN"
+    " UPDATE meta SET value = value + 1 WHERE key = 'numbers_rev'; END;"
+    "CREATE TRIGGER numbers_rev_update AFTER UPDATE ON numbers BEGIN"
+    " UPDATE meta SET value = value + 1 WHERE key = 'numbers_rev'; END;"
+    "CREATE TRIGGER numbers_rev_delete AFTER DELETE ON numbers BEGIN"
+    " UPDATE meta SET value = value + 1 WHERE key = 'numbers_rev'; END;",
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 
@@ -208,7 +217,7 @@ struct store {
 
     pthread_mutex_t rmu;             /* guards rdb and its statements */
     sqlite3 *rdb;
-    sqlite3_stmt *auth, *numbers;
+    sqlite3_stmt *auth, *numbers, *numbers_rev;
 
     struct mpsc_queue q;
     pthread_mutex_t mu;              /* guards the fields below and the writer's sleep */
@@ -1127,12 +1136,24 @@ int store_active_numbers(struct store *st, struct number_record **out, size_t *n
     return 0;
 }
 
+long long store_numbers_rev(struct store *st)
+{
+    long long rev = -1;
+    pthread_mutex_lock(&st->rmu);
+    if (sqlite3_step(st->numbers_rev) == SQLITE_ROW)
+        rev = sqlite3_column_int64(st->numbers_rev, 0);
+    sqlite3_reset(st->numbers_rev);
+    pthread_mutex_unlock(&st->rmu);
+    return rev;
+}
+
 /* ---- open / close ----------------------------------------------------------------------- */
 
 static void store_free(struct store *st)
 {
     sqlite3_finalize(st->auth);
     sqlite3_finalize(st->numbers);
+    sqlite3_finalize(st->numbers_rev);
     sqlite3_finalize(st->ins_cdr);
     sqlite3_finalize(st->upd_cdr);
     sqlite3_finalize(st->beat);
@@ -1213,7 +1234,9 @@ static int setup_reader_db(struct store *st, const char *db_path, char *err, siz
                 err, errlen) != 0 ||
         prepare(st->rdb, "SELECT number, account, region, type, state, script, max_concurrent,"
                          " trunk FROM numbers WHERE state = 'active' ORDER BY number",
-                         &st->numbers, err, errlen) != 0)
+                         &st->numbers, err, errlen) != 0 ||
+        prepare(st->rdb, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'numbers_rev'",
+                &st->numbers_rev, err, errlen) != 0)
         return -1;
     return 0;
 }

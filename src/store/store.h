@@ -64,5 +64,7 @@ struct number_record {
 /* Reads every active number (bound or not) into a malloc'd array (*out, *n).
  * Returns 0 or -1. Any thread; used when a routing snapshot is built. */
 int store_active_numbers(struct store *st, struct number_record **out, size_t *n);
+/* How many times the numbers table has changed (a trigger counts), or -1 when unreadable. */
+long long store_numbers_rev(struct store *st);
 
 #endif

@@ -9,7 +9,8 @@ then no trunk any more (403). From the gateway's address:
     source = "trunk" is skipped and one with source = "gateway" is taken;
   - a call to a number that is not in the number table is 404 (routes.lua is not consulted,
     although an entry would match).
-From the trunk, the unbound number goes to the trunk's route."""
+From the trunk, the unbound number goes to the trunk's route. A binding changed through the API
+(PATCH /v1/numbers/N) routes the very next call, with no reload."""
 
 import os
 import sqlite3
@@ -85,6 +86,11 @@ def run(t):
 
     row = call(t, v, UNBOUND, "127.0.0.3", 200)
     T.check_cdr(row, account="admin", gateway=None, script="from_trunk")
+
+    st, body = v.api("PATCH", "/v1/numbers/" + UNBOUND, {"script": "bound"})
+    T.check(st == 200, "number bound through the API (%s %s)" % (st, body))
+    row = call(t, v, UNBOUND, "127.0.0.2", 200)
+    T.check_cdr(row, account="acme", gateway="carrier", script="bound")
 
     # With a gateway configured, loopback is only what the configuration says.
     call(t, v, BOUND, "127.0.0.1", 403)

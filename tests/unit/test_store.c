@@ -741,7 +741,7 @@ static void test_schema_version(void **state)
 {
     struct fixture *f = *state;
     struct store *st = open_ok(f);
-    assert_int_equal(q_int(f, "PRAGMA user_version"), 3);
+    assert_int_equal(q_int(f, "PRAGMA user_version"), 4);
     char *mode = q_text(f, "PRAGMA journal_mode");
     assert_string_equal(mode, "wal");
     free(mode);
@@ -762,7 +762,7 @@ static void test_schema_version(void **state)
 
     /* Reopening an up-to-date database migrates nothing and keeps the version. */
     st = open_ok(f);
-    assert_int_equal(q_int(f, "PRAGMA user_version"), 3);
+    assert_int_equal(q_int(f, "PRAGMA user_version"), 4);
     assert_int_equal(q_int(f, "SELECT count(*) FROM meta WHERE key = 'created_at'"), 1);
     store_close(st);
 }
@@ -779,6 +779,8 @@ static void test_active_numbers(void **state)
     assert_int_equal(n, 0);
     assert_int_equal(store_active_numbers(st, NULL, &n), -1);
     assert_int_equal(store_active_numbers(st, &recs, NULL), -1);
+    long long rev = store_numbers_rev(st);
+    assert_true(rev >= 0);
 
     q_exec(f,
            "INSERT INTO numbers(number, account, region, type, state, script, max_concurrent)"
@@ -792,8 +794,9 @@ static void test_active_numbers(void **state)
            " ('+8610000007', 'acme', 'beijing', 'fixed', 'ordered', 'ivr_demo', 10),"
            " ('+8610000008', 'beta', 'guangzhou', 'fixed', 'active', 'queue', NULL)");
 
+    assert_int_equal(store_numbers_rev(st), rev + 8); /* one per row written */
     assert_int_equal(store_active_numbers(st, &recs, &n), 0);
-    assert_int_equal(n, 3);
+    assert_int_equal(n, 5); /* every active number, bound or not */
     assert_non_null(recs);
     assert_string_equal(recs[0].number, "+8610000001");
     assert_string_equal(recs[0].account, "acme");
@@ -802,15 +805,21 @@ static void test_active_numbers(void **state)
     assert_string_equal(recs[0].state, "active");
     assert_string_equal(recs[0].script, "ivr_demo");
     assert_int_equal(recs[0].max_concurrent, 5);
-    assert_string_equal(recs[1].number, "+8610000008");
-    assert_string_equal(recs[1].account, "beta");
-    assert_string_equal(recs[1].script, "queue");
-    assert_int_equal(recs[1].max_concurrent, 10); /* fixed default */
-    assert_string_equal(recs[2].number, "+8613800000002");
-    assert_string_equal(recs[2].type, "mobile");
-    assert_string_equal(recs[2].script, "sales");
-    assert_int_equal(recs[2].max_concurrent, 3); /* mobile default */
+    assert_string_equal(recs[1].number, "+8610000003");
+    assert_string_equal(recs[1].script, "");
+    assert_string_equal(recs[2].number, "+8610000004");
+    assert_string_equal(recs[3].number, "+8610000008");
+    assert_string_equal(recs[3].account, "beta");
+    assert_string_equal(recs[3].script, "queue");
+    assert_int_equal(recs[3].max_concurrent, 10); /* fixed default */
+    assert_string_equal(recs[4].number, "+8613800000002");
+    assert_string_equal(recs[4].type, "mobile");
+    assert_string_equal(recs[4].script, "sales");
+    assert_int_equal(recs[4].max_concurrent, 3); /* mobile default */
     free(recs);
+    q_exec(f, "UPDATE numbers SET trunk = 'pbx' WHERE number = '+8610000003'");
+    q_exec(f, "DELETE FROM numbers WHERE number = '+8610000004'");
+    assert_int_equal(store_numbers_rev(st), rev + 10);
 
     /* The schema refuses values outside the model. */
     sqlite3 *db = db_open(f);

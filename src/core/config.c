@@ -605,35 +605,52 @@ static int set_transport(struct walk *w, lua_State *L, int idx, const struct fie
     return 0;
 }
 
-/* codecs = { "PCMA", "PCMU" }: payload types in offer order, each at most once. */
-static int set_codecs(struct walk *w, lua_State *L, int idx, const struct field *f,
-                      const char *path, char *base)
+/* Checks one string element i of a list (its path p, quotable form q) and stores it in out. */
+typedef int (*string_element)(struct walk *w, const char *p, const char *s, const char *q,
+                              size_t i, void *out);
+
+/* A list of strings, each through one(): the count goes to f->off, the elements to f->off2. */
+static int set_string_list(struct walk *w, lua_State *L, int idx, const struct field *f,
+                           const char *path, char *base, string_element one)
 {
     size_t n;
     if (need_list(w, L, idx, f, path, &n) < 0)
         return -1;
-    int *pts = (int *)(void *)(base + f->off2);
     for (size_t i = 0; i < n; i++) {
         char p[KEY_PATH_LEN], q[64];
         size_t len;
         snprintf(p, sizeof p, "%s[%zu]", path, i + 1);
         lua_rawgeti(L, idx, (lua_Integer)(i + 1));
         const char *s = need_string(w, L, -1, p, &len, q);
-        if (s == NULL)
+        if (s == NULL || one(w, p, s, q, i, base + f->off2) < 0)
             return -1;
-        if (strcmp(s, "PCMA") == 0)
-            pts[i] = 8;
-        else if (strcmp(s, "PCMU") == 0)
-            pts[i] = 0;
-        else
-            return fail(w, p, "expected \"PCMA\" or \"PCMU\", got \"%s\"", q);
-        for (size_t j = 0; j < i; j++)
-            if (pts[j] == pts[i])
-                return fail(w, p, "\"%s\" is listed twice", q);
         lua_pop(L, 1);
     }
     *(int *)(void *)(base + f->off) = (int)n;
     return 0;
+}
+
+/* codecs = { "PCMA", "PCMU" }: payload types in offer order, each at most once. */
+static int codec_element(struct walk *w, const char *p, const char *s, const char *q, size_t i,
+                         void *out)
+{
+    int *pts = out;
+    if (strcmp(s, "PCMA") == 0)
+        pts[i] = 8;
+    else if (strcmp(s, "PCMU") == 0)
+        pts[i] = 0;
+    else
+        return fail(w, p, "expected \"PCMA\" or \"PCMU\", got \"%s\"", q);
+    for (size_t j = 0; j < i; j++)
+        if (pts[j] == pts[i])
+            return fail(w, p, "\"%s\" is listed twice", q);
+    return 0;
+}
+
+static int set_codecs(struct walk *w, lua_State *L, int idx, const struct field *f,
+                      const char *path, char *base)
+{
+    return set_string_list(w, L, idx, f, path, base, codec_element);
 }
 
 /* Digits, '+', '*' and '#' only, possibly empty: it is put in front of a dialled number. */
@@ -653,27 +670,18 @@ static int set_dial_prefix(struct walk *w, lua_State *L, int idx, const struct f
     return 0;
 }
 
+static int cidr_element(struct walk *w, const char *p, const char *s, const char *q, size_t i,
+                        void *out)
+{
+    if (config_parse_cidr(s, &((struct cidr *)out)[i]) < 0)
+        return fail(w, p, "expected \"ADDRESS/PREFIX\" (IPv4 or IPv6), got \"%s\"", q);
+    return 0;
+}
+
 static int set_cidrs(struct walk *w, lua_State *L, int idx, const struct field *f,
                      const char *path, char *base)
 {
-    size_t n;
-    if (need_list(w, L, idx, f, path, &n) < 0)
-        return -1;
-    struct cidr *list = (struct cidr *)(void *)(base + f->off2);
-    for (size_t i = 0; i < n; i++) {
-        char p[KEY_PATH_LEN], q[64];
-        size_t len;
-        snprintf(p, sizeof p, "%s[%zu]", path, i + 1);
-        lua_rawgeti(L, idx, (lua_Integer)(i + 1));
-        const char *s = need_string(w, L, -1, p, &len, q);
-        if (s == NULL)
-            return -1;
-        if (config_parse_cidr(s, &list[i]) < 0)
-            return fail(w, p, "expected \"ADDRESS/PREFIX\" (IPv4 or IPv6), got \"%s\"", q);
-        lua_pop(L, 1);
-    }
-    *(int *)(void *)(base + f->off) = (int)n;
-    return 0;
+    return set_string_list(w, L, idx, f, path, base, cidr_element);
 }
 
 /* ---- the keys -------------------------------------------------------------------------------- */

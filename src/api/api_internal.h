@@ -149,5 +149,9 @@ void api_orders_create(struct api_call *c, struct api_reply *r);
 void api_orders_list(struct api_call *c, struct api_reply *r);
 void api_orders_approve(struct api_call *c, struct api_reply *r);
 void api_orders_reject(struct api_call *c, struct api_reply *r);
+void api_calls_create(struct api_call *c, struct api_reply *r);
+void api_calls_list(struct api_call *c, struct api_reply *r);
+void api_calls_get(struct api_call *c, struct api_reply *r);
+void api_calls_hangup(struct api_call *c, struct api_reply *r);
 
 #endif

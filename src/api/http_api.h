@@ -14,6 +14,7 @@
 struct event_base;
 struct evbuffer;
 struct store;
+struct json_t;
 
 struct api_health {
     int calls;        /* calls up now */
@@ -37,6 +38,15 @@ struct api_ops {
     /* After every write request that succeeded (2xx): state the call path caches from the
      * database (the number table) is brought up to date before the answer goes out. Optional. */
     void (*after_write)(void *ctx);
+    /* The calls API (SPEC 7); account NULL: every account's (the operator's view).
+     * originate: 0 with the new call's id, or an HTTP status with a message in err. */
+    int (*originate)(void *ctx, const char *account, const struct json_t *body, char *id,
+                     size_t idlen, char *err, size_t errlen);
+    /* The legs up now as a JSON array (NULL: out of memory); one of them or NULL. */
+    struct json_t *(*calls_list)(void *ctx, const char *account);
+    struct json_t *(*call_get)(void *ctx, const char *account, const char *id);
+    /* 0 when the leg was up and is being hung up, -1 when there is no such leg up. */
+    int (*call_hangup)(void *ctx, const char *account, const char *id);
 };
 
 struct api_server;

@@ -50,6 +50,15 @@ static const struct api_field reject_fields[] = {
     { "reason", "string", false, "told to the customer" },
     { NULL, NULL, false, NULL },
 };
+static const struct api_field call_fields[] = {
+    { "to", "string", true, "the callee: a sip: URI, or a number dialled through the gateways" },
+    { "from", "string", true, "the number presented: one of the account's" },
+    { "script", "string", true, "the dialplan run when the callee answers" },
+    { "vars", "object", false, "call.vars of the script: names to strings, numbers, booleans" },
+    { "timeout_s", "integer", false, "ringing at most this long (default 30, 1-600)" },
+    { "gateway", "string", false, "the carrier gateway to use (default: by priority)" },
+    { NULL, NULL, false, NULL },
+};
 static const struct api_field no_fields[] = { { NULL, NULL, false, NULL } };
 
 #define GET EVHTTP_REQ_GET
@@ -115,6 +124,14 @@ const struct api_route api_routes[] = {
       API_ANY_ACCOUNT, 200, "Approve a pending order: its numbers become active", no_fields },
     { POST, "/v1/orders/{id}/reject", api_orders_reject, "vcs:ApproveOrders", "order:{id}",
       API_ANY_ACCOUNT, 200, "Reject a pending order: its numbers go back", reject_fields },
+    { POST, "/v1/calls", api_calls_create, "vcs:Originate", "call:*", API_CREATES | API_OPERATOR_AS,
+      201, "Place an outbound call; its script runs when the callee answers", call_fields },
+    { GET, "/v1/calls", api_calls_list, "vcs:ListCalls", "call:*", API_LIST | API_ANY_ACCOUNT, 200,
+      "The legs up now (the operator: of every account)", NULL },
+    { GET, "/v1/calls/{id}", api_calls_get, "vcs:ListCalls", "call:{id}", API_ANY_ACCOUNT, 200,
+      "One leg: live, else its CDR", NULL },
+    { DELETE, "/v1/calls/{id}", api_calls_hangup, "vcs:HangupCall", "call:{id}", API_ANY_ACCOUNT,
+      204, "Hang up a leg that is up", NULL },
     { GET, "/v1/audit", api_audit_list, "vcs:ViewAudit", "audit:*", API_LIST | API_ANY_ACCOUNT,
       200, "Every write and every denial of the account (the operator: of all)", NULL },
 };

@@ -10,6 +10,8 @@
 #include <lauxlib.h>
 
 #include "call/engine.h"
+#include "call/live_calls.h"
+#include "call/outleg.h"
 #include "call/worker.h"
 #include "core/clock.h"
 #include "core/config.h"
@@ -51,7 +53,7 @@ int call_sdp(const struct call *c, char *buf, size_t cap)
                      c->our_dir);
 }
 
-static void apply_remote(struct call *c, const struct sdp_media *m)
+void call_apply_remote(struct call *c, const struct sdp_media *m)
 {
     c->remote = *m;
     c->have_remote = true;
@@ -326,8 +328,15 @@ void call_end_because(struct call *c, int sip_code, const char *cause, const cha
     copy_str(c->cdr.hangup_cause, sizeof c->cdr.hangup_cause, cause);
     copy_str(c->cdr.hangup_by, sizeof c->cdr.hangup_by, by);
     struct sip_stack *sip = svc_of(c)->sip;
-    bool peer_ended = strcmp(by, "caller") == 0;
-    if (!c->sip_gone && !peer_ended) {
+    live_calls_remove(engine_live(worker_engine(c->w)), c->leg_id);
+    if (c->ring_timer)
+        evtimer_del(c->ring_timer);
+    if (!c->sip_gone && !c->peer_gone && c->outbound) {
+        char reason[96];
+        snprintf(reason, sizeof reason, "Q.850;cause=%d;text=\"%s\"",
+                 strcmp(cause, "no_answer") == 0 ? 19 : 16, reason_text);
+        sip_hangup_outbound(sip, c->leg_id, reason);
+    } else if (!c->sip_gone && !c->peer_gone) {
         if (c->state == CALL_UP || c->state == CALL_ANSWERING) {
             sip_bye(sip, c->leg_id);
         } else {
@@ -355,7 +364,7 @@ static void on_reinvite(struct call *c, struct sip_event *ev)
     if (c->ended)
         return; /* the leg is going away; nua answers what is left */
     if (ev->has_media)
-        apply_remote(c, &ev->media);
+        call_apply_remote(c, &ev->media);
     else
         c->our_dir = SDP_SENDRECV; /* offerless re-INVITE: we offer our usual stream */
     c->sdp_version++;
@@ -376,7 +385,7 @@ void call_on_sip(struct call *c, struct sip_event *ev)
     switch (ev->type) {
     case SIP_EV_ACK:
         if (ev->has_media && !c->ended)
-            apply_remote(c, &ev->media);
+            call_apply_remote(c, &ev->media);
         if (c->state == CALL_ANSWERING && !c->ended) {
             /* The answered moment: a 200 that a CANCEL overtook, or that is never
              * acknowledged, is not an answered call and bills nothing. */
@@ -384,15 +393,24 @@ void call_on_sip(struct call *c, struct sip_event *ev)
             c->cdr.answer_ms = clock_wall_ms();
             store_cdr_update(svc_of(c)->store, &c->cdr);
             call_recording_start(c); /* an answered call is recorded from here */
+            call_publish(c);
         }
         call_wait_notify(c, WAIT_EV_ACK);
         break;
     case SIP_EV_BYE:
-        call_end(c, 0, "normal_clearing", "caller");
+        c->peer_gone = true;
+        call_end(c, 0, "normal_clearing", c->outbound ? "callee" : "caller");
         break;
     case SIP_EV_CANCEL:
+        c->peer_gone = true;
         c->cdr.sip_code = 487;
         call_end(c, 0, "cancelled", "caller");
+        break;
+    case SIP_EV_PROGRESS:
+    case SIP_EV_ANSWERED:
+    case SIP_EV_FAILED:
+        if (c->outbound)
+            outleg_on_sip(c, ev);
         break;
     case SIP_EV_REINVITE:
         on_reinvite(c, ev);
@@ -428,7 +446,7 @@ static void on_linger_timeout(evutil_socket_t fd, short what, void *arg)
 
 /* SPEC 4/8: the number's and the account's channels, taken before the script runs; over a
  * limit the call is refused with 486 and a Reason naming it. Given back when the call ends. */
-static bool take_channels(struct call *c)
+bool call_take_channels(struct call *c)
 {
     struct limit_claim claim = { 0 };
     if (c->number) {
@@ -445,7 +463,7 @@ static bool take_channels(struct call *c)
     return false;
 }
 
-void call_on_invite(struct worker *w, struct sip_event *ev)
+struct call *call_new(struct worker *w, uint64_t leg_id)
 {
     const struct engine_services *svc = engine_services(worker_engine(w));
     struct call *c = calloc(1, sizeof *c);
@@ -457,20 +475,57 @@ void call_on_invite(struct worker *w, struct sip_event *ev)
         free(c);
         c = NULL;
     }
-    if (!c) {
-        sip_respond(svc->sip, ev->leg_id, 500, NULL, NULL);
-        engine_call_released(worker_engine(w));
-        return;
-    }
-    c->leg_id = ev->leg_id;
+    if (!c)
+        return NULL;
+    c->leg_id = leg_id;
     c->w = w;
     c->co_ref = c->obj_ref = c->vars_ref = c->on_hangup_ref = LUA_NOREF;
     c->our_dir = SDP_SENDRECV;
     c->mem.limit = svc->sandbox.max_memory;
     c->callrec_wanted = svc->cfg->record_all_calls;
-    snprintf(c->id, sizeof c->id, "%s-%012llx", svc->id_prefix, (unsigned long long)ev->leg_id);
+    engine_call_id(worker_engine(w), leg_id, c->id, sizeof c->id);
+    copy_str(c->cdr.call_id, sizeof c->cdr.call_id, c->id);
+    if (getrandom(&c->sdp_id, sizeof c->sdp_id, 0) != sizeof c->sdp_id)
+        c->sdp_id = leg_id;
+    c->sdp_id &= 0x7fffffffffffffffULL;
+    c->sdp_version = 1;
+    dtmf_rtp_rx_init(&c->dtmf_rx);
+    dtmf_dedup_init(&c->digits);
+    dtmf_rtp_tx_init(&c->dtmf_tx);
+    worker_add_call(w, c);
+    return c;
+}
+
+void call_publish(struct call *c)
+{
+    if (c->ended)
+        return;
+    static const char *const in_states[] = { "ringing", "early", "answering", "up" };
+    static const char *const out_states[] = { "calling", "early", "answering", "up" };
+    struct live_call lc = { .leg_id = c->leg_id, .start_ms = c->cdr.start_ms,
+                            .answer_ms = c->cdr.answer_ms };
+    copy_str(lc.id, sizeof lc.id, c->id);
+    copy_str(lc.account, sizeof lc.account, c->cdr.account);
+    copy_str(lc.direction, sizeof lc.direction, c->cdr.direction);
+    copy_str(lc.from, sizeof lc.from, c->cdr.from_number);
+    copy_str(lc.to, sizeof lc.to, c->cdr.to_number);
+    copy_str(lc.script, sizeof lc.script, c->cdr.script);
+    copy_str(lc.state, sizeof lc.state, (c->outbound ? out_states : in_states)[c->state]);
+    copy_str(lc.parent_call_id, sizeof lc.parent_call_id, c->cdr.parent_call_id);
+    if (live_calls_put(engine_live(worker_engine(c->w)), &lc) != 0)
+        log_warn("call %s: out of memory listing the call", c->id);
+}
+
+void call_on_invite(struct worker *w, struct sip_event *ev)
+{
+    const struct engine_services *svc = engine_services(worker_engine(w));
+    struct call *c = call_new(w, ev->leg_id);
+    if (!c) {
+        sip_respond(svc->sip, ev->leg_id, 500, NULL, NULL);
+        engine_call_released(worker_engine(w));
+        return;
+    }
     struct cdr_row *r = &c->cdr;
-    copy_str(r->call_id, sizeof r->call_id, c->id);
     copy_str(r->sip_call_id, sizeof r->sip_call_id, ev->call_id);
     copy_str(r->direction, sizeof r->direction, "inbound");
     copy_str(r->account, sizeof r->account, ev->account);
@@ -479,17 +534,9 @@ void call_on_invite(struct worker *w, struct sip_event *ev)
     r->start_ms = ev->wall_ms;
     c->from_uri = strdup(ev->from_uri ? ev->from_uri : "");
     c->to_uri = strdup(ev->to_uri ? ev->to_uri : "");
-    if (getrandom(&c->sdp_id, sizeof c->sdp_id, 0) != sizeof c->sdp_id)
-        c->sdp_id = ev->leg_id;
-    c->sdp_id &= 0x7fffffffffffffffULL;
-    c->sdp_version = 1;
-    dtmf_rtp_rx_init(&c->dtmf_rx);
-    dtmf_dedup_init(&c->digits);
-    dtmf_rtp_tx_init(&c->dtmf_tx);
-    worker_add_call(w, c);
     store_cdr_begin(svc->store, &c->cdr);
     if (ev->has_media)
-        apply_remote(c, &ev->media);
+        call_apply_remote(c, &ev->media);
 
     c->set = script_registry_acquire(svc->scripts);
     const char *script = NULL;
@@ -521,7 +568,8 @@ void call_on_invite(struct worker *w, struct sip_event *ev)
     }
     copy_str(r->script, sizeof r->script, script);
     store_cdr_update(svc->store, &c->cdr);
-    if (!take_channels(c))
+    call_publish(c);
+    if (!call_take_channels(c))
         return;
     char err[200];
     if (rtp_session_open(&c->rtp, svc->ports, svc->bind_ip, err, sizeof err) != 0) {
@@ -562,6 +610,7 @@ void call_maybe_finish(struct call *c)
 
 void call_free(struct call *c)
 {
+    live_calls_remove(engine_live(worker_engine(c->w)), c->leg_id);
     limits_release(engine_limits(worker_engine(c->w)), &c->channels);
     media_stop(c);
     call_playlist_clear(c);
@@ -569,6 +618,9 @@ void call_free(struct call *c)
     dtmf_inband_free(&c->inband);
     call_script_free(c);
     event_free(c->linger);
+    if (c->ring_timer)
+        event_free(c->ring_timer);
+    outleg_request_free(c->out);
     call_wait_free(c);
     worker_remove_call(c->w, c);
     if (c->version_held)

@@ -30,10 +30,11 @@ struct worker;
 struct script_set;
 struct prompt;
 struct sip_event;
+struct outleg_request;
 
 enum call_state {
-    CALL_INCOMING,  /* INVITE received, no answer sent but maybe 180 */
-    CALL_EARLY,     /* 183 with SDP sent: media flows before answer */
+    CALL_INCOMING,  /* INVITE received, no answer sent but maybe 180 (outbound: INVITE sent) */
+    CALL_EARLY,     /* 183 with SDP sent (outbound: received): media flows before answer */
     CALL_ANSWERING, /* 200 sent, waiting for the ACK */
     CALL_UP,
 };
@@ -64,6 +65,10 @@ struct call {
     enum call_state state;
     bool ended;       /* call_end ran: no more SIP or media for this call */
     bool sip_gone;    /* SIP_EV_TERMINATED seen */
+    bool peer_gone;   /* the peer ended the leg (BYE, CANCEL, a final answer): nothing to send */
+    bool outbound;    /* placed by us (outleg.h) */
+    struct outleg_request *out; /* an outbound leg's request: its script and vars */
+    struct event *ring_timer;   /* an outbound leg rings at most this long */
     bool script_done; /* the handler and on_hangup have finished (or never ran) */
     bool cdr_written;
     struct cdr_row cdr;
@@ -131,6 +136,16 @@ struct call {
 
 /* Called by the worker for each SIP event of this call's leg. */
 void call_on_invite(struct worker *w, struct sip_event *ev);
+/* A new call leg leg_id on w (registered with the worker), or NULL when out of memory; the
+ * caller fills in its CDR and direction. */
+struct call *call_new(struct worker *w, uint64_t leg_id);
+/* Takes the peer's SDP (offer or answer) as the leg's media. */
+void call_apply_remote(struct call *c, const struct sdp_media *m);
+/* SPEC 8: takes the number's and the account's channels; over a limit the call ends with 486 /
+ * over_limit and false is returned. */
+bool call_take_channels(struct call *c);
+/* Publishes the call's listing fields (live_calls.h) after a change of state. */
+void call_publish(struct call *c);
 void call_on_sip(struct call *c, struct sip_event *ev);
 
 /* Ends the call once: sends the SIP answer (sip_code when unanswered) or BYE unless the peer

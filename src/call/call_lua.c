@@ -271,6 +271,7 @@ void call_script_start(struct call *c, const char *script, const struct route *r
     c->version_held = true;
     c->co = lua_newthread(L);
     c->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    *(struct call **)lua_getextraspace(c->co) = c; /* vcs functions acting for the call */
     lua_xmove(L, c->co, 1); /* the handler */
     push_call_object(c, c->co, route);
     sandbox_run_as(L, NULL, NULL);
@@ -296,6 +297,7 @@ static bool start_cleanup(struct call *c)
     lua_State *L = worker_lua(c->w);
     c->co = lua_newthread(L);
     c->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    *(struct call **)lua_getextraspace(c->co) = c;
     lua_rawgeti(c->co, LUA_REGISTRYINDEX, c->on_hangup_ref);
     lua_rawgeti(c->co, LUA_REGISTRYINDEX, c->obj_ref);
     luaL_unref(L, LUA_REGISTRYINDEX, c->on_hangup_ref);

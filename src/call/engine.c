@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "call/live_calls.h"
+#include "call/outleg.h"
 #include "call/worker.h"
 #include "core/clock.h"
 #include "core/config.h"
@@ -43,6 +45,7 @@ struct engine {
     atomic_ullong delay_us;      /* the last delay measured, for /metrics */
     struct limits *limits;
     struct gateways *gateways;
+    struct live_calls *live;
 };
 
 const struct engine_services *engine_services(const struct engine *e)
@@ -58,6 +61,16 @@ struct limits *engine_limits(const struct engine *e)
 struct gateways *engine_gateways(const struct engine *e)
 {
     return e->gateways;
+}
+
+struct live_calls *engine_live(const struct engine *e)
+{
+    return e->live;
+}
+
+void engine_call_id(const struct engine *e, uint64_t leg_id, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s-%012llx", e->svc.id_prefix, (unsigned long long)leg_id);
 }
 
 int engine_live_calls(const struct engine *e)
@@ -224,7 +237,8 @@ struct engine *engine_create(const struct engine_services *svc, char *err, size_
         return NULL;
     }
     e->svc = *svc;
-    if (!(e->limits = limits_create()) || !(e->gateways = gateways_create(svc->cfg))) {
+    if (!(e->limits = limits_create()) || !(e->gateways = gateways_create(svc->cfg)) ||
+        !(e->live = live_calls_create())) {
         snprintf(err, errlen, "out of memory");
         engine_destroy(e);
         return NULL;
@@ -265,6 +279,43 @@ int engine_start(struct engine *e, char *err, size_t errlen)
     return 0;
 }
 
+/* ---- outbound legs and the calls API ------------------------------------------------------ */
+
+int engine_originate(struct engine *e, struct outleg_request *req, char *id, size_t idlen,
+                     char *err, size_t errlen)
+{
+    int status = atomic_load(&e->draining) ? 503 : outleg_check(e, req, err, errlen);
+    if (status == 503)
+        snprintf(err, errlen, "draining: no new calls");
+    if (status) {
+        outleg_request_free(req);
+        return status;
+    }
+    atomic_fetch_add(&e->live_calls, 1);
+    int w = pick_worker(e);
+    uint64_t leg_id = (atomic_fetch_add(&e->next_seq, 1) << WORKER_BITS) | (uint64_t)w;
+    engine_call_id(e, leg_id, id, idlen);
+    worker_post_originate(e->workers[w], leg_id, req);
+    return 0;
+}
+
+void engine_leg_placed(struct engine *e, uint64_t leg_id)
+{
+    atomic_fetch_add(&e->worker_calls[leg_id & (MAX_WORKERS - 1)], 1);
+}
+
+int engine_hangup_call(struct engine *e, const char *account, const char *id)
+{
+    struct live_call lc;
+    if (!live_calls_find(e->live, id, &lc) || (account && strcmp(lc.account, account) != 0))
+        return -1;
+    int w = (int)(lc.leg_id & (MAX_WORKERS - 1));
+    if (w >= e->n_workers)
+        return -1;
+    worker_post_hangup(e->workers[w], lc.leg_id);
+    return 0;
+}
+
 void engine_hangup_all(struct engine *e, const char *cause)
 {
     for (int i = 0; i < e->n_workers; i++)
@@ -288,5 +339,6 @@ void engine_destroy(struct engine *e)
         worker_destroy(e->workers[i]);
     limits_destroy(e->limits);
     gateways_destroy(e->gateways);
+    live_calls_destroy(e->live);
     free(e);
 }

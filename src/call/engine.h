@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "script/sandbox.h"
 
@@ -21,6 +22,8 @@ struct script_registry;
 struct sip_stack;
 struct recorder;
 struct tts;
+struct live_calls;
+struct outleg_request;
 
 struct engine_services {
     const struct vcs_config *cfg;
@@ -67,5 +70,21 @@ struct gateways *engine_gateways(const struct engine *e);
 
 /* Worker thread: a call slot is free again. */
 void engine_call_released(struct engine *e);
+
+/* The legs up now (any thread). */
+struct live_calls *engine_live(const struct engine *e);
+/* The call id of a leg ("<id_prefix>-<leg id in hex>"). */
+void engine_call_id(const struct engine *e, uint64_t leg_id, char *buf, size_t len);
+
+/* Any thread: places an outbound leg for req (checked with outleg_check; ownership taken
+ * whatever the outcome) on the least loaded worker. 0 with the new call's id in id, or an
+ * HTTP-like status (400, 404, 503 while draining) with a message in err. */
+int engine_originate(struct engine *e, struct outleg_request *req, char *id, size_t idlen,
+                     char *err, size_t errlen);
+/* Any thread: hangs up the live leg id of account (NULL: any). 0, or -1 when no such leg is up. */
+int engine_hangup_call(struct engine *e, const char *account, const char *id);
+/* Worker thread: the leg's INVITE is about to go to SIP, which holds it until it terminates
+ * (counted for the worker's share). */
+void engine_leg_placed(struct engine *e, uint64_t leg_id);
 
 #endif

@@ -12,6 +12,8 @@
 #include "call/call.h"
 #include "call/call_lua.h"
 #include "call/engine.h"
+#include "call/originate.h"
+#include "call/outleg.h"
 #include "core/clock.h"
 #include "core/idmap.h"
 #include "core/log.h"
@@ -22,7 +24,7 @@
 
 #define TICK_US 20000
 
-enum ctl_type { CTL_PROMPT, CTL_RECORD_DONE, CTL_HANGUP_ALL, CTL_STOP };
+enum ctl_type { CTL_PROMPT, CTL_RECORD_DONE, CTL_HANGUP_ALL, CTL_ORIGINATE, CTL_HANGUP, CTL_STOP };
 
 struct ctl_msg {
     struct qnode node;
@@ -32,6 +34,7 @@ struct ctl_msg {
     int slot;
     uint64_t duration_ms;
     const struct prompt *prompt;
+    struct outleg_request *req; /* CTL_ORIGINATE */
     char text[256];
 };
 
@@ -280,6 +283,19 @@ static void handle_ctl(struct worker *w, struct ctl_msg *m)
     case CTL_HANGUP_ALL:
         hangup_all(w, m->text);
         break;
+    case CTL_ORIGINATE:
+        outleg_start(w, m->leg_id, m->req);
+        m->req = NULL;
+        break;
+    case CTL_HANGUP: {
+        struct call *c = idmap_get(&w->calls, m->leg_id);
+        if (c && !c->ended) {
+            bool answered = c->state == CALL_UP || c->state == CALL_ANSWERING;
+            call_end(c, 0, answered ? "normal_clearing" : "cancelled", "system");
+            call_script_wake(c);
+        }
+        break;
+    }
     case CTL_STOP:
         event_base_loopbreak(w->base);
         break;
@@ -327,6 +343,31 @@ void worker_post_hangup_all(struct worker *w, const char *cause)
         return;
     m->type = CTL_HANGUP_ALL;
     snprintf(m->text, sizeof m->text, "%s", cause);
+    post_ctl(w, m);
+}
+
+void worker_post_originate(struct worker *w, uint64_t leg_id, struct outleg_request *req)
+{
+    struct ctl_msg *m = calloc(1, sizeof *m);
+    if (!m) {
+        /* The id is already given out: the leg simply never rings (no CDR, as if refused). */
+        outleg_request_free(req);
+        engine_call_released(w->eng);
+        return;
+    }
+    m->type = CTL_ORIGINATE;
+    m->leg_id = leg_id;
+    m->req = req;
+    post_ctl(w, m);
+}
+
+void worker_post_hangup(struct worker *w, uint64_t leg_id)
+{
+    struct ctl_msg *m = calloc(1, sizeof *m);
+    if (!m)
+        return;
+    m->type = CTL_HANGUP;
+    m->leg_id = leg_id;
     post_ctl(w, m);
 }
 
@@ -414,12 +455,16 @@ struct worker *worker_create(struct engine *e, int index, char *err, size_t errl
         event_config_set_flag(ecfg, EVENT_BASE_FLAG_PRECISE_TIMER);
     w->base = ecfg ? event_base_new_with_config(ecfg) : NULL;
     event_config_free(ecfg);
-    w->L = sandbox_new_state(&engine_services(e)->sandbox);
+    struct sandbox_config sandbox = engine_services(e)->sandbox;
+    sandbox.vcs_originate = originate_lua;
+    w->L = sandbox_new_state(&sandbox);
     if (!w->base || !w->L || idmap_init(&w->calls, 1024) != 0) {
         snprintf(err, errlen, "cannot create worker %d", index);
         worker_destroy(w);
         return NULL;
     }
+    /* Coroutines copy the main thread's extra space: a script's own ones act for no call. */
+    *(struct call **)lua_getextraspace(w->L) = NULL;
     lua_gc(w->L, LUA_GCGEN, 0, 0); /* most objects die young: one call's temporaries */
     call_lua_register(w->L);
     w->wake_ev = event_new(w->base, -1, 0, on_wake, w);
@@ -473,6 +518,10 @@ void worker_destroy(struct worker *w)
         q = q->next;
         if (m->prompt)
             prompt_unref(m->prompt);
+        if (m->req) {
+            outleg_request_free(m->req);
+            engine_call_released(w->eng);
+        }
         free(m);
     }
     while (w->versions) {

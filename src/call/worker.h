@@ -16,6 +16,7 @@ struct script_set;
 struct sip_event;
 struct prompt;
 struct event_base;
+struct outleg_request;
 
 struct worker;
 
@@ -31,6 +32,10 @@ void worker_post_sip(struct worker *w, struct sip_event *ev);
 /* Any thread: how long the oldest SIP event has waited for this worker (0: none waiting). */
 uint64_t worker_inbox_wait_us(struct worker *w, uint64_t now_us);
 void worker_post_hangup_all(struct worker *w, const char *cause);
+/* Places the outbound leg leg_id for req (owned from here; outleg_start). */
+void worker_post_originate(struct worker *w, uint64_t leg_id, struct outleg_request *req);
+/* Hangs up one leg (the API's DELETE /v1/calls/{id}); a leg gone meanwhile is ignored. */
+void worker_post_hangup(struct worker *w, uint64_t leg_id);
 /* From the prompt loader: slot of the playlist of the call's wait of that generation, a
  * referenced prompt or NULL and err. */
 void worker_post_prompt(struct worker *w, uint64_t leg_id, uint32_t generation, int slot,

@@ -16,7 +16,7 @@
 #define MAX_PAGES 1000
 
 /* An option that sets a body field (type 's' string, 'i' integer, 'a' comma-separated list of
- * strings) or a query parameter ('q'). */
+ * strings, 'j' a JSON object) or a query parameter ('q'). */
 struct ctl_opt {
     const char *flag, *field;
     char type;
@@ -74,6 +74,13 @@ static const struct ctl_opt account_opts[] = {
     { "--low-balance-fen", "low_balance_fen", 'i' },
     { NULL, NULL, 0 },
 };
+static const char *const call_cols[] = { "id", "direction", "from", "to", "script", "state",
+                                         "start_time", "answer_time", "parent_call_id", NULL };
+static const char *const originate_args[] = { "to", "from", "script", NULL };
+static const struct ctl_opt originate_opts[] = {
+    { "--vars", "vars", 'j' }, { "--timeout-s", "timeout_s", 'i' },
+    { "--gateway", "gateway", 's' }, { NULL, NULL, 0 },
+};
 static const struct ctl_opt token_opts[] = { { "--expires-at", "expires_at", 's' },
                                              { NULL, NULL, 0 } };
 
@@ -121,6 +128,13 @@ static const struct ctl_cmd cmds[] = {
     { "orders", "approve", "ID", POST, "/v1/orders/%s/approve", NULL, NULL, NULL },
     { "orders", "reject", "ID [--reason TEXT]", POST, "/v1/orders/%s/reject", NULL, reject_opts,
       NULL },
+    { "calls", "list", "[--limit N] [--after CURSOR]", GET, "/v1/calls", NULL, list_opts,
+      call_cols },
+    { "calls", "get", "ID", GET, "/v1/calls/%s", NULL, NULL, NULL },
+    { "calls", "originate",
+      "TO FROM SCRIPT [--vars '{\"name\": \"value\"}'] [--timeout-s N] [--gateway NAME]", POST,
+      "/v1/calls", originate_args, originate_opts, NULL },
+    { "calls", "hangup", "ID", DEL, "/v1/calls/%s", NULL, NULL, NULL },
 };
 #define N_CMDS (sizeof cmds / sizeof cmds[0])
 
@@ -320,6 +334,14 @@ static int take_option(const struct ctl_cmd *c, const char *flag, const char *va
             json_object_set_new(body, o->field, json_integer(v));
         } else if (o->type == 's') {
             json_object_set_new(body, o->field, json_string(value));
+        } else if (o->type == 'j') {
+            json_t *obj = json_loads(value, 0, NULL);
+            if (!json_is_object(obj)) {
+                json_decref(obj);
+                usage_error(c, "%s needs a JSON object", flag);
+                return -1;
+            }
+            json_object_set_new(body, o->field, obj);
         } else if (o->type == 'a') {
             json_t *list = json_array();
             char *copy = strdup(value), *save = NULL;

@@ -19,6 +19,7 @@
 #include "api/http_api.h"
 #include "api/metrics_text.h"
 #include "call/engine.h"
+#include "call/originate.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -192,6 +193,28 @@ static void on_numbers_sync(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct vcsd *d = arg;
     number_directory_sync(d->numbers, false);
+}
+
+/* The calls API: the engine's outbound legs and live-call registry (call/originate.h). */
+static int api_originate(void *ctx, const char *account, const json_t *body, char *id,
+                         size_t idlen, char *err, size_t errlen)
+{
+    return originate_json(((struct vcsd *)ctx)->engine, account, body, id, idlen, err, errlen);
+}
+
+static json_t *api_calls_list(void *ctx, const char *account)
+{
+    return originate_live_list(((struct vcsd *)ctx)->engine, account);
+}
+
+static json_t *api_call_get(void *ctx, const char *account, const char *id)
+{
+    return originate_live_get(((struct vcsd *)ctx)->engine, account, id);
+}
+
+static int api_call_hangup(void *ctx, const char *account, const char *id)
+{
+    return engine_hangup_call(((struct vcsd *)ctx)->engine, account, id);
 }
 
 /* glibc keeps freed memory in its arenas at the peak of a load; when nothing is up, hand it
@@ -386,7 +409,8 @@ static int run(struct vcsd *d)
         log_error("%s", err);
         return 1;
     }
-    struct api_ops ops = { d, api_health, api_reload, api_metrics, api_after_write };
+    struct api_ops ops = { d, api_health, api_reload, api_metrics, api_after_write,
+                           api_originate, api_calls_list, api_call_get, api_call_hangup };
     d->api = api_start(d->base, cfg->http_host, cfg->http_port, d->store, &ops, err, sizeof err);
     if (!d->api) {
         log_error("api: %s", err);

@@ -20,7 +20,8 @@
  *   reads inside the dialplans, sounds and recordings folders and writes ("w", "a", any "+")
  *   only inside recordings, symlinks resolved; require only from the script set (dialplans and
  *   shipped modules, from memory) and "vcs"; no __gc metamethods (finalizers run unhooked).
- * - The vcs module (log, now, is_hangup) and the hangup error object.
+ * - The vcs module (log, now, is_hangup, and originate when the call layer gives it) and the
+ *   hangup error object.
  * - Each chunk gets its own _ENV (its metatable hidden) whose undeclared globals are refused
  *   after it has loaded, so calls cannot leak state into each other by accident.
  * - A script's error object becomes text (sandbox_error_text) without ever raising. */
@@ -43,6 +44,7 @@ struct sandbox_config {
     long max_instructions;
     size_t max_memory;   /* bytes per call */
     long max_run_ms;     /* wall-clock limit per run; 0: none */
+    lua_CFunction vcs_originate; /* vcs.originate, supplied by the call layer (NULL: none) */
 };
 
 /* A call's memory: set limit, leave owner NULL; sandbox_account_release when the call ends. */

@@ -52,9 +52,15 @@ struct sip_leg {
     uint64_t id;
     nua_handle_t *nh;
     uint64_t answered_us; /* while our 2xx waits for its ACK: when it went out */
+    /* outbound legs (sip_invite) */
+    bool outbound;
+    bool answered;        /* a 2xx came */
+    bool hangup_asked;    /* sip_hangup_outbound came first: a crossing 2xx gets BYE */
+    bool auth_tried;      /* the one answer to a challenge is spent */
+    char *username, *password, *reason;
 };
 
-enum sip_cmd_type { CMD_RESPOND, CMD_BYE, CMD_STOP };
+enum sip_cmd_type { CMD_RESPOND, CMD_BYE, CMD_INVITE, CMD_HANGUP_OUT, CMD_STOP };
 
 struct sip_cmd {
     struct qnode node;
@@ -63,6 +69,8 @@ struct sip_cmd {
     int status;
     char *sdp;
     char *reason;
+    /* CMD_INVITE */
+    char *uri, *from, *to, *headers, *username, *password;
 };
 
 struct sip_stack {
@@ -120,6 +128,29 @@ static char *url_string(const url_t *url)
         return strdup(""); /* over-long URIs are not worth keeping */
     buf[n] = '\0';
     return strdup(buf);
+}
+
+static void leg_free(struct sip_leg *leg)
+{
+    if (!leg)
+        return;
+    free(leg->username);
+    free(leg->password);
+    free(leg->reason);
+    free(leg);
+}
+
+static void cmd_free(struct sip_cmd *cmd)
+{
+    free(cmd->sdp);
+    free(cmd->reason);
+    free(cmd->uri);
+    free(cmd->from);
+    free(cmd->to);
+    free(cmd->headers);
+    free(cmd->username);
+    free(cmd->password);
+    free(cmd);
 }
 
 static const char *phrase(int status)
@@ -440,7 +471,7 @@ static void leg_terminated(struct sip_stack *s, nua_handle_t *nh, struct sip_leg
         struct sip_event *ev = event_new(SIP_EV_TERMINATED, leg->id);
         if (ev)
             deliver(s, ev);
-        free(leg);
+        leg_free(leg);
     }
     nua_handle_bind(nh, NULL);
     nua_handle_destroy(nh);
@@ -466,6 +497,112 @@ static bool refused_malformed(struct sip_stack *s, nua_event_t event, nua_handle
     return true;
 }
 
+/* ---- outbound legs -------------------------------------------------------------------------- */
+
+/* The one answer to a 401/407: the challenge's own scheme and realm with the gateway's
+ * credentials. False when there is nothing (more) to answer with. */
+static bool answer_challenge(nua_handle_t *nh, struct sip_leg *leg, const sip_t *sip)
+{
+    const msg_auth_t *au = sip ? (sip->sip_www_authenticate ? sip->sip_www_authenticate
+                                                            : sip->sip_proxy_authenticate)
+                               : NULL;
+    if (!au || leg->auth_tried || !leg->username || !leg->password)
+        return false;
+    const char *realm = msg_params_find(au->au_params, "realm=");
+    if (!realm || strchr(leg->username, ':') || strchr(leg->password, '\n'))
+        return false;
+    char auth[512];
+    int n = snprintf(auth, sizeof auth, "%s:%s%s%s:%s:%s", au->au_scheme,
+                     realm[0] == '"' ? "" : "\"", realm, realm[0] == '"' ? "" : "\"",
+                     leg->username, leg->password);
+    if (n < 0 || (size_t)n >= sizeof auth)
+        return false;
+    leg->auth_tried = true;
+    nua_authenticate(nh, NUTAG_AUTH(auth), TAG_END());
+    return true;
+}
+
+static void on_invite_response(struct sip_stack *s, nua_handle_t *nh, struct sip_leg *leg,
+                               int status, const char *text, const sip_t *sip)
+{
+    if (leg->answered || status < 180)
+        return; /* 100 Trying, or a re-INVITE of ours (we send none) */
+    if ((status == 401 || status == 407) && !leg->hangup_asked) {
+        if (answer_challenge(nh, leg, sip))
+            return;
+        log_warn("sip: outbound leg %016llx: %d challenge %s, giving up", (unsigned long long)leg->id,
+                 status, leg->auth_tried ? "again after our credentials" : "and no credentials");
+    }
+    enum sip_event_type type = status < 200 ? SIP_EV_PROGRESS
+                               : status < 300 ? SIP_EV_ANSWERED : SIP_EV_FAILED;
+    if (type == SIP_EV_ANSWERED) {
+        leg->answered = true;
+        if (leg->hangup_asked) { /* the 2xx crossed our CANCEL: nua has sent the ACK */
+            nua_bye(nh, TAG_IF(leg->reason, SIPTAG_REASON_STR(leg->reason)), TAG_END());
+            return;
+        }
+    }
+    struct sip_event *ev = event_new(type, leg->id);
+    if (!ev)
+        return;
+    ev->status = status;
+    snprintf(ev->phrase, sizeof ev->phrase, "%s", text ? text : phrase(status));
+    if (sip && sip->sip_call_id)
+        ev->call_id = strdup(sip->sip_call_id->i_id);
+    char warn[200];
+    if (type != SIP_EV_FAILED && sip && sip->sip_payload && read_media(sip, ev, warn, sizeof warn))
+        log_info("sip: outbound leg %016llx: unusable SDP in %d: %s", (unsigned long long)leg->id,
+                 status, warn);
+    deliver(s, ev);
+}
+
+static void place_invite(struct sip_stack *s, struct sip_cmd *cmd)
+{
+    struct sip_leg *leg = calloc(1, sizeof *leg);
+    nua_handle_t *nh = NULL;
+    if (leg && idmap_put(&s->legs, cmd->leg_id, leg) == 0) {
+        leg->id = cmd->leg_id;
+        leg->outbound = true;
+        leg->username = cmd->username;
+        leg->password = cmd->password;
+        cmd->username = cmd->password = NULL;
+        nh = nua_handle(s->nua, leg, SIPTAG_FROM_STR(cmd->from),
+                        SIPTAG_TO_STR(cmd->to ? cmd->to : cmd->uri), TAG_END());
+        if (!nh)
+            idmap_remove(&s->legs, cmd->leg_id);
+    }
+    if (!nh) {
+        leg_free(leg);
+        struct sip_event *ev = event_new(SIP_EV_FAILED, cmd->leg_id);
+        struct sip_event *end = event_new(SIP_EV_TERMINATED, cmd->leg_id);
+        if (ev) {
+            ev->status = 500;
+            snprintf(ev->phrase, sizeof ev->phrase, "cannot place the call");
+            deliver(s, ev);
+        }
+        if (end)
+            deliver(s, end);
+        return;
+    }
+    leg->nh = nh;
+    nua_invite(nh, NUTAG_URL(cmd->uri), SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+               SIPTAG_PAYLOAD_STR(cmd->sdp), TAG_IF(cmd->headers, SIPTAG_HEADER_STR(cmd->headers)),
+               TAG_END());
+}
+
+static void hangup_outbound(struct sip_leg *leg, const char *reason)
+{
+    if (!leg->outbound || leg->hangup_asked)
+        return;
+    leg->hangup_asked = true;
+    free(leg->reason);
+    leg->reason = dup_or_null(reason);
+    if (leg->answered)
+        nua_bye(leg->nh, TAG_IF(reason, SIPTAG_REASON_STR(reason)), TAG_END());
+    else
+        nua_cancel(leg->nh, TAG_IF(reason, SIPTAG_REASON_STR(reason)), TAG_END());
+}
+
 static void nua_callback(nua_event_t event, int status, char const *phrase_text, nua_t *nua,
                          struct sip_stack *s, nua_handle_t *nh, struct sip_leg *leg,
                          sip_t const *sip, tagi_t tags[])
@@ -482,6 +619,10 @@ static void nua_callback(nua_event_t event, int status, char const *phrase_text,
     case nua_i_ack:
         if (leg)
             on_ack(s, leg, sip);
+        break;
+    case nua_r_invite:
+        if (leg && leg->outbound)
+            on_invite_response(s, nh, leg, status, phrase_text, sip);
         break;
     case nua_i_bye:
     case nua_i_cancel:
@@ -543,11 +684,19 @@ static void run_command(struct sip_stack *s, struct sip_cmd *cmd)
         }
         return;
     }
+    if (cmd->type == CMD_INVITE) {
+        place_invite(s, cmd);
+        return;
+    }
     struct sip_leg *leg = idmap_get(&s->legs, cmd->leg_id);
     if (!leg)
         return; /* the leg ended meanwhile: nothing to do */
     if (cmd->type == CMD_BYE) {
         nua_bye(leg->nh, TAG_END());
+        return;
+    }
+    if (cmd->type == CMD_HANGUP_OUT) {
+        hangup_outbound(leg, cmd->reason);
         return;
     }
     if (cmd->status >= 200 && cmd->status < 300 && !leg->answered_us)
@@ -567,9 +716,7 @@ static int on_wakeup(struct sip_stack *s, su_wait_t *w, struct sip_stack *arg)
         struct sip_cmd *cmd = container_of(q, struct sip_cmd, node);
         q = q->next;
         run_command(s, cmd);
-        free(cmd->sdp);
-        free(cmd->reason);
-        free(cmd);
+        cmd_free(cmd);
     }
     return 0;
 }
@@ -623,6 +770,36 @@ void sip_bye(struct sip_stack *s, uint64_t leg_id)
         return;
     cmd->type = CMD_BYE;
     cmd->leg_id = leg_id;
+    post(s, cmd);
+}
+
+void sip_invite(struct sip_stack *s, uint64_t leg_id, const char *request_uri,
+                const char *from_uri, const char *to_uri, const char *sdp,
+                const struct sip_credentials *auth, const char *extra_headers)
+{
+    struct sip_cmd *cmd = calloc(1, sizeof *cmd);
+    if (!cmd)
+        return;
+    cmd->type = CMD_INVITE;
+    cmd->leg_id = leg_id;
+    cmd->uri = dup_or_null(request_uri);
+    cmd->from = dup_or_null(from_uri);
+    cmd->to = dup_or_null(to_uri);
+    cmd->sdp = dup_or_null(sdp);
+    cmd->headers = extra_headers && extra_headers[0] ? strdup(extra_headers) : NULL;
+    cmd->username = auth ? dup_or_null(auth->username) : NULL;
+    cmd->password = auth ? dup_or_null(auth->password) : NULL;
+    post(s, cmd);
+}
+
+void sip_hangup_outbound(struct sip_stack *s, uint64_t leg_id, const char *reason)
+{
+    struct sip_cmd *cmd = calloc(1, sizeof *cmd);
+    if (!cmd)
+        return;
+    cmd->type = CMD_HANGUP_OUT;
+    cmd->leg_id = leg_id;
+    cmd->reason = dup_or_null(reason);
     post(s, cmd);
 }
 
@@ -774,13 +951,11 @@ void sip_stack_stop(struct sip_stack *s)
     for (struct qnode *q = queue_take_all(&s->cmds); q;) {
         struct sip_cmd *c = container_of(q, struct sip_cmd, node);
         q = q->next;
-        free(c->sdp);
-        free(c->reason);
-        free(c);
+        cmd_free(c);
     }
     for (size_t i = 0; i < s->legs.cap; i++)
         if (s->legs.keys[i])
-            free(s->legs.vals[i]);
+            leg_free(s->legs.vals[i]);
     idmap_free(&s->legs);
     ratelimit_destroy(s->rl);
     close(s->efd);

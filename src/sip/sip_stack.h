@@ -5,7 +5,8 @@
  * 400/415/501 for malformed requests as RFC 3261 8.2 wants: sip_parser.h, sip_guard.h) and
  * turns everything about a call
  * into owned sip_event copies handed to the sink (the call layer). The call layer answers with
- * sip_respond()/sip_bye(), which any thread may call: commands are queued and the SIP thread
+ * sip_respond()/sip_bye(), which any thread may call; it places outbound legs with
+ * sip_invite() and ends them with sip_hangup_outbound(): commands are queued and the SIP thread
  * is woken through an eventfd. Legs are named by 64-bit ids, never by pointers, so a command for
  * a leg that is already gone is simply ignored. */
 #ifndef VCS_SIP_STACK_H
@@ -29,6 +30,10 @@ enum sip_event_type {
     SIP_EV_CANCEL,     /* the peer cancelled; the stack has answered 487 */
     SIP_EV_INFO,       /* in-dialog INFO (answered 200); body and content_type filled */
     SIP_EV_TERMINATED, /* the leg no longer exists at SIP level: the last event of a leg */
+    /* Our outbound INVITE (sip_invite): */
+    SIP_EV_PROGRESS,   /* 180/183 (media filled when it carried SDP: early media) */
+    SIP_EV_ANSWERED,   /* 2xx (media filled from its SDP); the ACK has been sent */
+    SIP_EV_FAILED,     /* a final answer >= 300, or no answer at all (status, reason) */
 };
 
 struct sip_event {
@@ -47,6 +52,15 @@ struct sip_event {
     char source[64];          /* source IP address (strict RTP: is the caller behind NAT?) */
     /* SIP_EV_INFO */
     char *content_type, *body;
+    /* SIP_EV_PROGRESS, SIP_EV_ANSWERED, SIP_EV_FAILED */
+    int status;
+    char phrase[64];
+};
+
+/* Digest credentials answering a carrier's 401/407 (once per request). */
+struct sip_credentials {
+    const char *username;
+    const char *password;
 };
 
 void sip_event_free(struct sip_event *ev);
@@ -81,6 +95,17 @@ void sip_respond(struct sip_stack *s, uint64_t leg_id, int status, const char *s
                  const char *reason);
 /* Any thread. Ends an answered leg with BYE. */
 void sip_bye(struct sip_stack *s, uint64_t leg_id);
+
+/* Any thread. Places an outbound leg named leg_id (chosen by the call layer; its events go
+ * to the sink like an inbound leg's): INVITE to request_uri with our SDP offer (copied), From
+ * from_uri, To to_uri (NULL: the request URI), extra_headers ("X-A: 1\r\nX-B: 2" or NULL).
+ * A 401/407 is answered once with auth (NULL: not at all); a second challenge fails the leg. */
+void sip_invite(struct sip_stack *s, uint64_t leg_id, const char *request_uri,
+                const char *from_uri, const char *to_uri, const char *sdp,
+                const struct sip_credentials *auth, const char *extra_headers);
+/* Any thread. Ends an outbound leg: CANCEL while it rings, BYE once answered (a 2xx that
+ * crosses the CANCEL is acknowledged and ended with BYE). reason: Reason header or NULL. */
+void sip_hangup_outbound(struct sip_stack *s, uint64_t leg_id, const char *reason);
 
 /* SIP thread (admission asks from sink.admit). The SIP side's delay, an input of admission
  * control: how long a 2xx waits for its ACK (its socket backlog and the peer's lag; the

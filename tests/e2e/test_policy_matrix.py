@@ -104,6 +104,20 @@ def owned_number(a):
     return {"number": ONE_NUMBER if a.name == "acmeA" else active_number(a)}
 
 
+CARRIER = None  # a SIPp carrier that rings and never answers, set in run()
+
+
+def call_body(a):
+    """POST /v1/calls of account a: a call to the carrier that rings until cancelled."""
+    return {"to": "sip:callee@127.0.0.1:%d" % CARRIER.port,
+            "from": ONE_NUMBER if a.name in ("acmeA", "admin") else owned_number(a)["number"],
+            "script": "hello", "timeout_s": 600}
+
+
+def live_call(a):
+    return {"id": a.call("POST", "/v1/calls", call_body(a))["id"]}, None
+
+
 # "METHOD /pattern" -> (the action SPEC 8 says it needs, or None for any caller; fixture).
 FIXTURES = {
     "GET /v1/health": (None, none),
@@ -140,6 +154,10 @@ FIXTURES = {
         {"id": str(pending_order(a))}, None)),
     "POST /v1/orders/{id}/reject": ("vcs:ApproveOrders", lambda a: (
         {"id": str(pending_order(a))}, {"reason": "matrix"})),
+    "POST /v1/calls": ("vcs:Originate", lambda a: ({}, call_body(a))),
+    "GET /v1/calls": ("vcs:ListCalls", none),
+    "GET /v1/calls/{id}": ("vcs:ListCalls", live_call),
+    "DELETE /v1/calls/{id}": ("vcs:HangupCall", live_call),
 }
 # SPEC 8: accounts, recharges, order approval, number import, gateways, reload (and metrics)
 # are the operator's alone; user and policy management the main user's alone.
@@ -187,8 +205,9 @@ def run(t):
     for m, p, op in ops:
         T.check_eq(op["x-vcs-action"], FIXTURES["%s %s" % (m, p)][0], "action of %s %s" % (m, p))
 
-    global OPERATOR
+    global OPERATOR, CARRIER
     operator = OPERATOR = Acct(v, "admin", v.token)
+    CARRIER = t.sipp_uas("uas_ring", calls=1000, timeout=170).start()
     accounts = {}
     for name in ("acmeA", "acmeB"):
         created = ok(*v.api("POST", "/v1/accounts", {"name": name}), "create " + name)
@@ -254,9 +273,13 @@ def run(t):
             break
     lacking = expected_audit - seen
     T.check(not lacking, "audit entries missing: %s" % sorted(lacking.items())[:10])
+    # The fixtures' calls still ringing are hung up (CANCEL), and none is left over.
+    for c in ok(*v.api("GET", "/v1/calls?limit=1000"), "live calls")["items"]:
+        v.api("DELETE", "/v1/calls/" + c["id"])
+    T.wait_until(lambda: not v.api("GET", "/v1/calls")[1]["items"], 20, "every call to end")
     T.log("policy matrix: %d endpoints x %d principals, %d requests checked, %d audit entries"
           % (len(ops), len(principals), cases, sum(expected_audit.values())))
 
 
 if __name__ == "__main__":
-    T.main(run, needs_sipp=False)
+    T.main(run)

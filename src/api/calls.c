@@ -1,0 +1,106 @@
+/* Calls (SPEC 7): place an outbound call, list the legs up now, one leg (live, else its CDR),
+ * hang one up. What is live comes from the engine through api_ops; ended calls from the CDR
+ * table. A call of another account is 404. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api_internal.h"
+#include "store/mgmt_sql.h"
+
+/* Whose calls: the caller's account; the operator's view covers every account. */
+static const char *owner(const struct api_call *c)
+{
+    return c->operator ? NULL : c->account;
+}
+
+/* SPEC 8: a customer presents its own active numbers; the operator any. */
+static bool from_allowed(struct api_call *c)
+{
+    const char *from = json_string_value(json_object_get(c->body, "from"));
+    if (!from || strcmp(c->scope, API_OPERATOR_ACCOUNT) == 0)
+        return true; /* a missing from is the originate's 400 */
+    const char *v[] = { from, c->scope };
+    return msql_count(iam_store_db(c->api->iam),
+                      "SELECT count(*) FROM numbers WHERE number = ?1 AND account = ?2"
+                      " AND state = 'active'", v, 2) > 0;
+}
+
+void api_calls_create(struct api_call *c, struct api_reply *r)
+{
+    char id[64] = "", err[256] = "";
+    if (!from_allowed(c)) {
+        api_reply_error(r, 400, "bad_request", "from: not an active number of the account");
+        return;
+    }
+    int status = c->api->ops.originate(c->api->ops.ctx, c->scope, c->body, id, sizeof id, err,
+                                       sizeof err);
+    if (status == 0)
+        api_reply_json(r, 201, json_pack("{s:s}", "id", id));
+    else
+        api_reply_error(r, status, status == 404 ? "not_found" : status == 503 ? "unavailable"
+                                                                       : "bad_request", "%s", err);
+}
+
+void api_calls_list(struct api_call *c, struct api_reply *r)
+{
+    json_t *all = c->api->ops.calls_list(c->api->ops.ctx, owner(c));
+    if (!all) {
+        api_reply_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    /* The cursor is the id of the last leg given (legs are listed by start time, then id). */
+    size_t from = 0, n = json_array_size(all);
+    if (c->after[0]) {
+        while (from < n && strcmp(json_string_value(json_object_get(json_array_get(all, from), "id")),
+                                  c->after) != 0)
+            from++;
+        from = from < n ? from + 1 : n;
+    }
+    json_t *items = json_array();
+    for (size_t i = from; items && i < n && json_array_size(items) < (size_t)c->limit; i++)
+        json_array_append(items, json_array_get(all, i));
+    size_t last = from + json_array_size(items);
+    json_t *next = last < n && last > 0
+                       ? json_copy(json_object_get(json_array_get(all, last - 1), "id"))
+                       : json_null();
+    json_decref(all);
+    api_reply_json(r, 200, json_pack("{s:o,s:o}", "items", items, "next", next));
+}
+
+/* An ended leg's CDR row (the account's own, or any for the operator), or NULL. */
+static json_t *cdr_of(struct api_call *c, const char *id)
+{
+    sqlite3_stmt *st = msql_prep(iam_store_db(c->api->iam),
+        "SELECT call_id AS id, direction, from_number AS \"from\", to_number AS \"to\", script,"
+        " 'ended' AS state, start_time, answer_time, end_time, parent_call_id, sip_call_id,"
+        " account, gateway, duration_ms, billsec, sip_code, hangup_cause, hangup_by, recording"
+        " FROM cdr WHERE call_id = ?1 AND (?2 IS NULL OR account = ?2)");
+    if (!st)
+        return NULL;
+    const char *v[] = { id, owner(c) };
+    msql_bind_texts(st, v, 2);
+    json_t *row = sqlite3_step(st) == SQLITE_ROW ? msql_row_json(st) : NULL;
+    sqlite3_finalize(st);
+    return row;
+}
+
+void api_calls_get(struct api_call *c, struct api_reply *r)
+{
+    const char *id = api_param(c, "id");
+    json_t *call = c->api->ops.call_get(c->api->ops.ctx, owner(c), id);
+    if (!call)
+        call = cdr_of(c, id);
+    if (call)
+        api_reply_json(r, 200, call);
+    else
+        api_reply_error(r, 404, "not_found", "no such call");
+}
+
+void api_calls_hangup(struct api_call *c, struct api_reply *r)
+{
+    if (c->api->ops.call_hangup(c->api->ops.ctx, owner(c), api_param(c, "id")) == 0)
+        r->status = 204;
+    else
+        api_reply_error(r, 404, "not_found", "no such call up");
+}

@@ -1,0 +1,224 @@
+/* Outbound call legs. See outleg.h. */
+#include "call/outleg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "call/call.h"
+#include "call/engine.h"
+#include "call/worker.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "script/script_set.h"
+#include "sip/sip_stack.h"
+#include "store/store.h"
+
+#define OPERATOR_ACCOUNT "admin" /* may present any caller ID (SPEC 8) */
+
+void outleg_request_free(struct outleg_request *req)
+{
+    if (!req)
+        return;
+    for (size_t i = 0; i < req->n_vars; i++) {
+        free(req->vars[i].key);
+        free(req->vars[i].str);
+    }
+    free(req->vars);
+    free(req);
+}
+
+const char *outleg_cause(int status)
+{
+    switch (status) {
+    case 486: case 600: return "busy";
+    case 404: case 484: case 604: return "not_found";
+    case 480: return "no_answer";
+    case 487: return "cancelled";
+    case 408: return "failed";
+    default: return status >= 500 && status < 600 ? "failed" : "rejected";
+    }
+}
+
+/* A sip: URI we can put on the wire as it is: no spaces, no header breaks, no angle brackets. */
+static bool sip_uri_ok(const char *to)
+{
+    if (strncmp(to, "sip:", 4) != 0 || strlen(to) < 6)
+        return false;
+    for (const char *p = to; *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == '<' || *p == '>' || *p == '"' || *p == 0x7f)
+            return false;
+    const char *at = strchr(to, '@');
+    return strchr(to + 4, ':') != to + 4 && (!at || at[1]);
+}
+
+static bool number_ok(const char *n)
+{
+    size_t len = strlen(n);
+    return len > 0 && len < 32 && strspn(n + (n[0] == '+'), "0123456789") == len - (n[0] == '+');
+}
+
+int outleg_check(struct engine *e, const struct outleg_request *req, char *err, size_t errlen)
+{
+    if (!sip_uri_ok(req->to)) {
+        snprintf(err, errlen, number_ok(req->to) ? "to: no carrier gateway is configured for numbers"
+                                                  : "to: a sip: URI (sip:user@host[:port]) or a number");
+        return 400;
+    }
+    if (!number_ok(req->from)) {
+        snprintf(err, errlen, "from: a number of the account");
+        return 400;
+    }
+    if (req->timeout_ms <= 0 || req->timeout_ms > OUTLEG_TIMEOUT_MS_MAX) {
+        snprintf(err, errlen, "timeout: 1 ms to %d s", OUTLEG_TIMEOUT_MS_MAX / 1000);
+        return 400;
+    }
+    struct script_set *set = script_registry_acquire(engine_services(e)->scripts);
+    const struct script_source *src = set ? script_set_find(set, req->script) : NULL;
+    const struct number_record *num = set ? script_set_number(set, req->from) : NULL;
+    int status = 0;
+    if (!src || !src->handler || strchr(req->script, '.')) {
+        snprintf(err, errlen, "script: no dialplan named '%s'", req->script);
+        status = 404;
+    } else if (!req->from_checked && strcmp(req->account, OPERATOR_ACCOUNT) != 0 &&
+               (!num || strcmp(num->account, req->account) != 0)) {
+        snprintf(err, errlen, "from: %s is not an active number of the account", req->from);
+        status = 400;
+    }
+    if (set)
+        script_set_release(set);
+    return status;
+}
+
+static void on_ring_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct call *c = arg;
+    c->cdr.sip_code = 487; /* what our CANCEL brings */
+    call_end(c, 0, "no_answer", "system");
+    call_script_wake(c);
+}
+
+/* Ends a leg that never reached SIP: nothing to cancel, nothing will terminate it. */
+static void end_unplaced(struct call *c, int code, const char *cause)
+{
+    c->sip_gone = true;
+    c->script_done = true;
+    call_end(c, code, cause, "system");
+    call_script_wake(c);
+}
+
+void outleg_start(struct worker *w, uint64_t leg_id, struct outleg_request *req)
+{
+    const struct engine_services *svc = engine_services(worker_engine(w));
+    struct call *c = call_new(w, leg_id);
+    if (!c) {
+        log_error("outbound call to %s: out of memory", req->to);
+        outleg_request_free(req);
+        engine_call_released(worker_engine(w));
+        return;
+    }
+    c->outbound = true;
+    c->out = req;
+    c->script_done = true; /* until the answer starts it */
+    struct cdr_row *r = &c->cdr;
+    snprintf(r->direction, sizeof r->direction, "outbound");
+    snprintf(r->account, sizeof r->account, "%s", req->account);
+    snprintf(r->from_number, sizeof r->from_number, "%s", req->from);
+    const char *user = req->to + 4, *at = strchr(user, '@');
+    snprintf(r->to_number, sizeof r->to_number, "%.*s", at ? (int)(at - user) : 0, user);
+    snprintf(r->script, sizeof r->script, "%s", req->script);
+    snprintf(r->parent_call_id, sizeof r->parent_call_id, "%s", req->parent_call_id);
+    r->start_ms = clock_wall_ms();
+    char from_uri[160];
+    snprintf(from_uri, sizeof from_uri, "sip:%s@%s:%u", req->from, svc->media_ip, svc->cfg->sip_port);
+    c->from_uri = strdup(from_uri);
+    c->to_uri = strdup(req->to);
+    c->set = script_registry_acquire(svc->scripts);
+    c->number = c->set ? script_set_number(c->set, req->from) : NULL;
+    store_cdr_begin(svc->store, r);
+    c->ring_timer = evtimer_new(worker_base(w), on_ring_timeout, c);
+    c->sip_gone = true; /* until the INVITE is handed to SIP */
+    if (!c->from_uri || !c->to_uri || !c->ring_timer) {
+        end_unplaced(c, 500, "failed");
+        return;
+    }
+    if (!call_take_channels(c)) {
+        call_script_wake(c);
+        return;
+    }
+    char err[200], sdp[1024];
+    if (rtp_session_open(&c->rtp, svc->ports, svc->bind_ip, err, sizeof err) != 0) {
+        log_warn("call %s: %s", c->id, err);
+        end_unplaced(c, 503, "failed");
+        return;
+    }
+    c->rtp_open = true;
+    if (call_sdp(c, sdp, sizeof sdp) < 0) {
+        end_unplaced(c, 500, "failed");
+        return;
+    }
+    c->sip_gone = false;
+    engine_leg_placed(worker_engine(w), leg_id);
+    sip_invite(svc->sip, leg_id, req->to, c->from_uri, NULL, sdp, NULL, NULL);
+    struct timeval tv = { req->timeout_ms / 1000, (req->timeout_ms % 1000) * 1000 };
+    evtimer_add(c->ring_timer, &tv);
+    call_publish(c);
+    log_info("call %s: calling %s from %s (%s)", c->id, req->to, req->from, req->account);
+}
+
+static void answered(struct call *c, struct sip_event *ev)
+{
+    evtimer_del(c->ring_timer);
+    if (ev->has_media)
+        call_apply_remote(c, &ev->media);
+    c->state = CALL_UP;
+    c->cdr.answer_ms = clock_wall_ms();
+    c->cdr.sip_code = 200;
+    store_cdr_update(engine_services(worker_engine(c->w))->store, &c->cdr);
+    if (!c->have_remote) {
+        log_warn("call %s: answered without a usable SDP answer", c->id);
+        call_end(c, 0, "failed", "system");
+        call_script_wake(c);
+        return;
+    }
+    call_media_start(c); /* the offer/answer is complete: learn the peer's RTP */
+    call_recording_start(c);
+    call_publish(c);
+    struct route vars = { .script = c->out->script, .n_vars = c->out->n_vars, .vars = c->out->vars };
+    c->script_done = false;
+    call_script_start(c, c->cdr.script, &vars);
+}
+
+void outleg_on_sip(struct call *c, struct sip_event *ev)
+{
+    if (ev->call_id && !c->cdr.sip_call_id[0])
+        snprintf(c->cdr.sip_call_id, sizeof c->cdr.sip_call_id, "%s", ev->call_id);
+    if (c->ended)
+        return; /* a 2xx crossing our CANCEL is ended by the SIP side */
+    switch (ev->type) {
+    case SIP_EV_PROGRESS:
+        if (ev->has_media) {
+            call_apply_remote(c, &ev->media);
+            c->state = CALL_EARLY;
+        }
+        call_publish(c);
+        break;
+    case SIP_EV_ANSWERED:
+        answered(c, ev);
+        break;
+    case SIP_EV_FAILED:
+        log_info("call %s: %d %s", c->id, ev->status, ev->phrase);
+        c->cdr.sip_code = ev->status;
+        c->peer_gone = true;
+        call_end(c, ev->status, outleg_cause(ev->status), "callee");
+        call_script_wake(c);
+        break;
+    default:
+        break;
+    }
+}

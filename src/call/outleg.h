@@ -1,0 +1,57 @@
+/* Outbound call legs (SPEC 5.2, 6): a leg that vcsd places itself, pinned to one worker like
+ * an inbound one and driven by the same struct call. It offers our SDP in an INVITE, learns the
+ * peer's RTP when the answer comes (strict RTP), is CANCELled when it rings longer than its
+ * timeout (no_answer), and ends unanswered with the cause its final response says (busy,
+ * rejected, not_found, failed). Answered, it runs its script with call.direction "outbound".
+ * One CDR row per attempt, sip_code the final response.
+ * Requests come from any thread (vcs.originate, POST /v1/calls) and are checked there
+ * (originate_check) so that a bad one is an error to its caller, not a CDR. */
+#ifndef VCS_OUTLEG_H
+#define VCS_OUTLEG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "script/routes.h"
+
+struct worker;
+struct call;
+struct sip_event;
+struct engine;
+
+#define OUTLEG_TIMEOUT_MS_DEFAULT 30000
+#define OUTLEG_TIMEOUT_MS_MAX 600000
+
+struct outleg_request {
+    char to[256];            /* "sip:user@host[:port]" */
+    char from[64];           /* our number presented (user part of From) */
+    char script[128];        /* runs on answer */
+    char account[64];        /* pays and owns the leg */
+    char parent_call_id[48]; /* the call that placed it, "" for the API */
+    int timeout_ms;          /* ringing at most this long */
+    bool from_checked;       /* the caller checked that from is the account's (the API does,
+                              * in the number table) */
+    size_t n_vars;           /* call.vars of the script (owned) */
+    struct route_var *vars;
+};
+
+void outleg_request_free(struct outleg_request *req);
+
+/* Any thread: checks req against the current dialplans and numbers (the script exists, the
+ * target is a sip: URI, and unless from_checked or the account is the operator, from is one
+ * of the account's numbers in the routing snapshot: those bound to a script).
+ * 0, or an HTTP-like status (400, 404) with a message in err. */
+int outleg_check(struct engine *e, const struct outleg_request *req, char *err, size_t errlen);
+
+/* Worker thread: creates the leg leg_id (from engine_originate) and sends its INVITE. Takes
+ * ownership of req. */
+void outleg_start(struct worker *w, uint64_t leg_id, struct outleg_request *req);
+
+/* Worker thread: the SIP events only an outbound leg gets (progress, answered, failed). */
+void outleg_on_sip(struct call *c, struct sip_event *ev);
+
+/* The CDR cause of a final response to our INVITE. */
+const char *outleg_cause(int status);
+
+#endif

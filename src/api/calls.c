@@ -14,25 +14,9 @@ static const char *owner(const struct api_call *c)
     return c->operator ? NULL : c->account;
 }
 
-/* SPEC 8: a customer presents its own active numbers; the operator any. */
-static bool from_allowed(struct api_call *c)
-{
-    const char *from = json_string_value(json_object_get(c->body, "from"));
-    if (!from || strcmp(c->scope, API_OPERATOR_ACCOUNT) == 0)
-        return true; /* a missing from is the originate's 400 */
-    const char *v[] = { from, c->scope };
-    return msql_count(iam_store_db(c->api->iam),
-                      "SELECT count(*) FROM numbers WHERE number = ?1 AND account = ?2"
-                      " AND state = 'active'", v, 2) > 0;
-}
-
 void api_calls_create(struct api_call *c, struct api_reply *r)
 {
     char id[64] = "", err[256] = "";
-    if (!from_allowed(c)) {
-        api_reply_error(r, 400, "bad_request", "from: not an active number of the account");
-        return;
-    }
     int status = c->api->ops.originate(c->api->ops.ctx, c->scope, c->body, id, sizeof id, err,
                                        sizeof err);
     if (status == 0)

@@ -228,7 +228,6 @@ int originate_json(struct engine *e, const char *account, const json_t *body, ch
     }
     if (timeout)
         req->timeout_ms = (int)json_integer_value(timeout) * 1000;
-    req->from_checked = true;
     return engine_originate(e, req, id, idlen, err, errlen);
 }
 

@@ -18,8 +18,7 @@ struct engine;
 /* vcs.originate (registered into the vcs table of every worker's Lua state). */
 int originate_lua(lua_State *L);
 
-/* POST /v1/calls for account, whose caller has checked that body's from is one of the
- * account's active numbers: 0 with the new call's id, or an HTTP status with a message. */
+/* POST /v1/calls for account: 0 with the new call's id, or an HTTP status with a message. */
 int originate_json(struct engine *e, const char *account, const json_t *body, char *id,
                    size_t idlen, char *err, size_t errlen);
 

@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "numbers/number_table.h"
 #include "script/script_set.h"
 #include "sip/sip_stack.h"
 #include "store/store.h"
@@ -77,19 +78,21 @@ int outleg_check(struct engine *e, const struct outleg_request *req, char *err, 
         return 400;
     }
     struct script_set *set = script_registry_acquire(engine_services(e)->scripts);
+    struct number_snapshot *numbers = number_directory_acquire(engine_services(e)->numbers);
     const struct script_source *src = set ? script_set_find(set, req->script) : NULL;
-    const struct number_record *num = set ? script_set_number(set, req->from) : NULL;
+    const struct number_record *num = number_snapshot_find(numbers, req->from);
     int status = 0;
     if (!src || !src->handler || strchr(req->script, '.')) {
         snprintf(err, errlen, "script: no dialplan named '%s'", req->script);
         status = 404;
-    } else if (!req->from_checked && strcmp(req->account, OPERATOR_ACCOUNT) != 0 &&
+    } else if (strcmp(req->account, OPERATOR_ACCOUNT) != 0 &&
                (!num || strcmp(num->account, req->account) != 0)) {
         snprintf(err, errlen, "from: %s is not an active number of the account", req->from);
         status = 400;
     }
     if (set)
         script_set_release(set);
+    number_snapshot_release(numbers);
     return status;
 }
 
@@ -139,7 +142,8 @@ void outleg_start(struct worker *w, uint64_t leg_id, struct outleg_request *req)
     c->from_uri = strdup(from_uri);
     c->to_uri = strdup(req->to);
     c->set = script_registry_acquire(svc->scripts);
-    c->number = c->set ? script_set_number(c->set, req->from) : NULL;
+    c->numbers = number_directory_acquire(svc->numbers);
+    c->number = number_snapshot_find(c->numbers, req->from);
     store_cdr_begin(svc->store, r);
     c->ring_timer = evtimer_new(worker_base(w), on_ring_timeout, c);
     c->sip_gone = true; /* until the INVITE is handed to SIP */

@@ -30,8 +30,6 @@ struct outleg_request {
     char account[64];        /* pays and owns the leg */
     char parent_call_id[48]; /* the call that placed it, "" for the API */
     int timeout_ms;          /* ringing at most this long */
-    bool from_checked;       /* the caller checked that from is the account's (the API does,
-                              * in the number table) */
     size_t n_vars;           /* call.vars of the script (owned) */
     struct route_var *vars;
 };
@@ -39,8 +37,8 @@ struct outleg_request {
 void outleg_request_free(struct outleg_request *req);
 
 /* Any thread: checks req against the current dialplans and numbers (the script exists, the
- * target is a sip: URI, and unless from_checked or the account is the operator, from is one
- * of the account's numbers in the routing snapshot: those bound to a script).
+ * target is a sip: URI, and unless the account is the operator, from is one of the account's
+ * active numbers).
  * 0, or an HTTP-like status (400, 404) with a message in err. */
 int outleg_check(struct engine *e, const struct outleg_request *req, char *err, size_t errlen);
 

@@ -108,9 +108,10 @@ CARRIER = None  # a SIPp carrier that rings and never answers, set in run()
 
 
 def call_body(a):
-    """POST /v1/calls of account a: a call to the carrier that rings until cancelled."""
+    """POST /v1/calls of account a: a call to the carrier that rings until cancelled, from a
+    number of its own (a fresh one: the number's channel limit must not refuse it)."""
     return {"to": "sip:callee@127.0.0.1:%d" % CARRIER.port,
-            "from": ONE_NUMBER if a.name in ("acmeA", "admin") else owned_number(a)["number"],
+            "from": "+8610999000001" if a.name == "admin" else active_number(a),
             "script": "hello", "timeout_s": 600}
 
 

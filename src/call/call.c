@@ -16,6 +16,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "trunk/gateways.h"
 #include "limits/limits.h"
 #include "media/g711.h"
 #include "media/prompt_cache.h"
@@ -45,8 +46,8 @@ static void copy_str(char *dst, size_t cap, const char *src)
 int call_sdp(const struct call *c, char *buf, size_t cap)
 {
     struct sdp_media m = c->remote;
-    if (!c->have_remote) { /* offerless INVITE: we offer */
-        m.codec_pt = SDP_PT_PCMU;
+    if (!c->have_remote) { /* offerless INVITE, or an outbound leg: we offer */
+        m.codec_pt = c->offer_pt;
         m.dtmf_pt = 101;
     }
     return sdp_write(buf, cap, svc_of(c)->media_ip, c->rtp.port, c->sdp_id, c->sdp_version, &m,
@@ -331,6 +332,8 @@ void call_end_because(struct call *c, int sip_code, const char *cause, const cha
     live_calls_remove(engine_live(worker_engine(c->w)), c->leg_id);
     if (c->ring_timer)
         evtimer_del(c->ring_timer);
+    if (c->billed)
+        outleg_billing_ended(c);
     if (!c->sip_gone && !c->peer_gone && c->outbound) {
         char reason[96];
         snprintf(reason, sizeof reason, "Q.850;cause=%d;text=\"%s\"",
@@ -446,7 +449,7 @@ static void on_linger_timeout(evutil_socket_t fd, short what, void *arg)
 
 /* SPEC 4/8: the number's and the account's channels, taken before the script runs; over a
  * limit the call is refused with 486 and a Reason naming it. Given back when the call ends. */
-bool call_take_channels(struct call *c)
+int call_claim_channels(struct call *c, enum limit_scope *full)
 {
     struct limit_claim claim = { 0 };
     if (c->number) {
@@ -454,8 +457,19 @@ bool call_take_channels(struct call *c)
         claim.max[LIMIT_NUMBER] = c->number->max_concurrent;
     }
     claim.key[LIMIT_ACCOUNT] = c->cdr.account;
+    struct gateways *gws = engine_gateways(worker_engine(c->w));
+    int gw = c->cdr.gateway[0] ? gateways_find(gws, c->cdr.gateway) : -1;
+    if (gw >= 0) {
+        claim.key[LIMIT_GATEWAY] = c->cdr.gateway;
+        claim.max[LIMIT_GATEWAY] = gateways_config(gws, (size_t)gw)->max_channels;
+    }
+    return limits_acquire(engine_limits(worker_engine(c->w)), &claim, &c->channels, full);
+}
+
+bool call_take_channels(struct call *c)
+{
     enum limit_scope full;
-    if (limits_acquire(engine_limits(worker_engine(c->w)), &claim, &c->channels, &full) == 0)
+    if (call_claim_channels(c, &full) == 0)
         return true;
     log_info("call %s: refused, %s reached (%s)", c->id, limit_reason(full), c->cdr.to_number);
     c->script_done = true;
@@ -481,6 +495,7 @@ struct call *call_new(struct worker *w, uint64_t leg_id)
     c->w = w;
     c->co_ref = c->obj_ref = c->vars_ref = c->on_hangup_ref = LUA_NOREF;
     c->our_dir = SDP_SENDRECV;
+    c->offer_pt = SDP_PT_PCMU;
     c->mem.limit = svc->sandbox.max_memory;
     c->callrec_wanted = svc->cfg->record_all_calls;
     engine_call_id(worker_engine(w), leg_id, c->id, sizeof c->id);

@@ -69,6 +69,8 @@ struct call {
     bool outbound;    /* placed by us (outleg.h) */
     struct outleg_request *out; /* an outbound leg's request: its script and vars */
     struct event *ring_timer;   /* an outbound leg rings at most this long */
+    int offer_pt;               /* the codec we offer when we make the offer (PCMU) */
+    bool billed;                /* a gateway leg admitted by outleg_billing_admit */
     bool script_done; /* the handler and on_hangup have finished (or never ran) */
     bool cdr_written;
     struct cdr_row cdr;
@@ -141,8 +143,10 @@ void call_on_invite(struct worker *w, struct sip_event *ev);
 struct call *call_new(struct worker *w, uint64_t leg_id);
 /* Takes the peer's SDP (offer or answer) as the leg's media. */
 void call_apply_remote(struct call *c, const struct sdp_media *m);
-/* SPEC 8: takes the number's and the account's channels; over a limit the call ends with 486 /
- * over_limit and false is returned. */
+/* SPEC 8: takes the number's, the account's and the gateway's (cdr.gateway) channels at once:
+ * 0, or -1 with *full the scope at its maximum (LIMIT_SCOPES: out of memory), nothing taken. */
+int call_claim_channels(struct call *c, enum limit_scope *full);
+/* The same; over a limit the call ends with 486 / over_limit and false is returned. */
 bool call_take_channels(struct call *c);
 /* Publishes the call's listing fields (live_calls.h) after a change of state. */
 void call_publish(struct call *c);

@@ -135,8 +135,8 @@ int originate_lua(lua_State *L)
         return luaL_error(L, "vcs.originate: to: a sip: URI or a number");
     if (!script || !set_field(req->script, sizeof req->script, script))
         return luaL_error(L, "vcs.originate: script: the dialplan to run on answer");
-    if (gateway && gateway[0])
-        return luaL_error(L, "vcs.originate: gateway: no gateway named '%s'", gateway);
+    if (gateway && !set_field(req->gateway, sizeof req->gateway, gateway))
+        return luaL_error(L, "vcs.originate: gateway: a gateway's name");
     /* Our number: the one the caller dialled when it is one of the account's. */
     if (!from || strcmp(from, "auto") == 0)
         from = c->number ? c->number->number : c->cdr.to_number;
@@ -218,8 +218,9 @@ int originate_json(struct engine *e, const char *account, const json_t *body, ch
                       : timeout && (!json_is_integer(timeout) || json_integer_value(timeout) < 1 ||
                                     json_integer_value(timeout) > OUTLEG_TIMEOUT_MS_MAX / 1000)
                           ? "timeout_s: 1 to 600 seconds"
-                      : gateway && gateway[0] ? "gateway: no such gateway"
-                                              : NULL;
+                      : gateway && !set_field(req->gateway, sizeof req->gateway, gateway)
+                          ? "gateway: a gateway's name"
+                          : NULL;
     if (bad || json_vars(json_object_get(body, "vars"), req, err, errlen) != 0) {
         if (bad)
             snprintf(err, errlen, "%s", bad);

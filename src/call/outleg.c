@@ -17,6 +17,8 @@
 #include "script/script_set.h"
 #include "sip/sip_stack.h"
 #include "store/store.h"
+#include "trunk/gateway_order.h"
+#include "trunk/gateways.h"
 
 #define OPERATOR_ACCOUNT "admin" /* may present any caller ID (SPEC 8) */
 
@@ -62,13 +64,64 @@ static bool number_ok(const char *n)
     return len > 0 && len < 32 && strspn(n + (n[0] == '+'), "0123456789") == len - (n[0] == '+');
 }
 
-int outleg_check(struct engine *e, const struct outleg_request *req, char *err, size_t errlen)
+bool outleg_billing_admit(struct call *c)
 {
-    if (!sip_uri_ok(req->to)) {
-        snprintf(err, errlen, number_ok(req->to) ? "to: no carrier gateway is configured for numbers"
-                                                  : "to: a sip: URI (sip:user@host[:port]) or a number");
+    (void)c;
+    return true;
+}
+
+void outleg_billing_answered(struct call *c)
+{
+    (void)c;
+}
+
+void outleg_billing_ended(struct call *c)
+{
+    (void)c;
+}
+
+/* The target: a sip: URI as it is, "gw:NAME/NUMBER", or a number for the gateways. */
+static int parse_target(struct gateways *gws, struct outleg_request *req, char *err, size_t errlen)
+{
+    const char *number = req->to;
+    if (strncmp(req->to, "gw:", 3) == 0) {
+        const char *slash = strchr(req->to + 3, '/');
+        size_t n = slash ? (size_t)(slash - req->to - 3) : 0;
+        if (!slash || n == 0 || n >= sizeof req->gateway) {
+            snprintf(err, errlen, "to: gw:NAME/NUMBER");
+            return 400;
+        }
+        memcpy(req->gateway, req->to + 3, n);
+        req->gateway[n] = '\0';
+        number = slash + 1;
+    } else if (sip_uri_ok(req->to)) {
+        if (req->gateway[0]) {
+            snprintf(err, errlen, "gateway: only for numbers, not sip: URIs");
+            return 400;
+        }
+        return 0;
+    }
+    if (!number_ok(number)) {
+        snprintf(err, errlen, "to: a sip: URI (sip:user@host[:port]), gw:NAME/NUMBER or a number");
         return 400;
     }
+    if (gateways_count(gws) == 0) {
+        snprintf(err, errlen, "to: no carrier gateway is configured for numbers");
+        return 400;
+    }
+    if (req->gateway[0] && gateways_find(gws, req->gateway) < 0) {
+        snprintf(err, errlen, "gateway: no gateway named '%s'", req->gateway);
+        return 404;
+    }
+    snprintf(req->number, sizeof req->number, "%s", number);
+    return 0;
+}
+
+int outleg_check(struct engine *e, struct outleg_request *req, char *err, size_t errlen)
+{
+    int bad = parse_target(engine_gateways(e), req, err, errlen);
+    if (bad)
+        return bad;
     if (!number_ok(req->from)) {
         snprintf(err, errlen, "from: a number of the account");
         return 400;
@@ -115,6 +168,68 @@ static void end_unplaced(struct call *c, int code, const char *cause)
     call_script_wake(c);
 }
 
+static uint32_t random32(void *ctx)
+{
+    (void)ctx;
+    return arc4random();
+}
+
+/* Picks the gateway for c's number (the one asked for, else in priority/weight order without
+ * those down) and takes the leg's channels with it: the first gateway with a free channel
+ * wins. Sets the request URI, codec and credentials. False once the leg ended (over_limit). */
+static bool through_gateway(struct call *c, struct sip_credentials *cred)
+{
+    struct engine *e = worker_engine(c->w);
+    struct gateways *gws = engine_gateways(e);
+    size_t n = gateways_count(gws);
+    int order[GATEWAY_ORDER_MAX];
+    size_t tries = 0;
+    if (c->out->gateway[0]) {
+        order[tries++] = gateways_find(gws, c->out->gateway);
+    } else {
+        struct gateway_state st[GATEWAY_ORDER_MAX];
+        n = n < GATEWAY_ORDER_MAX ? n : GATEWAY_ORDER_MAX;
+        for (size_t i = 0; i < n; i++) {
+            const struct gateway_config *g = gateways_config(gws, i);
+            /* Fullness is decided by the ticket below, atomically: not pre-filtered here. */
+            st[i] = (struct gateway_state){ g->priority, g->weight, gateways_is_up(gws, i), 0, 0 };
+        }
+        tries = gateway_order(st, n, random32, NULL, order);
+    }
+    enum limit_scope full = LIMIT_GATEWAY;
+    for (size_t i = 0; i < tries && order[i] >= 0; i++) {
+        const struct gateway_config *g = gateways_config(gws, (size_t)order[i]);
+        snprintf(c->cdr.gateway, sizeof c->cdr.gateway, "%s", g->name);
+        if (call_claim_channels(c, &full) == 0) {
+            char uri[400];
+            bool v6 = strchr(g->host, ':') != NULL;
+            snprintf(uri, sizeof uri, "sip:%s%s@%s%s%s:%u%s", g->prefix, c->out->number,
+                     v6 ? "[" : "", g->host, v6 ? "]" : "", g->port,
+                     g->transport == SIP_TRANSPORT_TCP ? ";transport=tcp" : "");
+            free(c->to_uri);
+            c->to_uri = strdup(uri);
+            if (g->n_codecs > 0)
+                c->offer_pt = g->codecs[0];
+            if (g->username[0]) {
+                cred->username = g->username;
+                cred->password = g->password;
+            }
+            return c->to_uri != NULL;
+        }
+        if (full != LIMIT_GATEWAY)
+            break;
+    }
+    if (tries == 0)
+        c->cdr.gateway[0] = '\0';
+    log_info("call %s: refused, %s (%s)", c->id, tries ? limit_reason(full) : "every gateway is down",
+             c->cdr.to_number);
+    c->sip_gone = true;
+    c->script_done = true;
+    call_end_because(c, 486, tries ? "over_limit" : "failed", "system",
+                     tries ? limit_reason(full) : "no gateway up");
+    return false;
+}
+
 void outleg_start(struct worker *w, uint64_t leg_id, struct outleg_request *req)
 {
     const struct engine_services *svc = engine_services(worker_engine(w));
@@ -133,14 +248,17 @@ void outleg_start(struct worker *w, uint64_t leg_id, struct outleg_request *req)
     snprintf(r->account, sizeof r->account, "%s", req->account);
     snprintf(r->from_number, sizeof r->from_number, "%s", req->from);
     const char *user = req->to + 4, *at = strchr(user, '@');
-    snprintf(r->to_number, sizeof r->to_number, "%.*s", at ? (int)(at - user) : 0, user);
+    if (req->number[0])
+        snprintf(r->to_number, sizeof r->to_number, "%s", req->number);
+    else
+        snprintf(r->to_number, sizeof r->to_number, "%.*s", at ? (int)(at - user) : 0, user);
     snprintf(r->script, sizeof r->script, "%s", req->script);
     snprintf(r->parent_call_id, sizeof r->parent_call_id, "%s", req->parent_call_id);
     r->start_ms = clock_wall_ms();
     char from_uri[160];
     snprintf(from_uri, sizeof from_uri, "sip:%s@%s:%u", req->from, svc->media_ip, svc->cfg->sip_port);
     c->from_uri = strdup(from_uri);
-    c->to_uri = strdup(req->to);
+    c->to_uri = strdup(req->to); /* replaced by the gateway's URI for a number */
     c->set = script_registry_acquire(svc->scripts);
     c->numbers = number_directory_acquire(svc->numbers);
     c->number = number_snapshot_find(c->numbers, req->from);
@@ -151,8 +269,13 @@ void outleg_start(struct worker *w, uint64_t leg_id, struct outleg_request *req)
         end_unplaced(c, 500, "failed");
         return;
     }
-    if (!call_take_channels(c)) {
+    struct sip_credentials cred = { NULL, NULL };
+    if (req->number[0] ? !through_gateway(c, &cred) : !call_take_channels(c)) {
         call_script_wake(c);
+        return;
+    }
+    if (c->cdr.gateway[0] && !(c->billed = outleg_billing_admit(c))) {
+        end_unplaced(c, 403, "no_balance");
         return;
     }
     char err[200], sdp[1024];
@@ -168,11 +291,12 @@ void outleg_start(struct worker *w, uint64_t leg_id, struct outleg_request *req)
     }
     c->sip_gone = false;
     engine_leg_placed(worker_engine(w), leg_id);
-    sip_invite(svc->sip, leg_id, req->to, c->from_uri, NULL, sdp, NULL, NULL);
+    sip_invite(svc->sip, leg_id, c->to_uri, c->from_uri, NULL, sdp, cred.username ? &cred : NULL,
+               NULL);
     struct timeval tv = { req->timeout_ms / 1000, (req->timeout_ms % 1000) * 1000 };
     evtimer_add(c->ring_timer, &tv);
     call_publish(c);
-    log_info("call %s: calling %s from %s (%s)", c->id, req->to, req->from, req->account);
+    log_info("call %s: calling %s from %s (%s)", c->id, c->to_uri, req->from, req->account);
 }
 
 static void answered(struct call *c, struct sip_event *ev)
@@ -192,6 +316,8 @@ static void answered(struct call *c, struct sip_event *ev)
     }
     call_media_start(c); /* the offer/answer is complete: learn the peer's RTP */
     call_recording_start(c);
+    if (c->billed)
+        outleg_billing_answered(c);
     call_publish(c);
     struct route vars = { .script = c->out->script, .n_vars = c->out->n_vars, .vars = c->out->vars };
     c->script_done = false;

@@ -24,7 +24,9 @@ struct engine;
 #define OUTLEG_TIMEOUT_MS_MAX 600000
 
 struct outleg_request {
-    char to[256];            /* "sip:user@host[:port]" */
+    char to[256];            /* "sip:user@host[:port]", "gw:NAME/NUMBER" or a number */
+    char gateway[64];        /* the gateway to use ("": by priority and weight) */
+    char number[64];         /* set by outleg_check: the number dialled through a gateway */
     char from[64];           /* our number presented (user part of From) */
     char script[128];        /* runs on answer */
     char account[64];        /* pays and owns the leg */
@@ -36,11 +38,19 @@ struct outleg_request {
 
 void outleg_request_free(struct outleg_request *req);
 
-/* Any thread: checks req against the current dialplans and numbers (the script exists, the
- * target is a sip: URI, and unless the account is the operator, from is one of the account's
- * active numbers).
+/* Any thread: checks req against the configuration, dialplans and numbers (the script exists;
+ * the target is a sip: URI, or a number with a gateway configured, or gw:NAME/NUMBER of a
+ * configured gateway; unless the account is the operator, from is one of the account's active
+ * numbers) and fills req->number and req->gateway from the target.
  * 0, or an HTTP-like status (400, 404) with a message in err. */
-int outleg_check(struct engine *e, const struct outleg_request *req, char *err, size_t errlen);
+int outleg_check(struct engine *e, struct outleg_request *req, char *err, size_t errlen);
+
+/* Billing's hook points for a leg through a carrier gateway (SPEC 8 prepaid; another module
+ * fills them in): before its INVITE (false refuses the leg with no_balance), at its answer,
+ * and once at its end. Worker thread. */
+bool outleg_billing_admit(struct call *c);
+void outleg_billing_answered(struct call *c);
+void outleg_billing_ended(struct call *c);
 
 /* Worker thread: creates the leg leg_id (from engine_originate) and sends its INVITE. Takes
  * ownership of req. */

@@ -7,6 +7,7 @@
 
 #include "api/api_internal.h"
 #include "store/mgmt_sql.h"
+#include "store/store.h"
 
 /* Whose calls: the caller's account; the operator's view covers every account. */
 static const char *owner(const struct api_call *c)
@@ -74,6 +75,10 @@ void api_calls_get(struct api_call *c, struct api_reply *r)
     const char *id = api_param(c, "id");
     json_t *call = c->api->ops.call_get(c->api->ops.ctx, owner(c), id);
     if (!call)
+        call = cdr_of(c, id);
+    /* A leg leaves the live list when it ends, maybe before the writer thread has its CDR row
+     * in the database: wait for what is queued, then look again. */
+    if (!call && store_sync(c->api->st) == 0)
         call = cdr_of(c, id);
     if (call)
         api_reply_json(r, 200, call);

@@ -27,10 +27,12 @@
 #include "media/recorder.h"
 #include "media/rtp_session.h"
 #include "media/tts.h"
+#include "sip/sip_auth.h"
 #include "sip/sip_stack.h"
 #include "numbers/number_table.h"
 #include "script/script_set.h"
 #include "store/store.h"
+#include "trunk/trunks.h"
 
 #define DRAIN_CHECK_MS 100
 #define HANGUP_WAIT_MS 5000 /* after the grace period: time for BYEs to be answered */
@@ -45,6 +47,7 @@ struct vcsd {
     struct port_pool *ports;
     struct script_registry *scripts;
     struct number_directory *numbers;
+    struct trunks *trunks;
     struct tts *tts;             /* owned by the engine; kept here for metrics */
     struct engine *engine;
     struct api_server *api;
@@ -222,6 +225,19 @@ static void api_metrics(void *ctx, struct evbuffer *out)
     metrics_one(out, "vcs_sip_rate_limited_total", "counter",
                 "Requests refused with 503 by the per-source rate limit.",
                 sip ? sip_stack_rate_limited(sip) : 0);
+    struct sip_auth_stats as = { 0 };
+    if (sip)
+        sip_stack_auth_stats(sip, &as);
+    metrics_one(out, "vcs_sip_auth_challenges_total", "counter",
+                "Digest challenges sent to requests from no allowed source (407/401).",
+                as.challenges);
+    metrics_one(out, "vcs_sip_auth_failures_total", "counter",
+                "Requests with wrong digest credentials (a challenge is no failure).", as.failures);
+    metrics_one(out, "vcs_sip_auth_lockouts_total", "counter",
+                "Source addresses locked out after 5 wrong credentials within 60 s.", as.lockouts);
+    metrics_one(out, "vcs_sip_auth_locked_refused_total", "counter",
+                "Requests refused with 403 because their source is locked out.",
+                as.locked_refused);
     metrics_family(out, "vcs_tts_requests_total", "counter", "Text-to-speech requests by cache result.");
     metrics_sample(out, "vcs_tts_requests_total", "result=\"hit\"", (unsigned long long)t.hits);
     metrics_sample(out, "vcs_tts_requests_total", "result=\"miss\"", (unsigned long long)t.misses);
@@ -342,8 +358,14 @@ static int run(struct vcsd *d)
     int repaired = recorder_repair_dir(recordings); /* files a crash left open */
     if (repaired > 0)
         log_warn("recordings: repaired %d files left open by a crash", repaired);
+    /* The digest realm is the host our Contact names (SPEC 4: the SIP domain). */
+    d->trunks = trunks_create(cfg, cfg->advertise_ip[0] ? cfg->advertise_ip : cfg->sip_host);
+    if (!d->trunks) {
+        log_error("cannot set up the trunk table (out of memory)");
+        return 1;
+    }
     struct engine_services svc = { .cfg = cfg, .store = d->store, .prompts = d->prompts,
-                                   .ports = d->ports };
+                                   .ports = d->ports, .trunks = d->trunks };
     snprintf(svc.sandbox.dialplans_dir, sizeof svc.sandbox.dialplans_dir, "%s", cfg->dialplans_dir);
     snprintf(svc.sandbox.lua_dir, sizeof svc.sandbox.lua_dir, "%s", cfg->lua_dir);
     snprintf(svc.sandbox.sounds_dir, sizeof svc.sandbox.sounds_dir, "%s", cfg->sounds_dir);
@@ -425,6 +447,7 @@ static size_t teardown(struct vcsd *d)
         event_free(d->drain_ev);
     script_registry_destroy(d->scripts);
     number_directory_destroy(d->numbers);
+    trunks_destroy(d->trunks);
     if (d->prompts_owned)
         prompt_cache_destroy(d->prompts);
     port_pool_destroy(d->ports);

@@ -149,5 +149,10 @@ void api_orders_create(struct api_call *c, struct api_reply *r);
 void api_orders_list(struct api_call *c, struct api_reply *r);
 void api_orders_approve(struct api_call *c, struct api_reply *r);
 void api_orders_reject(struct api_call *c, struct api_reply *r);
+void api_trunks_create(struct api_call *c, struct api_reply *r);
+void api_trunks_list(struct api_call *c, struct api_reply *r);
+void api_trunks_get(struct api_call *c, struct api_reply *r);
+void api_trunks_update(struct api_call *c, struct api_reply *r);
+void api_trunks_delete(struct api_call *c, struct api_reply *r);
 
 #endif

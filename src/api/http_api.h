@@ -14,6 +14,7 @@
 struct event_base;
 struct evbuffer;
 struct store;
+struct trunks;
 
 struct api_health {
     int calls;        /* calls up now */
@@ -37,6 +38,7 @@ struct api_ops {
     /* After every write request that succeeded (2xx): state the call path caches from the
      * database (the number table) is brought up to date before the answer goes out. Optional. */
     void (*after_write)(void *ctx);
+    struct trunks *trunks;  /* the SIP side's trunk table: /v1/trunks changes it at once */
 };
 
 struct api_server;

@@ -426,7 +426,7 @@ static void on_linger_timeout(evutil_socket_t fd, short what, void *arg)
     call_script_wake(c);
 }
 
-/* SPEC 4/8: the number's and the account's channels, taken before the script runs; over a
+/* SPEC 4/8: the number's, the account's and the trunk's channels, taken before the script runs; over a
  * limit the call is refused with 486 and a Reason naming it. Given back when the call ends. */
 static bool take_channels(struct call *c)
 {
@@ -436,6 +436,8 @@ static bool take_channels(struct call *c)
         claim.max[LIMIT_NUMBER] = c->number->max_concurrent;
     }
     claim.key[LIMIT_ACCOUNT] = c->cdr.account;
+    claim.key[LIMIT_TRUNK] = c->cdr.trunk;
+    claim.max[LIMIT_TRUNK] = c->trunk_max_calls;
     enum limit_scope full;
     if (limits_acquire(engine_limits(worker_engine(c->w)), &claim, &c->channels, &full) == 0)
         return true;
@@ -474,6 +476,8 @@ void call_on_invite(struct worker *w, struct sip_event *ev)
     copy_str(r->sip_call_id, sizeof r->sip_call_id, ev->call_id);
     copy_str(r->direction, sizeof r->direction, "inbound");
     copy_str(r->account, sizeof r->account, ev->account);
+    copy_str(r->trunk, sizeof r->trunk, ev->trunk);
+    c->trunk_max_calls = ev->trunk_max_calls;
     copy_str(r->from_number, sizeof r->from_number, ev->from_user);
     copy_str(r->to_number, sizeof r->to_number, ev->to_user);
     r->start_ms = ev->wall_ms;

@@ -74,6 +74,14 @@ static const struct ctl_opt account_opts[] = {
     { "--low-balance-fen", "low_balance_fen", 'i' },
     { NULL, NULL, 0 },
 };
+static const char *const trunk_cols[] = { "name", "account", "allow", "username", "max_calls",
+                                          "address", "registered", NULL };
+/* The password travels in the body only; it is never printed back. */
+static const struct ctl_opt trunk_opts[] = {
+    { "--allow", "allow", 'a' },         { "--username", "username", 's' },
+    { "--password", "password", 's' },   { "--max-calls", "max_calls", 'i' },
+    { "--address", "address", 's' },     { NULL, NULL, 0 },
+};
 static const struct ctl_opt token_opts[] = { { "--expires-at", "expires_at", 's' },
                                              { NULL, NULL, 0 } };
 
@@ -121,6 +129,16 @@ static const struct ctl_cmd cmds[] = {
     { "orders", "approve", "ID", POST, "/v1/orders/%s/approve", NULL, NULL, NULL },
     { "orders", "reject", "ID [--reason TEXT]", POST, "/v1/orders/%s/reject", NULL, reject_opts,
       NULL },
+    { "trunks", "list", "[--limit N] [--after CURSOR]", GET, "/v1/trunks", NULL, list_opts,
+      trunk_cols },
+    { "trunks", "show", "NAME", GET, "/v1/trunks/%s", NULL, NULL, NULL },
+    { "trunks", "create",
+      "NAME [--allow CIDR,...] [--username U --password P] [--max-calls N] [--address IP:PORT]",
+      POST, "/v1/trunks", name_arg, trunk_opts, NULL },
+    { "trunks", "update",
+      "NAME [--allow CIDR,...] [--username U --password P] [--max-calls N] [--address IP:PORT]",
+      PATCH, "/v1/trunks/%s", NULL, trunk_opts, NULL },
+    { "trunks", "delete", "NAME", DEL, "/v1/trunks/%s", NULL, NULL, NULL },
 };
 #define N_CMDS (sizeof cmds / sizeof cmds[0])
 

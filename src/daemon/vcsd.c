@@ -32,6 +32,7 @@
 #include "numbers/number_table.h"
 #include "script/script_set.h"
 #include "store/store.h"
+#include "store/trunk_store.h"
 #include "trunk/trunks.h"
 
 #define DRAIN_CHECK_MS 100
@@ -48,6 +49,7 @@ struct vcsd {
     struct script_registry *scripts;
     struct number_directory *numbers;
     struct trunks *trunks;
+    struct trunk_persist *trunk_persist; /* managed trunks and registrations in vcs.db */
     struct tts *tts;             /* owned by the engine; kept here for metrics */
     struct engine *engine;
     struct api_server *api;
@@ -364,6 +366,12 @@ static int run(struct vcsd *d)
         log_error("cannot set up the trunk table (out of memory)");
         return 1;
     }
+    d->trunk_persist = trunk_persist_open(cfg->data_dir, d->trunks, err, sizeof err);
+    if (!d->trunk_persist) {
+        log_error("trunks: %s", err);
+        return 1;
+    }
+    trunks_set_persist(d->trunks, trunk_persist_reg, d->trunk_persist);
     struct engine_services svc = { .cfg = cfg, .store = d->store, .prompts = d->prompts,
                                    .ports = d->ports, .trunks = d->trunks };
     snprintf(svc.sandbox.dialplans_dir, sizeof svc.sandbox.dialplans_dir, "%s", cfg->dialplans_dir);
@@ -408,7 +416,7 @@ static int run(struct vcsd *d)
         log_error("%s", err);
         return 1;
     }
-    struct api_ops ops = { d, api_health, api_reload, api_metrics, api_after_write };
+    struct api_ops ops = { d, api_health, api_reload, api_metrics, api_after_write, d->trunks };
     d->api = api_start(d->base, cfg->http_host, cfg->http_port, d->store, &ops, err, sizeof err);
     if (!d->api) {
         log_error("api: %s", err);
@@ -447,6 +455,7 @@ static size_t teardown(struct vcsd *d)
         event_free(d->drain_ev);
     script_registry_destroy(d->scripts);
     number_directory_destroy(d->numbers);
+    trunk_persist_close(d->trunk_persist); /* the SIP thread, which registers, is gone */
     trunks_destroy(d->trunks);
     if (d->prompts_owned)
         prompt_cache_destroy(d->prompts);

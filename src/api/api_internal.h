@@ -154,5 +154,6 @@ void api_trunks_list(struct api_call *c, struct api_reply *r);
 void api_trunks_get(struct api_call *c, struct api_reply *r);
 void api_trunks_update(struct api_call *c, struct api_reply *r);
 void api_trunks_delete(struct api_call *c, struct api_reply *r);
+void api_gateways_list(struct api_call *c, struct api_reply *r);
 
 #endif

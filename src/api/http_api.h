@@ -15,6 +15,8 @@ struct event_base;
 struct evbuffer;
 struct store;
 struct trunks;
+struct gateways;
+struct limits;
 
 struct api_health {
     int calls;        /* calls up now */
@@ -39,6 +41,8 @@ struct api_ops {
      * database (the number table) is brought up to date before the answer goes out. Optional. */
     void (*after_write)(void *ctx);
     struct trunks *trunks;  /* the SIP side's trunk table: /v1/trunks changes it at once */
+    struct gateways *gateways; /* carrier gateways and their health, for /v1/gateways */
+    struct limits *limits;     /* legs up per gateway */
 };
 
 struct api_server;

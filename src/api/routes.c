@@ -136,6 +136,8 @@ const struct api_route api_routes[] = {
       trunk_fields },
     { DELETE, "/v1/trunks/{name}", api_trunks_delete, "vcs:ManageTrunks", "trunk:{name}",
       API_ANY_ACCOUNT, 204, "Delete a trunk and its registration", NULL },
+    { GET, "/v1/gateways", api_gateways_list, "vcs:ViewGateways", "gateway:*", API_LIST, 200,
+      "Carrier gateways: address, state (OPTIONS probes), calls, registration", NULL },
     { GET, "/v1/audit", api_audit_list, "vcs:ViewAudit", "audit:*", API_LIST | API_ANY_ACCOUNT,
       200, "Every write and every denial of the account (the operator: of all)", NULL },
 };

@@ -76,6 +76,8 @@ static const struct ctl_opt account_opts[] = {
 };
 static const char *const trunk_cols[] = { "name", "account", "allow", "username", "max_calls",
                                           "address", "registered", NULL };
+static const char *const gateway_cols[] = { "name", "address", "state", "calls", "max_channels",
+                                            "registered", "last_probe_ms", NULL };
 /* The password travels in the body only; it is never printed back. */
 static const struct ctl_opt trunk_opts[] = {
     { "--allow", "allow", 'a' },         { "--username", "username", 's' },
@@ -139,6 +141,8 @@ static const struct ctl_cmd cmds[] = {
       "NAME [--allow CIDR,...] [--username U --password P] [--max-calls N] [--address IP:PORT]",
       PATCH, "/v1/trunks/%s", NULL, trunk_opts, NULL },
     { "trunks", "delete", "NAME", DEL, "/v1/trunks/%s", NULL, NULL, NULL },
+    { "gateways", "list", "   (the operator's: state, calls, registration of each gateway)", GET,
+      "/v1/gateways", NULL, list_opts, gateway_cols },
 };
 #define N_CMDS (sizeof cmds / sizeof cmds[0])
 

@@ -33,6 +33,8 @@
 #include "script/script_set.h"
 #include "store/store.h"
 #include "store/trunk_store.h"
+#include "limits/limits.h"
+#include "trunk/gateways.h"
 #include "trunk/trunks.h"
 
 #define DRAIN_CHECK_MS 100
@@ -208,6 +210,38 @@ static void on_trim(evutil_socket_t fd, short what, void *arg)
         malloc_trim(0);
 }
 
+/* Per gateway: up (OPTIONS probes), legs up, registered. A name goes into a label value with
+ * its quote and backslash escaped (the exposition format's rule); newlines cannot occur. */
+static void gateway_metrics(struct vcsd *d, struct evbuffer *out)
+{
+    struct gateways *g = engine_gateways(d->engine);
+    static const char *const names[] = { "vcs_gateway_up", "vcs_gateway_calls",
+                                         "vcs_gateway_registered" };
+    static const char *const helps[] = {
+        "1 while the gateway answers its OPTIONS probes (3 misses take it down).",
+        "Legs up now through the gateway.", "1 while the gateway's REGISTER is in force." };
+    for (int m = 0; m < 3; m++) {
+        metrics_family(out, names[m], "gauge", helps[m]);
+        for (size_t i = 0; i < gateways_count(g); i++) {
+            const char *name = gateways_config(g, i)->name;
+            char label[160];
+            size_t n = (size_t)snprintf(label, sizeof label, "gateway=\"");
+            for (const char *p = name; *p && n + 4 < sizeof label; p++) {
+                if (*p == '"' || *p == '\\')
+                    label[n++] = '\\';
+                label[n++] = *p;
+            }
+            snprintf(label + n, sizeof label - n, "\"");
+            unsigned long long v =
+                m == 0   ? gateways_is_up(g, i)
+                : m == 1 ? (unsigned long long)limits_count(engine_limits(d->engine),
+                                                            LIMIT_GATEWAY, name)
+                         : gateways_registered(g, i);
+            metrics_sample(out, names[m], label, v);
+        }
+    }
+}
+
 static void api_metrics(void *ctx, struct evbuffer *out)
 {
     struct vcsd *d = ctx;
@@ -240,6 +274,7 @@ static void api_metrics(void *ctx, struct evbuffer *out)
     metrics_one(out, "vcs_sip_auth_locked_refused_total", "counter",
                 "Requests refused with 403 because their source is locked out.",
                 as.locked_refused);
+    gateway_metrics(d, out);
     metrics_family(out, "vcs_tts_requests_total", "counter", "Text-to-speech requests by cache result.");
     metrics_sample(out, "vcs_tts_requests_total", "result=\"hit\"", (unsigned long long)t.hits);
     metrics_sample(out, "vcs_tts_requests_total", "result=\"miss\"", (unsigned long long)t.misses);
@@ -416,7 +451,8 @@ static int run(struct vcsd *d)
         log_error("%s", err);
         return 1;
     }
-    struct api_ops ops = { d, api_health, api_reload, api_metrics, api_after_write, d->trunks };
+    struct api_ops ops = { d, api_health, api_reload, api_metrics, api_after_write, d->trunks,
+                           engine_gateways(d->engine), engine_limits(d->engine) };
     d->api = api_start(d->base, cfg->http_host, cfg->http_port, d->store, &ops, err, sizeof err);
     if (!d->api) {
         log_error("api: %s", err);

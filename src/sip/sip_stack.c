@@ -34,6 +34,8 @@ struct sip_leg;
 #include "core/idmap.h"
 #include "core/log.h"
 #include "trunk/gateways.h"
+#include "trunk/gw_health.h"
+#include "trunk/gw_resolver.h"
 #include "core/tally.h"
 #include "sip/ratelimit.h"
 #include "sip/registrar.h"
@@ -80,6 +82,8 @@ struct sip_stack {
     struct idmap legs;
     struct ratelimit *rl;
     struct sip_auth *auth;
+    struct gw_resolver *resolver; /* DNS names of gateways, off this thread */
+    struct gw_health *health;     /* OPTIONS probes and REGISTER to gateways */
     atomic_ullong forbidden, rate_limited; /* for /metrics, read by the API thread */
     uint64_t forbidden_logged_us, forbidden_unlogged;
     uint64_t ack_window_us, ack_min_us, ack_last_min_us; /* see ack_delay_us() */
@@ -562,6 +566,11 @@ static void nua_callback(nua_event_t event, int status, char const *phrase_text,
             leg_terminated(s, nh, leg);
         break;
     }
+    case nua_r_options:
+    case nua_r_register:
+        if (!leg)
+            gw_health_event(s->health, event, status, nh, sip);
+        break;
     case nua_r_shutdown:
         if (status >= 200)
             su_root_break(s->root);
@@ -583,6 +592,7 @@ static void run_command(struct sip_stack *s, struct sip_cmd *cmd)
     if (cmd->type == CMD_STOP) {
         if (!s->shutting_down) {
             s->shutting_down = true;
+            gw_health_stop(s->health);
             nua_shutdown(s->nua);
         }
         return;
@@ -751,6 +761,10 @@ static void *sip_thread(void *arg)
         started(s, -1, "cannot set up digest authentication");
         return NULL;
     }
+    s->resolver = gw_resolver_start(s->gateways);
+    s->health = gw_health_start(s->root, s->nua, s->gateways);
+    if (!s->health)
+        log_error("gateways: cannot start OPTIONS probes and registrations (out of memory)");
     su_wait_create(&s->wait, s->efd, SU_WAIT_IN);
     su_root_register(s->root, &s->wait, on_wakeup, s, 0);
     log_info("sip: listening on %s (udp, tcp)", url);
@@ -760,6 +774,8 @@ static void *sip_thread(void *arg)
 
     su_root_deregister(s->root, su_root_unregister(s->root, &s->wait, on_wakeup, s));
     nua_destroy(s->nua);
+    gw_health_free(s->health);
+    gw_resolver_stop(s->resolver);
     sip_auth_destroy(s->auth);
     sip_parser_free(parser);
     su_root_destroy(s->root);

@@ -149,6 +149,7 @@ FIXTURES = {
     "POST /v1/orders/{id}/reject": ("vcs:ApproveOrders", lambda a: (
         {"id": str(pending_order(a))}, {"reason": "matrix"})),
     "GET /v1/trunks": ("vcs:ViewTrunks", none),
+    "GET /v1/gateways": ("vcs:ViewGateways", none),
     "POST /v1/trunks": ("vcs:ManageTrunks", lambda a: (
         {}, {"name": uniq("t"), "username": uniq("user"), "password": "pw"})),
     "GET /v1/trunks/{name}": ("vcs:ViewTrunks", fixture_trunk),

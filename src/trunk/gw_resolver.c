@@ -45,18 +45,25 @@ static bool resolve(struct gateways *g, size_t i)
         log_warn("gateway %s: cannot resolve %s: %s", gc->name, gc->host, gai_strerror(rc));
         return false;
     }
+    /* Our SIP socket is usually IPv4: an IPv4 answer first ("localhost" is both). */
+    const struct addrinfo *pick = res;
+    for (const struct addrinfo *a = res; a; a = a->ai_next)
+        if (a->ai_family == AF_INET) {
+            pick = a;
+            break;
+        }
     struct sockaddr_storage old;
     socklen_t old_len;
     bool had = gateways_address(g, i, &old, &old_len);
-    if (!had || old_len != res->ai_addrlen || memcmp(&old, res->ai_addr, old_len) != 0) {
+    if (!had || old_len != pick->ai_addrlen || memcmp(&old, pick->ai_addr, old_len) != 0) {
         char ip[64] = "?";
-        const void *raw = res->ai_family == AF_INET6
-                              ? (const void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr
-                              : (const void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr;
-        inet_ntop(res->ai_family, raw, ip, sizeof ip);
+        const void *raw = pick->ai_family == AF_INET6
+                              ? (const void *)&((struct sockaddr_in6 *)pick->ai_addr)->sin6_addr
+                              : (const void *)&((struct sockaddr_in *)pick->ai_addr)->sin_addr;
+        inet_ntop(pick->ai_family, raw, ip, sizeof ip);
         log_info("gateway %s: %s is %s", gc->name, gc->host, ip);
     }
-    gateways_set_address(g, i, res->ai_addr, res->ai_addrlen);
+    gateways_set_address(g, i, pick->ai_addr, pick->ai_addrlen);
     freeaddrinfo(res);
     return true;
 }

@@ -2,7 +2,8 @@
  * Sofia has crash and hang bugs in its own resolver). One thread resolves every gateway whose
  * address is a name with getaddrinfo, at start and then every RESOLVE_EVERY_S seconds (sooner
  * after a failure), and stores the result in the gateway table; the SIP thread only reads the
- * last result (gateways_address). A name that stops resolving keeps its last address. */
+ * last result (gateways_address). A name that stops resolving keeps its last address; an IPv4
+ * answer is preferred to an IPv6 one. */
 #ifndef VCS_GW_RESOLVER_H
 #define VCS_GW_RESOLVER_H
 

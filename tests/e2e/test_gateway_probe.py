@@ -5,8 +5,8 @@ Gateway "gw1" is a SIPp UAS answering OPTIONS, probed every second: GET /v1/gate
 up with a probe round-trip time, and /metrics vcs_gateway_up{gateway="gw1"} 1. SIPp stops: after
 3 misses (no answer within 2 s, or an error) the gateway is down (warn line, gauge 0). A SIPp
 UAS on the same port again: the first answer brings it back up. Then a socket that swallows
-the probes: down again, by the 2 s timeout. Gateway "gw2" has
-register = true: vcsd REGISTERs to a SIPp registrar that challenges with 401, answers the
+the probes: down again, by the 2 s timeout. Gateway "gw2" has a
+DNS name (localhost, resolved off the SIP thread) and register = true: vcsd REGISTERs to a SIPp registrar that challenges with 401, answers the
 challenge with the gateway's credentials (checked by SIPp's verifyauth), and GET /v1/gateways
 shows registered. vcsctl gateways prints the table."""
 
@@ -23,7 +23,7 @@ CONFIG = """return {
   gateways = {
     { name = "gw1", address = "127.0.0.1:%d", options_interval_s = 1, inbound = false,
       max_channels = 10 },
-    { name = "gw2", address = "127.0.0.1:%d", options_interval_s = 0, inbound = false,
+    { name = "gw2", address = "localhost:%d", options_interval_s = 0, inbound = false,
       register = true, username = "vcs", password = "s3cret" },
   },
 }

@@ -153,5 +153,11 @@ void api_calls_create(struct api_call *c, struct api_reply *r);
 void api_calls_list(struct api_call *c, struct api_reply *r);
 void api_calls_get(struct api_call *c, struct api_reply *r);
 void api_calls_hangup(struct api_call *c, struct api_reply *r);
+void api_trunks_create(struct api_call *c, struct api_reply *r);
+void api_trunks_list(struct api_call *c, struct api_reply *r);
+void api_trunks_get(struct api_call *c, struct api_reply *r);
+void api_trunks_update(struct api_call *c, struct api_reply *r);
+void api_trunks_delete(struct api_call *c, struct api_reply *r);
+void api_gateways_list(struct api_call *c, struct api_reply *r);
 
 #endif

@@ -15,6 +15,9 @@ struct event_base;
 struct evbuffer;
 struct store;
 struct json_t;
+struct trunks;
+struct gateways;
+struct limits;
 
 struct api_health {
     int calls;        /* calls up now */
@@ -47,6 +50,9 @@ struct api_ops {
     struct json_t *(*call_get)(void *ctx, const char *account, const char *id);
     /* 0 when the leg was up and is being hung up, -1 when there is no such leg up. */
     int (*call_hangup)(void *ctx, const char *account, const char *id);
+    struct trunks *trunks;  /* the SIP side's trunk table: /v1/trunks changes it at once */
+    struct gateways *gateways; /* carrier gateways and their health, for /v1/gateways */
+    struct limits *limits;     /* legs up per gateway */
 };
 
 struct api_server;

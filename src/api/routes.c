@@ -59,6 +59,15 @@ static const struct api_field call_fields[] = {
     { "gateway", "string", false, "the carrier gateway to use (default: by priority)" },
     { NULL, NULL, false, NULL },
 };
+static const struct api_field trunk_fields[] = {
+    { "name", "string", false, "trunk name (creation only): 1-32 of [A-Za-z0-9_.-], unique" },
+    { "allow", "array", false, "source addresses [\"ADDRESS/PREFIX\", ...] (IPv4 or IPv6)" },
+    { "username", "string", false, "digest username, unique (with password; \"\" clears both)" },
+    { "password", "string", false, "digest password (never returned; kept as HA1)" },
+    { "max_calls", "integer", false, "legs up at once on the trunk (0: the account's limit)" },
+    { "address", "string", false, "\"IP:PORT\" for calls to the trunk while unregistered" },
+    { NULL, NULL, false, NULL },
+};
 static const struct api_field no_fields[] = { { NULL, NULL, false, NULL } };
 
 #define GET EVHTTP_REQ_GET
@@ -132,6 +141,20 @@ const struct api_route api_routes[] = {
       "One leg: live, else its CDR", NULL },
     { DELETE, "/v1/calls/{id}", api_calls_hangup, "vcs:HangupCall", "call:{id}", API_ANY_ACCOUNT,
       204, "Hang up a leg that is up", NULL },
+    { GET, "/v1/trunks", api_trunks_list, "vcs:ViewTrunks", "trunk:*", API_LIST | API_ANY_ACCOUNT,
+      200, "The account's trunks (the operator: all); configured trunks are not listed", NULL },
+    { POST, "/v1/trunks", api_trunks_create, "vcs:ManageTrunks", "trunk:*",
+      API_CREATES | API_OPERATOR_AS, 201, "Create a trunk: allow list and/or credentials",
+      trunk_fields },
+    { GET, "/v1/trunks/{name}", api_trunks_get, "vcs:ViewTrunks", "trunk:{name}", API_ANY_ACCOUNT,
+      200, "One trunk, with its registered contact", NULL },
+    { PATCH, "/v1/trunks/{name}", api_trunks_update, "vcs:ManageTrunks", "trunk:{name}",
+      API_ANY_ACCOUNT, 200, "Change a trunk's allow list, credentials, max_calls or address",
+      trunk_fields },
+    { DELETE, "/v1/trunks/{name}", api_trunks_delete, "vcs:ManageTrunks", "trunk:{name}",
+      API_ANY_ACCOUNT, 204, "Delete a trunk and its registration", NULL },
+    { GET, "/v1/gateways", api_gateways_list, "vcs:ViewGateways", "gateway:*", API_LIST, 200,
+      "Carrier gateways: address, state (OPTIONS probes), calls, registration", NULL },
     { GET, "/v1/audit", api_audit_list, "vcs:ViewAudit", "audit:*", API_LIST | API_ANY_ACCOUNT,
       200, "Every write and every denial of the account (the operator: of all)", NULL },
 };

@@ -447,7 +447,7 @@ static void on_linger_timeout(evutil_socket_t fd, short what, void *arg)
     call_script_wake(c);
 }
 
-/* SPEC 4/8: the number's and the account's channels, taken before the script runs; over a
+/* SPEC 4/8: the number's, the account's and the trunk's channels, taken before the script runs; over a
  * limit the call is refused with 486 and a Reason naming it. Given back when the call ends. */
 int call_claim_channels(struct call *c, enum limit_scope *full)
 {
@@ -457,6 +457,8 @@ int call_claim_channels(struct call *c, enum limit_scope *full)
         claim.max[LIMIT_NUMBER] = c->number->max_concurrent;
     }
     claim.key[LIMIT_ACCOUNT] = c->cdr.account;
+    claim.key[LIMIT_TRUNK] = c->cdr.trunk;
+    claim.max[LIMIT_TRUNK] = c->trunk_max_calls;
     struct gateways *gws = engine_gateways(worker_engine(c->w));
     int gw = c->cdr.gateway[0] ? gateways_find(gws, c->cdr.gateway) : -1;
     if (gw >= 0) {
@@ -544,6 +546,8 @@ void call_on_invite(struct worker *w, struct sip_event *ev)
     copy_str(r->sip_call_id, sizeof r->sip_call_id, ev->call_id);
     copy_str(r->direction, sizeof r->direction, "inbound");
     copy_str(r->account, sizeof r->account, ev->account);
+    copy_str(r->trunk, sizeof r->trunk, ev->trunk);
+    c->trunk_max_calls = ev->trunk_max_calls;
     copy_str(r->from_number, sizeof r->from_number, ev->from_user);
     copy_str(r->to_number, sizeof r->to_number, ev->to_user);
     r->start_ms = ev->wall_ms;

@@ -79,7 +79,8 @@ struct call {
     bool version_held;               /* the worker compiled set for this call */
     struct number_snapshot *numbers; /* the number table this call was routed with (held) */
     const struct number_record *number; /* in numbers */
-    struct limit_ticket channels;    /* number/account channels held while the call is up */
+    struct limit_ticket channels;    /* number/account/trunk channels held while the call is up */
+    int trunk_max_calls;             /* the trunk's max_calls (0: none of its own) */
 
     /* media */
     struct rtp_session rtp;

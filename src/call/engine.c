@@ -272,7 +272,8 @@ int engine_start(struct engine *e, char *err, size_t errlen)
             return -1;
         }
     }
-    struct sip_sink sink = { e, sink_admit, sink_unadmit, sink_draining, sink_deliver };
+    struct sip_sink sink = { e, sink_admit, sink_unadmit, sink_draining, sink_deliver,
+                             e->svc.trunks };
     if (sip_stack_start(e->svc.cfg, e->gateways, &sink, &e->svc.sip, err, errlen) != 0)
         return -1;
     log_info("engine: %d workers", e->n_workers);

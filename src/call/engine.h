@@ -33,6 +33,7 @@ struct engine_services {
     struct script_registry *scripts;
     struct number_directory *numbers; /* the active numbers (numbers/number_table.h) */
     struct sip_stack *sip;
+    struct trunks *trunks;        /* customer trunks (trunk/trunks.h), owned by the caller */
     /* Services whose threads call back into the workers (and prompts above): engine_create
      * takes ownership of them; they are destroyed after the workers stop, before they are freed. */
     struct recorder *recorder;

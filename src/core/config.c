@@ -35,6 +35,7 @@ void config_defaults(struct vcs_config *cfg)
     cfg->max_message_bytes = 65536;
     cfg->rate_per_second = 500; /* below max_cps: one source cannot take every slot */
     cfg->rate_burst = 1000;
+    cfg->auth_lockout_s = 600; /* SPEC 4: 10 minutes */
     strcpy(cfg->http_host, "127.0.0.1");
     cfg->http_port = 8080;
     strcpy(cfg->data_dir, "./var");
@@ -499,6 +500,28 @@ static int set_loglevel(struct walk *w, lua_State *L, int idx, const struct fiel
 
 /* Defaults of a list element before its keys are read (NULL: all zero). */
 typedef void (*element_init)(char *elem);
+/* What the schema cannot say about element i of elems (p: its path); NULL: nothing. */
+typedef int (*element_check)(struct walk *w, const char *elems, size_t i, const char *path,
+                             const char *p);
+
+/* A trunk is recognised by its source address or by its credentials (without either it could
+ * never match), which come in pairs, and a username identifies one trunk. */
+static int check_trunk(struct walk *w, const char *elems, size_t i, const char *path,
+                       const char *p)
+{
+    const struct trunk_config *trunks = (const struct trunk_config *)(const void *)elems;
+    const struct trunk_config *t = &trunks[i];
+    if (!t->username[0] != !t->password[0])
+        return fail(w, p, "username and password go together");
+    if (t->n_allow == 0 && !t->username[0])
+        return fail(w, p, "needs allow, or username and password");
+    for (size_t j = 0; j < i && t->username[0]; j++) {
+        if (strcmp(trunks[j].username, t->username) == 0)
+            return fail(w, p, "username: \"%s\" is already the username of %s[%zu]",
+                        t->username, path, j + 1);
+    }
+    return 0;
+}
 
 static void gateway_init(char *elem)
 {
@@ -517,7 +540,7 @@ static void gateway_init(char *elem)
 /* A list of tables whose first member is a unique `char name[64]`: trunks, gateways.
  * f->size is the element size, f->off the count, f->off2 the array. */
 static int set_named_list(struct walk *w, lua_State *L, int idx, const struct field *f,
-                          const char *path, char *base, element_init init)
+                          const char *path, char *base, element_init init, element_check check)
 {
     size_t n;
     if (need_list(w, L, idx, f, path, &n) < 0)
@@ -541,6 +564,8 @@ static int set_named_list(struct walk *w, lua_State *L, int idx, const struct fi
                 return fail(w, p, "name: \"%s\" is already the name of %s[%zu]", elem, path,
                             j + 1);
         }
+        if (check && check(w, elems, i, path, p) < 0)
+            return -1;
     }
     *(int *)(void *)(base + f->off) = (int)n;
     return 0;
@@ -549,13 +574,13 @@ static int set_named_list(struct walk *w, lua_State *L, int idx, const struct fi
 static int set_trunks(struct walk *w, lua_State *L, int idx, const struct field *f,
                       const char *path, char *base)
 {
-    return set_named_list(w, L, idx, f, path, base, NULL);
+    return set_named_list(w, L, idx, f, path, base, NULL, check_trunk);
 }
 
 static int set_gateways(struct walk *w, lua_State *L, int idx, const struct field *f,
                         const char *path, char *base)
 {
-    return set_named_list(w, L, idx, f, path, base, gateway_init);
+    return set_named_list(w, L, idx, f, path, base, gateway_init, NULL);
 }
 
 /* A gateway's address: "HOST[:PORT]", HOST an IPv4 address, a bracketed IPv6 address or a DNS
@@ -720,6 +745,7 @@ static const struct field sip_fields[] = {
     INT("tcp_idle_seconds", tcp_idle_seconds, 1, 86400),
     INT("max_message_bytes", max_message_bytes, 1024, 16 << 20),
     SECTION("rate_limit", rate_fields),
+    INT("auth_lockout_seconds", auth_lockout_s, 1, 86400),
     { 0 },
 };
 
@@ -775,9 +801,13 @@ static const struct field trunk_fields[] = {
     { .key = "name", .set = set_str, .off = TRK(name), .size = TRK_SIZE(name), .required = true },
     { .key = "account", .set = set_str, .off = TRK(account), .size = TRK_SIZE(account),
       .required = true },
-    /* A trunk is recognised by its source address: without one it could never match. */
     { .key = "allow", .set = set_cidrs, .off = TRK(n_allow), .off2 = TRK(allow), .min = 1,
-      .max = CONFIG_MAX_CIDRS, .required = true },
+      .max = CONFIG_MAX_CIDRS },
+    { .key = "username", .set = set_str, .off = TRK(username), .size = TRK_SIZE(username) },
+    { .key = "password", .set = set_str, .off = TRK(password), .size = TRK_SIZE(password) },
+    { .key = "max_calls", .set = set_int, .off = TRK(max_calls), .min = 0, .max = 1000000 },
+    { .key = "address", .set = set_hostport, .off = TRK(address_host), .off2 = TRK(address_port),
+      .size = TRK_SIZE(address_host) },
     { 0 },
 };
 

@@ -26,6 +26,12 @@ struct trunk_config {
     char account[64];
     int n_allow;
     struct cidr allow[CONFIG_MAX_CIDRS];
+    /* digest credentials (both or neither): INVITE and REGISTER from anywhere */
+    char username[64];
+    char password[128];
+    int max_calls;                /* legs up at once on the trunk; 0: the account's limit only */
+    char address_host[64];        /* where calls to the trunk go when it has not registered */
+    uint16_t address_port;        /* 0: no static address */
 };
 
 enum sip_transport { SIP_TRANSPORT_UDP, SIP_TRANSPORT_TCP };
@@ -58,6 +64,7 @@ struct vcs_config {
     int max_message_bytes;        /* 65536 */
     int rate_per_second;          /* per source address, new requests (500, below max_cps); 0 = off */
     int rate_burst;
+    int auth_lockout_s;           /* sip.auth_lockout_seconds: digest brute-force lock-out (600) */
     /* http = { listen= } */
     char http_host[64];
     uint16_t http_port;
@@ -83,7 +90,8 @@ struct vcs_config {
     int max_delay_ms;             /* 20: queueing delay that admission keeps under; 0 = off */
     /* recording = { all_calls= } whole-call stereo recording (SPEC 8) */
     bool record_all_calls;        /* true; a script may turn it off or on per call */
-    /* trunks = { { name=, account=, allow = { "203.0.113.0/24", ... } }, ... } */
+    /* trunks = { { name=, account=, allow = { "203.0.113.0/24", ... }, username=, password=,
+     *              max_calls=, address= }, ... }: allow, credentials or both */
     int n_trunks;
     struct trunk_config trunks[CONFIG_MAX_TRUNKS];
     /* gateways = { { name=, address=, transport=, username=, password=, register=, codecs=,

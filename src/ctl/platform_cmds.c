@@ -81,6 +81,16 @@ static const struct ctl_opt originate_opts[] = {
     { "--vars", "vars", 'j' }, { "--timeout-s", "timeout_s", 'i' },
     { "--gateway", "gateway", 's' }, { NULL, NULL, 0 },
 };
+static const char *const trunk_cols[] = { "name", "account", "allow", "username", "max_calls",
+                                          "address", "registered", NULL };
+static const char *const gateway_cols[] = { "name", "address", "state", "calls", "max_channels",
+                                            "registered", "last_probe_ms", NULL };
+/* The password travels in the body only; it is never printed back. */
+static const struct ctl_opt trunk_opts[] = {
+    { "--allow", "allow", 'a' },         { "--username", "username", 's' },
+    { "--password", "password", 's' },   { "--max-calls", "max_calls", 'i' },
+    { "--address", "address", 's' },     { NULL, NULL, 0 },
+};
 static const struct ctl_opt token_opts[] = { { "--expires-at", "expires_at", 's' },
                                              { NULL, NULL, 0 } };
 
@@ -135,6 +145,18 @@ static const struct ctl_cmd cmds[] = {
       "TO FROM SCRIPT [--vars '{\"name\": \"value\"}'] [--timeout-s N] [--gateway NAME]", POST,
       "/v1/calls", originate_args, originate_opts, NULL },
     { "calls", "hangup", "ID", DEL, "/v1/calls/%s", NULL, NULL, NULL },
+    { "trunks", "list", "[--limit N] [--after CURSOR]", GET, "/v1/trunks", NULL, list_opts,
+      trunk_cols },
+    { "trunks", "show", "NAME", GET, "/v1/trunks/%s", NULL, NULL, NULL },
+    { "trunks", "create",
+      "NAME [--allow CIDR,...] [--username U --password P] [--max-calls N] [--address IP:PORT]",
+      POST, "/v1/trunks", name_arg, trunk_opts, NULL },
+    { "trunks", "update",
+      "NAME [--allow CIDR,...] [--username U --password P] [--max-calls N] [--address IP:PORT]",
+      PATCH, "/v1/trunks/%s", NULL, trunk_opts, NULL },
+    { "trunks", "delete", "NAME", DEL, "/v1/trunks/%s", NULL, NULL, NULL },
+    { "gateways", "list", "   (the operator's: state, calls, registration of each gateway)", GET,
+      "/v1/gateways", NULL, list_opts, gateway_cols },
 };
 #define N_CMDS (sizeof cmds / sizeof cmds[0])
 

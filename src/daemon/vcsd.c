@@ -28,10 +28,15 @@
 #include "media/recorder.h"
 #include "media/rtp_session.h"
 #include "media/tts.h"
+#include "sip/sip_auth.h"
 #include "sip/sip_stack.h"
 #include "numbers/number_table.h"
 #include "script/script_set.h"
 #include "store/store.h"
+#include "store/trunk_store.h"
+#include "limits/limits.h"
+#include "trunk/gateways.h"
+#include "trunk/trunks.h"
 
 #define DRAIN_CHECK_MS 100
 #define HANGUP_WAIT_MS 5000 /* after the grace period: time for BYEs to be answered */
@@ -46,6 +51,8 @@ struct vcsd {
     struct port_pool *ports;
     struct script_registry *scripts;
     struct number_directory *numbers;
+    struct trunks *trunks;
+    struct trunk_persist *trunk_persist; /* managed trunks and registrations in vcs.db */
     struct tts *tts;             /* owned by the engine; kept here for metrics */
     struct engine *engine;
     struct api_server *api;
@@ -226,6 +233,38 @@ static void on_trim(evutil_socket_t fd, short what, void *arg)
         malloc_trim(0);
 }
 
+/* Per gateway: up (OPTIONS probes), legs up, registered. A name goes into a label value with
+ * its quote and backslash escaped (the exposition format's rule); newlines cannot occur. */
+static void gateway_metrics(struct vcsd *d, struct evbuffer *out)
+{
+    struct gateways *g = engine_gateways(d->engine);
+    static const char *const names[] = { "vcs_gateway_up", "vcs_gateway_calls",
+                                         "vcs_gateway_registered" };
+    static const char *const helps[] = {
+        "1 while the gateway answers its OPTIONS probes (3 misses take it down).",
+        "Legs up now through the gateway.", "1 while the gateway's REGISTER is in force." };
+    for (int m = 0; m < 3; m++) {
+        metrics_family(out, names[m], "gauge", helps[m]);
+        for (size_t i = 0; i < gateways_count(g); i++) {
+            const char *name = gateways_config(g, i)->name;
+            char label[160];
+            size_t n = (size_t)snprintf(label, sizeof label, "gateway=\"");
+            for (const char *p = name; *p && n + 4 < sizeof label; p++) {
+                if (*p == '"' || *p == '\\')
+                    label[n++] = '\\';
+                label[n++] = *p;
+            }
+            snprintf(label + n, sizeof label - n, "\"");
+            unsigned long long v =
+                m == 0   ? gateways_is_up(g, i)
+                : m == 1 ? (unsigned long long)limits_count(engine_limits(d->engine),
+                                                            LIMIT_GATEWAY, name)
+                         : gateways_registered(g, i);
+            metrics_sample(out, names[m], label, v);
+        }
+    }
+}
+
 static void api_metrics(void *ctx, struct evbuffer *out)
 {
     struct vcsd *d = ctx;
@@ -245,6 +284,20 @@ static void api_metrics(void *ctx, struct evbuffer *out)
     metrics_one(out, "vcs_sip_rate_limited_total", "counter",
                 "Requests refused with 503 by the per-source rate limit.",
                 sip ? sip_stack_rate_limited(sip) : 0);
+    struct sip_auth_stats as = { 0 };
+    if (sip)
+        sip_stack_auth_stats(sip, &as);
+    metrics_one(out, "vcs_sip_auth_challenges_total", "counter",
+                "Digest challenges sent to requests from no allowed source (407/401).",
+                as.challenges);
+    metrics_one(out, "vcs_sip_auth_failures_total", "counter",
+                "Requests with wrong digest credentials (a challenge is no failure).", as.failures);
+    metrics_one(out, "vcs_sip_auth_lockouts_total", "counter",
+                "Source addresses locked out after 5 wrong credentials within 60 s.", as.lockouts);
+    metrics_one(out, "vcs_sip_auth_locked_refused_total", "counter",
+                "Requests refused with 403 because their source is locked out.",
+                as.locked_refused);
+    gateway_metrics(d, out);
     metrics_family(out, "vcs_tts_requests_total", "counter", "Text-to-speech requests by cache result.");
     metrics_sample(out, "vcs_tts_requests_total", "result=\"hit\"", (unsigned long long)t.hits);
     metrics_sample(out, "vcs_tts_requests_total", "result=\"miss\"", (unsigned long long)t.misses);
@@ -365,8 +418,20 @@ static int run(struct vcsd *d)
     int repaired = recorder_repair_dir(recordings); /* files a crash left open */
     if (repaired > 0)
         log_warn("recordings: repaired %d files left open by a crash", repaired);
+    /* The digest realm is the host our Contact names (SPEC 4: the SIP domain). */
+    d->trunks = trunks_create(cfg, cfg->advertise_ip[0] ? cfg->advertise_ip : cfg->sip_host);
+    if (!d->trunks) {
+        log_error("cannot set up the trunk table (out of memory)");
+        return 1;
+    }
+    d->trunk_persist = trunk_persist_open(cfg->data_dir, d->trunks, err, sizeof err);
+    if (!d->trunk_persist) {
+        log_error("trunks: %s", err);
+        return 1;
+    }
+    trunks_set_persist(d->trunks, trunk_persist_reg, d->trunk_persist);
     struct engine_services svc = { .cfg = cfg, .store = d->store, .prompts = d->prompts,
-                                   .ports = d->ports };
+                                   .ports = d->ports, .trunks = d->trunks };
     snprintf(svc.sandbox.dialplans_dir, sizeof svc.sandbox.dialplans_dir, "%s", cfg->dialplans_dir);
     snprintf(svc.sandbox.lua_dir, sizeof svc.sandbox.lua_dir, "%s", cfg->lua_dir);
     snprintf(svc.sandbox.sounds_dir, sizeof svc.sandbox.sounds_dir, "%s", cfg->sounds_dir);
@@ -410,7 +475,8 @@ static int run(struct vcsd *d)
         return 1;
     }
     struct api_ops ops = { d, api_health, api_reload, api_metrics, api_after_write,
-                           api_originate, api_calls_list, api_call_get, api_call_hangup };
+                           api_originate, api_calls_list, api_call_get, api_call_hangup,
+                           d->trunks, engine_gateways(d->engine), engine_limits(d->engine) };
     d->api = api_start(d->base, cfg->http_host, cfg->http_port, d->store, &ops, err, sizeof err);
     if (!d->api) {
         log_error("api: %s", err);
@@ -449,6 +515,8 @@ static size_t teardown(struct vcsd *d)
         event_free(d->drain_ev);
     script_registry_destroy(d->scripts);
     number_directory_destroy(d->numbers);
+    trunk_persist_close(d->trunk_persist); /* the SIP thread, which registers, is gone */
+    trunks_destroy(d->trunks);
     if (d->prompts_owned)
         prompt_cache_destroy(d->prompts);
     port_pool_destroy(d->ports);

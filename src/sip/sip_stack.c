@@ -34,13 +34,17 @@ struct sip_leg;
 #include "core/idmap.h"
 #include "core/log.h"
 #include "trunk/gateways.h"
+#include "trunk/gw_health.h"
+#include "trunk/gw_resolver.h"
 #include "core/tally.h"
 #include "sip/ratelimit.h"
+#include "sip/registrar.h"
+#include "sip/sip_auth.h"
 #include "sip/sip_guard.h"
 #include "sip/sip_parser.h"
 #include "sip/sip_stack.h"
 
-#define ALLOW "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"
+#define ALLOW "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REGISTER"
 #define ACCEPT "application/sdp, application/dtmf-relay, application/dtmf"
 #define USER_AGENT "vcsd/" PACKAGE_VERSION
 #define RETRY_AFTER_DRAINING 5 /* the longest Retry-After admission gives (engine.h) */
@@ -85,6 +89,9 @@ struct sip_stack {
     struct mpsc_queue cmds;
     struct idmap legs;
     struct ratelimit *rl;
+    struct sip_auth *auth;
+    struct gw_resolver *resolver; /* DNS names of gateways, off this thread */
+    struct gw_health *health;     /* OPTIONS probes and REGISTER to gateways */
     atomic_ullong forbidden, rate_limited; /* for /metrics, read by the API thread */
     uint64_t forbidden_logged_us, forbidden_unlogged;
     uint64_t ack_window_us, ack_min_us, ack_last_min_us; /* see ack_delay_us() */
@@ -191,28 +198,41 @@ static bool is_loopback(const struct sockaddr *sa)
     return false;
 }
 
-/* SPEC 4 step 1: who a source is. A carrier gateway's address (*gateway set; its calls belong
- * to the called number's owner, "" here), else the account of the trunk whose allow list holds
- * it, else loopback as the admin's trunk when nothing is configured; NULL: not allowed. */
-static const char *source_account(const struct sip_stack *s, const struct sockaddr *sa,
-                                  const struct gateway_config **gateway)
+/* SPEC 4: who a source is. A carrier gateway's address (*gateway set; its calls belong to the
+ * called number's owner, "" here), else the trunk of its allow list, of a contact it
+ * registered or of the digest credentials it proves, else loopback as the admin's trunk when
+ * no trunk and no gateway exists. IDENT_ANSWERED: a challenge or a lock-out went out. */
+enum ident { IDENT_OK, IDENT_UNKNOWN, IDENT_ANSWERED };
+
+static enum ident identify(struct sip_stack *s, nua_handle_t *nh, const sip_t *sip,
+                           const struct sockaddr *sa, const char *source, struct trunk_match *m,
+                           const struct gateway_config **gateway)
 {
-    const struct vcs_config *cfg = s->cfg;
+    memset(m, 0, sizeof *m);
     *gateway = NULL;
     if (!sa)
-        return NULL;
+        return IDENT_UNKNOWN;
     int gw = gateways_match_source(s->gateways, sa);
     if (gw >= 0) {
         *gateway = gateways_config(s->gateways, (size_t)gw);
-        return "";
+        return IDENT_OK;
     }
-    if (cfg->n_trunks == 0 && cfg->n_gateways == 0)
-        return is_loopback(sa) ? "admin" : NULL;
-    for (int t = 0; t < cfg->n_trunks; t++)
-        for (int c = 0; c < cfg->trunks[t].n_allow; c++)
-            if (cidr_contains(&cfg->trunks[t].allow[c], sa))
-                return cfg->trunks[t].account;
-    return NULL;
+    struct trunks *t = s->sink.trunks;
+    if (!trunks_any(t) && s->cfg->n_gateways == 0) {
+        snprintf(m->account, sizeof m->account, "admin");
+        return is_loopback(sa) ? IDENT_OK : IDENT_UNKNOWN;
+    }
+    if (trunks_by_address(t, sa, m) || trunks_by_registered(t, sa, clock_wall_ms(), m))
+        return IDENT_OK;
+    switch (sip_auth_request(s->auth, s->nua, nh, sip, sa, source, m)) {
+    case SIP_AUTH_OK:
+        return IDENT_OK;
+    case SIP_AUTH_ANSWERED:
+        return IDENT_ANSWERED;
+    case SIP_AUTH_NONE:
+        break;
+    }
+    return IDENT_UNKNOWN;
 }
 
 /* ---- bodies ------------------------------------------------------------------------------ */
@@ -331,12 +351,15 @@ static void on_new_invite(struct sip_stack *s, nua_handle_t *nh, const sip_t *si
     char source[64];
     const struct sockaddr *sa = request_source(s->nua, source, sizeof source);
     const struct gateway_config *gateway;
-    const char *account = source_account(s, sa, &gateway);
-    if (!account) {
-        atomic_fetch_add(&s->forbidden, 1);
+    struct trunk_match trunk;
+    enum ident who = identify(s, nh, sip, sa, source, &trunk, &gateway);
+    if (who != IDENT_OK) {
         tally_add(&s->invites, clock_mono_us(), FORBIDDEN);
-        log_forbidden(s, source, sip);
-        nua_respond(nh, SIP_403_FORBIDDEN, NUTAG_WITH_THIS(s->nua), TAG_END());
+        if (who == IDENT_UNKNOWN) {
+            atomic_fetch_add(&s->forbidden, 1);
+            log_forbidden(s, source, sip);
+            nua_respond(nh, SIP_403_FORBIDDEN, NUTAG_WITH_THIS(s->nua), TAG_END());
+        }
         nua_handle_destroy(nh); /* at once: nta finishes the transaction, no state events */
         return;
     }
@@ -394,9 +417,11 @@ static void on_new_invite(struct sip_stack *s, nua_handle_t *nh, const sip_t *si
     ev->to_user = strdup(sip->sip_request && sip->sip_request->rq_url->url_user ? sip->sip_request->rq_url->url_user : "");
     ev->from_uri = url_string(sip->sip_from ? sip->sip_from->a_url : NULL);
     ev->to_uri = url_string(sip->sip_to ? sip->sip_to->a_url : NULL);
-    ev->account = strdup(account);
+    ev->account = strdup(trunk.account);
     if (gateway)
         snprintf(ev->gateway, sizeof ev->gateway, "%s", gateway->name);
+    snprintf(ev->trunk, sizeof ev->trunk, "%s", trunk.name);
+    ev->trunk_max_calls = trunk.max_calls;
     snprintf(ev->source, sizeof ev->source, "%s", source);
     deliver(s, ev);
 }
@@ -462,6 +487,24 @@ static void on_options(struct sip_stack *s, nua_handle_t *nh, const sip_t *sip)
     nua_respond(nh, status, phrase(status), NUTAG_WITH_THIS(s->nua), SIPTAG_ALLOW_STR(ALLOW),
                 SIPTAG_ACCEPT_STR(ACCEPT), TAG_IF(status == 503, SIPTAG_RETRY_AFTER_STR(retry)),
                 TAG_END());
+}
+
+/* SPEC 4: REGISTER only from trunks with credentials, which prove them here. */
+static void on_register(struct sip_stack *s, nua_handle_t *nh, const sip_t *sip)
+{
+    char source[64];
+    const struct sockaddr *sa = request_source(s->nua, source, sizeof source);
+    struct trunk_match trunk;
+    switch (sa ? sip_auth_request(s->auth, s->nua, nh, sip, sa, source, &trunk) : SIP_AUTH_NONE) {
+    case SIP_AUTH_OK:
+        registrar_bind(s->sink.trunks, s->nua, nh, sip, &trunk, source);
+        break;
+    case SIP_AUTH_NONE:
+        nua_respond(nh, SIP_403_FORBIDDEN, NUTAG_WITH_THIS(s->nua), TAG_END());
+        break;
+    case SIP_AUTH_ANSWERED:
+        break;
+    }
 }
 
 static void leg_terminated(struct sip_stack *s, nua_handle_t *nh, struct sip_leg *leg)
@@ -641,6 +684,11 @@ static void nua_callback(nua_event_t event, int status, char const *phrase_text,
             nua_handle_destroy(nh); /* out-of-dialog: one handle per request */
         break;
     case nua_i_register:
+        if (sip)
+            on_register(s, nh, sip);
+        if (!leg)
+            nua_handle_destroy(nh);
+        break;
     case nua_i_subscribe:
     case nua_i_publish:
     case nua_i_message:
@@ -659,6 +707,11 @@ static void nua_callback(nua_event_t event, int status, char const *phrase_text,
             leg_terminated(s, nh, leg);
         break;
     }
+    case nua_r_options:
+    case nua_r_register:
+        if (!leg)
+            gw_health_event(s->health, event, status, nh, sip);
+        break;
     case nua_r_shutdown:
         if (status >= 200)
             su_root_break(s->root);
@@ -680,6 +733,7 @@ static void run_command(struct sip_stack *s, struct sip_cmd *cmd)
     if (cmd->type == CMD_STOP) {
         if (!s->shutting_down) {
             s->shutting_down = true;
+            gw_health_stop(s->health);
             nua_shutdown(s->nua);
         }
         return;
@@ -761,6 +815,11 @@ unsigned long long sip_stack_forbidden(struct sip_stack *s)
 unsigned long long sip_stack_rate_limited(struct sip_stack *s)
 {
     return atomic_load(&s->rate_limited);
+}
+
+void sip_stack_auth_stats(struct sip_stack *s, struct sip_auth_stats *out)
+{
+    sip_auth_get_stats(s->auth, out);
 }
 
 void sip_bye(struct sip_stack *s, uint64_t leg_id)
@@ -870,6 +929,19 @@ static void *sip_thread(void *arg)
         started(s, -1, err);
         return NULL;
     }
+    s->auth = sip_auth_create(s->root, s->sink.trunks, cfg->auth_lockout_s);
+    if (!s->auth) {
+        nua_destroy(s->nua);
+        sip_parser_free(parser);
+        su_root_destroy(s->root);
+        su_deinit();
+        started(s, -1, "cannot set up digest authentication");
+        return NULL;
+    }
+    s->resolver = gw_resolver_start(s->gateways);
+    s->health = gw_health_start(s->root, s->nua, s->gateways);
+    if (!s->health)
+        log_error("gateways: cannot start OPTIONS probes and registrations (out of memory)");
     su_wait_create(&s->wait, s->efd, SU_WAIT_IN);
     su_root_register(s->root, &s->wait, on_wakeup, s, 0);
     log_info("sip: listening on %s (udp, tcp)", url);
@@ -879,6 +951,9 @@ static void *sip_thread(void *arg)
 
     su_root_deregister(s->root, su_root_unregister(s->root, &s->wait, on_wakeup, s));
     nua_destroy(s->nua);
+    gw_health_free(s->health);
+    gw_resolver_stop(s->resolver);
+    sip_auth_destroy(s->auth);
     sip_parser_free(parser);
     su_root_destroy(s->root);
     su_deinit();

@@ -21,6 +21,8 @@
 
 struct vcs_config;
 struct gateways;
+struct trunks;
+struct sip_auth_stats;
 
 enum sip_event_type {
     SIP_EV_INVITE,     /* a new inbound call; media filled when the INVITE had an offer */
@@ -49,6 +51,8 @@ struct sip_event {
     char *account;            /* trunk account of the source (unknown sources never get here);
                                * "" for a carrier gateway: the called number's owner */
     char gateway[64];         /* the carrier gateway the INVITE came from, or "" */
+    char trunk[64];           /* the customer trunk it came over; "" for loopback's default */
+    int trunk_max_calls;      /* that trunk's max_calls (0: no limit of its own) */
     char source[64];          /* source IP address (strict RTP: is the caller behind NAT?) */
     /* SIP_EV_INFO */
     char *content_type, *body;
@@ -75,6 +79,7 @@ struct sip_sink {
     void (*unadmit)(void *ctx, uint64_t leg_id);
     bool (*draining)(void *ctx);
     void (*deliver)(void *ctx, struct sip_event *ev); /* takes ownership */
+    struct trunks *trunks;    /* who may call (trunk/trunks.h); outlives the stack */
 };
 
 struct sip_stack;
@@ -117,5 +122,7 @@ uint64_t sip_stack_wait_us(struct sip_stack *s, uint64_t now_us);
  * requests refused by the per-source rate limit (503). */
 unsigned long long sip_stack_forbidden(struct sip_stack *s);
 unsigned long long sip_stack_rate_limited(struct sip_stack *s);
+/* Any thread, for /metrics: digest challenges, failures and lock-outs (sip_auth.h). */
+void sip_stack_auth_stats(struct sip_stack *s, struct sip_auth_stats *out);
 
 #endif

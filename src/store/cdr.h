@@ -15,6 +15,7 @@ struct cdr_row {
     char to_number[64];
     char script[128];            /* "" = NULL */
     char gateway[64];            /* "" = NULL */
+    char trunk[64];              /* the customer trunk of the leg; "" = NULL */
     int64_t start_ms;            /* wall clock, ms since epoch */
     int64_t answer_ms;           /* 0 = never answered */
     int64_t end_ms;              /* 0 = still up */

@@ -177,6 +177,25 @@ static const char *const migrations[] = {
     " UPDATE meta SET value = value + 1 WHERE key = 'numbers_rev'; END;"
     "CREATE TRIGGER numbers_rev_delete AFTER DELETE ON numbers BEGIN"
     " UPDATE meta SET value = value + 1 WHERE key = 'numbers_rev'; END;",
+    /* 5: the customer trunk of a leg; trunks managed over the API and the contacts trunks
+     * registered (src/store/trunk_store.c). Passwords are kept as HA1 digests for realm. */
+    "ALTER TABLE cdr ADD COLUMN trunk TEXT;"
+    "CREATE TABLE trunks ("
+    " name TEXT PRIMARY KEY,"
+    " account TEXT NOT NULL,"
+    " allow TEXT NOT NULL DEFAULT '[]',"
+    " username TEXT UNIQUE,"
+    " ha1 TEXT,"
+    " realm TEXT,"
+    " max_calls INTEGER NOT NULL DEFAULT 0,"
+    " address TEXT,"
+    " created_at TEXT NOT NULL);"
+    "CREATE INDEX trunks_account ON trunks(account, name);"
+    "CREATE TABLE trunk_registrations ("
+    " trunk TEXT PRIMARY KEY,"
+    " contact TEXT NOT NULL,"
+    " source TEXT NOT NULL,"
+    " expires_ms INTEGER NOT NULL);",
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 
@@ -185,9 +204,9 @@ static const char *const migrations[] = {
 static const char sql_insert_cdr[] =
     "INSERT INTO cdr(call_id, sip_call_id, parent_call_id, direction, account, from_number,"
     " to_number, script, gateway, start_time, answer_time, end_time, duration_ms, billsec,"
-    " bill_minutes, cost_fen, sip_code, hangup_cause, hangup_by, recording, vars)"
+    " bill_minutes, cost_fen, sip_code, hangup_cause, hangup_by, recording, vars, trunk)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-    " ?19, ?20, ?21)";
+    " ?19, ?20, ?21, ?22)";
 static const char sql_update_cdr[] =
     "UPDATE cdr SET sip_call_id = COALESCE(?2, sip_call_id),"
     " parent_call_id = COALESCE(?3, parent_call_id), direction = COALESCE(?4, direction),"
@@ -196,8 +215,8 @@ static const char sql_update_cdr[] =
     " gateway = COALESCE(?9, gateway), start_time = COALESCE(?10, start_time),"
     " answer_time = COALESCE(?11, answer_time), end_time = ?12, duration_ms = ?13,"
     " billsec = ?14, bill_minutes = ?15, cost_fen = ?16, sip_code = COALESCE(?17, sip_code),"
-    " hangup_cause = ?18, hangup_by = ?19, recording = COALESCE(?20, recording), vars = ?21"
-    " WHERE call_id = ?1";
+    " hangup_cause = ?18, hangup_by = ?19, recording = COALESCE(?20, recording), vars = ?21,"
+    " trunk = COALESCE(?22, trunk) WHERE call_id = ?1";
 
 enum wop { WOP_BEGIN, WOP_END, WOP_BARRIER };
 
@@ -683,6 +702,7 @@ static void bind_row(sqlite3_stmt *s, const struct cdr_row *row)
     BIND_FIELD(s, 19, row, hangup_by);
     BIND_FIELD(s, 20, row, recording);
     sqlite3_bind_text(s, 21, row->vars_json ? row->vars_json : "{}", -1, SQLITE_TRANSIENT);
+    BIND_FIELD(s, 22, row, trunk);
 }
 
 static int call_id_len(const struct cdr_row *row)

@@ -12,6 +12,8 @@ struct gateway_rt {
     struct sockaddr_storage addr;
     socklen_t addr_len; /* 0: unresolved */
     atomic_bool up;
+    atomic_bool registered;
+    atomic_llong probe_ms;
 };
 
 struct gateways {
@@ -52,6 +54,8 @@ struct gateways *gateways_create(const struct vcs_config *cfg)
     for (size_t i = 0; i < n; i++) {
         g->rt[i].addr_len = literal_address(&cfg->gateways[i], &g->rt[i].addr);
         atomic_init(&g->rt[i].up, true);
+        atomic_init(&g->rt[i].registered, false);
+        atomic_init(&g->rt[i].probe_ms, -1);
     }
     return g;
 }
@@ -141,4 +145,26 @@ void gateways_set_up(struct gateways *g, size_t i, bool up)
 bool gateways_is_up(const struct gateways *g, size_t i)
 {
     return i < gateways_count(g) && atomic_load(&g->rt[i].up);
+}
+
+void gateways_set_registered(struct gateways *g, size_t i, bool registered)
+{
+    if (i < gateways_count(g))
+        atomic_store(&g->rt[i].registered, registered);
+}
+
+bool gateways_registered(const struct gateways *g, size_t i)
+{
+    return i < gateways_count(g) && atomic_load(&g->rt[i].registered);
+}
+
+void gateways_set_probe_ms(struct gateways *g, size_t i, long long ms)
+{
+    if (i < gateways_count(g))
+        atomic_store(&g->rt[i].probe_ms, ms);
+}
+
+long long gateways_probe_ms(const struct gateways *g, size_t i)
+{
+    return i < gateways_count(g) ? atomic_load(&g->rt[i].probe_ms) : -1;
 }

@@ -35,4 +35,11 @@ bool gateways_address(struct gateways *g, size_t i, struct sockaddr_storage *out
 void gateways_set_up(struct gateways *g, size_t i, bool up);
 bool gateways_is_up(const struct gateways *g, size_t i);
 
+/* What gw_health.h finds, for GET /v1/gateways and /metrics: whether the gateway's REGISTER
+ * is in force, and the round-trip time of its last answered OPTIONS probe (-1: none yet). */
+void gateways_set_registered(struct gateways *g, size_t i, bool registered);
+bool gateways_registered(const struct gateways *g, size_t i);
+void gateways_set_probe_ms(struct gateways *g, size_t i, long long ms);
+long long gateways_probe_ms(const struct gateways *g, size_t i);
+
 #endif

@@ -76,6 +76,14 @@ def fixture_policy(a):
     return {"name": name}, None
 
 
+def fixture_trunk(a, body=None):
+    name = uniq("t")
+    n = next(_seq)
+    allow = "10.%d.%d.%d" % (n >> 16 & 255, n >> 8 & 255, n & 255)
+    a.call("POST", "/v1/trunks", {"name": name, "allow": [allow]})
+    return {"name": name}, body
+
+
 def none(a):
     return {}, None
 
@@ -159,6 +167,13 @@ FIXTURES = {
     "GET /v1/calls": ("vcs:ListCalls", none),
     "GET /v1/calls/{id}": ("vcs:ListCalls", live_call),
     "DELETE /v1/calls/{id}": ("vcs:HangupCall", live_call),
+    "GET /v1/trunks": ("vcs:ViewTrunks", none),
+    "GET /v1/gateways": ("vcs:ViewGateways", none),
+    "POST /v1/trunks": ("vcs:ManageTrunks", lambda a: (
+        {}, {"name": uniq("t"), "username": uniq("user"), "password": "pw"})),
+    "GET /v1/trunks/{name}": ("vcs:ViewTrunks", fixture_trunk),
+    "PATCH /v1/trunks/{name}": ("vcs:ManageTrunks", lambda a: fixture_trunk(a, {"max_calls": 3})),
+    "DELETE /v1/trunks/{name}": ("vcs:ManageTrunks", fixture_trunk),
 }
 # SPEC 8: accounts, recharges, order approval, number import, gateways, reload (and metrics)
 # are the operator's alone; user and policy management the main user's alone.

@@ -102,7 +102,7 @@ static const char full_conf[] =
     "local base = '/srv/vcs'\n"
     "return {\n"
     "  sip = { listen = '[::1]:5070', advertise = '198.51.100.7', tcp_idle_seconds = 60,\n"
-    "          max_message_bytes = 8192,\n"
+    "          max_message_bytes = 8192, auth_lockout_seconds = 30,\n"
     "          rate_limit = { per_second = 0, burst = 7 } },\n"
     "  http = { listen = '0.0.0.0:9090' },\n"
     "  paths = { data = base .. '/var', dialplans = base .. '/dp', sounds = base .. '/snd',\n"
@@ -140,6 +140,7 @@ static void test_full_config(void **state)
     assert_string_equal(c.advertise_ip, "198.51.100.7");
     assert_int_equal(c.tcp_idle_seconds, 60);
     assert_int_equal(c.max_message_bytes, 8192);
+    assert_int_equal(c.auth_lockout_s, 30);
     assert_int_equal(c.rate_per_second, 0);
     assert_int_equal(c.rate_burst, 7);
     assert_string_equal(c.http_host, "0.0.0.0");
@@ -320,6 +321,38 @@ static void test_bad_values(void **state)
     expect_error("return { trunks = { [1] = { name = 'a', account = 'a', allow = { '10.0.0.1' } },"
                  " [3] = { name = 'b', account = 'b', allow = { '10.0.0.2' } } } }",
                  "vcsd.conf: trunks: expected a list, but it has holes");
+}
+
+/* A trunk known by its digest credentials only (SPEC 3), with its limit and static address;
+ * credentials come in pairs, a trunk needs an allow list or credentials, a username is one
+ * trunk's. */
+static void test_trunk_credentials(void **state)
+{
+    struct vcs_config c;
+    char err[512];
+    config_defaults(&c);
+    assert_int_equal(c.auth_lockout_s, 600);
+    assert_int_equal(load_text(&c, "return { sip = { auth_lockout_seconds = 3 }, trunks = {"
+                                   " { name = 'a', account = 'a', username = 'pbx', password = 'p:w',"
+                                   "   max_calls = 30, address = '192.0.2.7:5080' } } }",
+                               err, sizeof err), 0);
+    assert_int_equal(c.auth_lockout_s, 3);
+    assert_int_equal(c.trunks[0].n_allow, 0);
+    assert_string_equal(c.trunks[0].username, "pbx");
+    assert_string_equal(c.trunks[0].password, "p:w");
+    assert_int_equal(c.trunks[0].max_calls, 30);
+    assert_string_equal(c.trunks[0].address_host, "192.0.2.7");
+    assert_int_equal(c.trunks[0].address_port, 5080);
+    expect_error("return { trunks = { { name = 'a', account = 'a', username = 'u' } } }",
+                 "vcsd.conf: trunks[1]: username and password go together");
+    expect_error("return { trunks = { { name = 'a', account = 'a' } } }",
+                 "vcsd.conf: trunks[1]: needs allow, or username and password");
+    expect_error("return { trunks = { { name = 'a', account = 'a', username = 'u', password = 'p' },"
+                 " { name = 'b', account = 'b', username = 'u', password = 'q' } } }",
+                 "vcsd.conf: trunks[2]: username: \"u\" is already the username of trunks[1]");
+    expect_error("return { trunks = { { name = 'a', account = 'a', allow = { '10.0.0.1' },"
+                 " max_calls = -1 } } }",
+                 "vcsd.conf: trunks[1].max_calls: -1 is out of range 0..1000000");
 }
 
 /* Too long for the struct's buffer is an error, never a silent truncation. */
@@ -608,6 +641,7 @@ int main(void)
         cmocka_unit_test(test_unknown_keys),
         cmocka_unit_test(test_wrong_types),
         cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_trunk_credentials),
         cmocka_unit_test(test_too_long),
         cmocka_unit_test(test_lua_errors),
         cmocka_unit_test(test_sandbox),

@@ -97,6 +97,8 @@ struct call {
     struct frame_ring *echo;
     struct tone_gen *tone;           /* call:tone playing, rendered 20 ms at a time */
     uint32_t tone_left;              /* samples */
+    uint64_t media_rx_ms;            /* last RTP/RTCP from the peer, or answer / re-INVITE */
+    uint64_t media_check_us;         /* next inactivity check (once a second) */
 
     /* DTMF */
     struct dtmf_rtp_rx dtmf_rx;

@@ -405,13 +405,16 @@ void worker_post_prompt(struct worker *w, uint64_t leg_id, uint32_t generation, 
 
 /* ---- the tick ----------------------------------------------------------------------------- */
 
-/* One timer for every call of this worker: each call sends what is due on its own timeline. */
+/* One timer for every call of this worker: each call sends what is due on its own timeline
+ * (a call the tick ends leaves the list: its successor is taken first). */
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
     uint64_t now = clock_mono_us();
-    for (struct call *c = w->media_head; c; c = c->media_next)
+    for (struct call *c = w->media_head, *next; c; c = next) {
+        next = c->media_next;
         call_media_tick(c, now);
+    }
 }
 
 /* ---- thread ------------------------------------------------------------------------------- */

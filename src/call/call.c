@@ -19,6 +19,7 @@
 #include "trunk/gateways.h"
 #include "limits/limits.h"
 #include "media/g711.h"
+#include "media/jitter.h"
 #include "media/prompt_cache.h"
 #include "media/recorder.h"
 #include "numbers/number_table.h"
@@ -156,6 +157,8 @@ static void on_rtp(evutil_socket_t fd, short what, void *arg)
         size_t n = pkt.len < FRAME_SAMPLES ? pkt.len : FRAME_SAMPLES;
         if (c->echo)
             ring_push(c, c->echo, pkt.payload, n);
+        if (c->conf_jb)
+            jitter_put(c->conf_jb, pkt.ts, pkt.seq, pkt.payload, pkt.len);
         if (c->rec_ring)
             ring_push(c, c->rec_ring, pkt.payload, n);
         if (c->callrec_ring)
@@ -256,6 +259,9 @@ static void fill_frame(struct call *c, uint8_t *frame)
             call_tone_stop(c);
             call_wait_notify(c, WAIT_EV_PLAYED);
         }
+    } else if (c->conf) {
+        call_conference_frame(c, frame);
+        filled = FRAME_SAMPLES;
     } else if (c->echo && c->echo->head != c->echo->tail) {
         memcpy(frame, c->echo->frames[c->echo->tail % RING_SLOTS], FRAME_SAMPLES);
         c->echo->tail++;
@@ -377,6 +383,7 @@ void call_end_because(struct call *c, int sip_code, const char *cause, const cha
     if (c->cdr.answer_ms)
         c->cdr.sip_code = 200;
     media_stop(c);
+    call_conference_leave(c); /* also when the script returned while in a room */
     call_playlist_clear(c);
     call_tone_stop(c);
     free(c->echo);
@@ -653,6 +660,7 @@ void call_maybe_finish(struct call *c)
 void call_free(struct call *c)
 {
     live_calls_remove(engine_live(worker_engine(c->w)), c->leg_id);
+    call_conference_leave(c); /* normally left when its wait ended */
     limits_release(engine_limits(worker_engine(c->w)), &c->channels);
     media_stop(c);
     call_playlist_clear(c);

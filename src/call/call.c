@@ -296,8 +296,12 @@ static void check_media_timeout(struct call *c, uint64_t now_us)
     if (now_us < c->media_check_us)
         return;
     c->media_check_us = now_us + MEDIA_CHECK_US;
-    if (c->state != CALL_UP || !c->media_rx_ms)
+    if (c->state != CALL_UP)
         return;
+    if (!c->media_rx_ms) { /* answered without anything received yet (an outbound leg) */
+        c->media_rx_ms = now_us / 1000;
+        return;
+    }
     const struct vcs_config *cfg = svc_of(c)->cfg;
     bool held = c->have_remote && (c->remote.dir == SDP_SENDONLY || c->remote.dir == SDP_INACTIVE);
     int limit_s = held ? cfg->media_hold_timeout_s : cfg->media_timeout_s;

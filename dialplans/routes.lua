@@ -7,5 +7,6 @@ return {
   { match = "^1003$", script = "notify",
     vars = { text = "Hello. This is a notification from V C S. Your order has been shipped." } },
   { match = "^1004$", script = "verify_code", vars = { code = "123456" } },
+  { match = "^9000$", script = "conference", vars = { room = "demo" } },
   { match = "^400\\d{7}$", script = "hello", vars = { lang = "en" } },
 }

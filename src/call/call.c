@@ -19,6 +19,7 @@
 #include "trunk/gateways.h"
 #include "limits/limits.h"
 #include "media/g711.h"
+#include "media/jitter.h"
 #include "media/prompt_cache.h"
 #include "media/recorder.h"
 #include "numbers/number_table.h"
@@ -30,6 +31,7 @@
 #define RESYNC_US 100000u        /* further behind than this: skip ahead, never burst */
 #define RTCP_INTERVAL_US 5000000u
 #define SIP_LINGER_MS 40000      /* how long a finished call waits for SIP to let go */
+#define MEDIA_CHECK_US 1000000u  /* how often a call looks for a silent peer (media.timeout_s) */
 
 static const struct engine_services *svc_of(const struct call *c)
 {
@@ -141,6 +143,7 @@ static void on_rtp(evutil_socket_t fd, short what, void *arg)
     uint64_t now_ms = clock_mono_ms();
     /* Bounded so that one flooded call cannot starve the others on this worker. */
     for (int i = 0; i < 64 && !c->ended && rtp_session_recv(&c->rtp, buf, sizeof buf, &pkt, now_ms) == 1; i++) {
+        c->media_rx_ms = now_ms;
         if (!c->have_remote)
             continue;
         if (c->remote.dtmf_pt >= 0 && pkt.pt == c->remote.dtmf_pt) {
@@ -154,6 +157,8 @@ static void on_rtp(evutil_socket_t fd, short what, void *arg)
         size_t n = pkt.len < FRAME_SAMPLES ? pkt.len : FRAME_SAMPLES;
         if (c->echo)
             ring_push(c, c->echo, pkt.payload, n);
+        if (c->conf_jb)
+            jitter_put(c->conf_jb, pkt.ts, pkt.seq, pkt.payload, pkt.len);
         if (c->rec_ring)
             ring_push(c, c->rec_ring, pkt.payload, n);
         if (c->callrec_ring)
@@ -254,6 +259,9 @@ static void fill_frame(struct call *c, uint8_t *frame)
             call_tone_stop(c);
             call_wait_notify(c, WAIT_EV_PLAYED);
         }
+    } else if (c->conf) {
+        call_conference_frame(c, frame);
+        filled = FRAME_SAMPLES;
     } else if (c->echo && c->echo->head != c->echo->tail) {
         memcpy(frame, c->echo->frames[c->echo->tail % RING_SLOTS], FRAME_SAMPLES);
         c->echo->tail++;
@@ -279,6 +287,30 @@ static bool send_dtmf_tick(struct call *c, bool sending)
         rtp_session_send_at(&c->rtp, (uint8_t)c->remote.dtmf_pt, ev, sizeof ev, c->dtmf_event_ts, marker);
     rtp_session_skip(&c->rtp, FRAME_SAMPLES);
     return true;
+}
+
+/* SPEC 3 media.timeout_s: an answered call whose peer sends neither RTP nor RTCP any more is
+ * ended (hold_timeout_s while the peer holds it). Looked at once a second, not per packet. */
+static void check_media_timeout(struct call *c, uint64_t now_us)
+{
+    if (now_us < c->media_check_us)
+        return;
+    c->media_check_us = now_us + MEDIA_CHECK_US;
+    if (c->state != CALL_UP)
+        return;
+    if (!c->media_rx_ms) { /* answered without anything received yet (an outbound leg) */
+        c->media_rx_ms = now_us / 1000;
+        return;
+    }
+    const struct vcs_config *cfg = svc_of(c)->cfg;
+    bool held = c->have_remote && (c->remote.dir == SDP_SENDONLY || c->remote.dir == SDP_INACTIVE);
+    int limit_s = held ? cfg->media_hold_timeout_s : cfg->media_timeout_s;
+    uint64_t idle_ms = now_us / 1000 - c->media_rx_ms;
+    if (!limit_s || idle_ms < (uint64_t)limit_s * 1000)
+        return;
+    log_info("call %s: no RTP or RTCP for %llu ms%s: hanging up", c->id,
+             (unsigned long long)idle_ms, held ? " (on hold)" : "");
+    call_end(c, 0, "media_timeout", "system");
 }
 
 void call_media_tick(struct call *c, uint64_t now_us)
@@ -307,7 +339,9 @@ void call_media_tick(struct call *c, uint64_t now_us)
         }
         c->next_send_us += FRAME_US;
     }
-    rtp_session_rtcp(&c->rtp, now_us, RTCP_INTERVAL_US);
+    if (rtp_session_rtcp(&c->rtp, now_us, RTCP_INTERVAL_US))
+        c->media_rx_ms = now_us / 1000;
+    check_media_timeout(c, now_us);
 }
 
 /* ---- ending ------------------------------------------------------------------------------- */
@@ -353,6 +387,7 @@ void call_end_because(struct call *c, int sip_code, const char *cause, const cha
     if (c->cdr.answer_ms)
         c->cdr.sip_code = 200;
     media_stop(c);
+    call_conference_leave(c); /* also when the script returned while in a room */
     call_playlist_clear(c);
     call_tone_stop(c);
     free(c->echo);
@@ -377,6 +412,7 @@ static void on_reinvite(struct call *c, struct sip_event *ev)
         return;
     }
     sip_respond(svc_of(c)->sip, c->leg_id, 200, sdp, NULL);
+    c->media_rx_ms = clock_mono_ms(); /* the inactivity timeout starts again, maybe held now */
     if (c->rtp_open)
         rtp_session_learn(&c->rtp, clock_mono_ms());
     log_debug("call %s: re-INVITE, now %s", c->id,
@@ -394,6 +430,7 @@ void call_on_sip(struct call *c, struct sip_event *ev)
              * acknowledged, is not an answered call and bills nothing. */
             c->state = CALL_UP;
             c->cdr.answer_ms = clock_wall_ms();
+            c->media_rx_ms = clock_mono_ms(); /* the inactivity timeout counts from here */
             store_cdr_update(svc_of(c)->store, &c->cdr);
             call_recording_start(c); /* an answered call is recorded from here */
             call_publish(c);
@@ -426,7 +463,8 @@ void call_on_sip(struct call *c, struct sip_event *ev)
     }
     case SIP_EV_TERMINATED:
         c->sip_gone = true;
-        call_end(c, 0, c->state == CALL_UP ? "normal_clearing" : "failed", "system");
+        call_end(c, 0, ev->session_expired ? "session_timeout"
+                       : c->state == CALL_UP ? "normal_clearing" : "failed", "system");
         call_script_wake(c);
         break;
     case SIP_EV_INVITE:
@@ -630,6 +668,7 @@ void call_maybe_finish(struct call *c)
 void call_free(struct call *c)
 {
     live_calls_remove(engine_live(worker_engine(c->w)), c->leg_id);
+    call_conference_leave(c); /* normally left when its wait ended */
     limits_release(engine_limits(worker_engine(c->w)), &c->channels);
     media_stop(c);
     call_playlist_clear(c);

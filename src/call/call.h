@@ -31,6 +31,8 @@ struct script_set;
 struct prompt;
 struct sip_event;
 struct outleg_request;
+struct conf_member;
+struct jitter;
 
 enum call_state {
     CALL_INCOMING,  /* INVITE received, no answer sent but maybe 180 (outbound: INVITE sent) */
@@ -98,6 +100,15 @@ struct call {
     struct frame_ring *echo;
     struct tone_gen *tone;           /* call:tone playing, rendered 20 ms at a time */
     uint32_t tone_left;              /* samples */
+    uint64_t media_rx_ms;            /* last RTP/RTCP from the peer, or answer / re-INVITE */
+    uint64_t media_check_us;         /* next inactivity check (once a second) */
+
+    /* call:conference (method_conference.c) */
+    struct conf_member *conf;        /* in a room while set */
+    struct jitter *conf_jb;          /* the caller's audio on its way into the room */
+    bool conf_muted;                 /* call:mute */
+    bool conf_stay;                  /* call:conference returned a key: still in the room */
+    char conf_room[64];
 
     /* DTMF */
     struct dtmf_rtp_rx dtmf_rx;
@@ -183,6 +194,11 @@ void call_recording_pause(struct call *c, bool pause);
 void call_recording_stop(struct call *c);
 /* Sets a call variable (as call:set does) from C: it reaches the CDR's vars. */
 void call_script_set_var(struct call *c, const char *key, const char *value);
+
+/* The conference (method_conference.c): this tick's 20 ms to send, the room's mix for this
+ * member (its own audio goes in); leaving the room (no effect when not in one). */
+void call_conference_frame(struct call *c, uint8_t frame[FRAME_SAMPLES]);
+void call_conference_leave(struct call *c);
 
 /* Media hooks used by the worker's tick. */
 void call_media_start(struct call *c);

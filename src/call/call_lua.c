@@ -165,7 +165,7 @@ void call_lua_register(lua_State *L)
         { NULL, NULL } };
     static const luaL_Reg *const method_files[] = {
         object_funcs, method_answer_funcs, method_play_funcs, method_sleep_funcs,
-        method_dtmf_funcs, method_record_funcs, method_record_call_funcs };
+        method_dtmf_funcs, method_record_funcs, method_record_call_funcs, method_conference_funcs };
     luaL_newmetatable(L, CALL_MT);
     lua_newtable(L);
     for (size_t i = 0; i < sizeof method_files / sizeof method_files[0]; i++)
@@ -190,6 +190,7 @@ void call_lua_register(lua_State *L)
     lua_pushliteral(L, "call");
     lua_setfield(L, -2, "__metatable");
     lua_pop(L, 1);
+    sandbox_extend_vcs(L, vcs_conference_funcs);
 }
 
 /* ---- the coroutine -------------------------------------------------------------------------- */
@@ -331,6 +332,13 @@ static void coroutine_ended(struct call *c, const char *error)
         c->script_done = true;
 }
 
+static _Thread_local struct call *running_call;
+
+struct call *call_running(void)
+{
+    return running_call;
+}
+
 static void resume(struct call *c, int nargs)
 {
     lua_State *L = worker_lua(c->w);
@@ -339,7 +347,10 @@ static void resume(struct call *c, int nargs)
     sandbox_arm(c->co, call_svc(c)->sandbox.max_instructions);
     int nres = 0;
     c->running = true;
+    struct call *outer = running_call;
+    running_call = c;
     int status = lua_resume(c->co, L, nargs, &nres);
+    running_call = outer;
     c->running = false;
     if (status == LUA_YIELD) {
         lua_pop(c->co, nres);

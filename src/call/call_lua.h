@@ -7,7 +7,12 @@
 
 #include <lua.h>
 
-/* Registers the call object's metatable in a worker's Lua state. */
+struct call;
+
+/* Registers the call object's metatable in a worker's Lua state, and the vcs functions that
+ * act for the running call. */
 void call_lua_register(lua_State *L);
+/* The call whose script runs on this thread now (NULL between runs): whom vcs functions act for. */
+struct call *call_running(void);
 
 #endif

@@ -37,5 +37,7 @@ extern const luaL_Reg method_sleep_funcs[];   /* sleep, echo */
 extern const luaL_Reg method_dtmf_funcs[];    /* get_digit, send_dtmf */
 extern const luaL_Reg method_record_funcs[];  /* _record (record is Lua, call_methods.lua) */
 extern const luaL_Reg method_record_call_funcs[]; /* record_call, pause_recording, resume_recording */
+extern const luaL_Reg method_conference_funcs[]; /* conference, mute */
+extern const luaL_Reg vcs_conference_funcs[];    /* vcs.conference_members, vcs.conference_kick */
 
 #endif

@@ -14,6 +14,7 @@
 #include "call/engine.h"
 #include "call/originate.h"
 #include "call/outleg.h"
+#include "conference/room.h"
 #include "core/clock.h"
 #include "core/idmap.h"
 #include "core/log.h"
@@ -59,6 +60,7 @@ struct worker {
     struct call *media_head, *media_tail; /* calls with media, in the order they started */
     struct call *attend_head, *attend_tail;
     lua_State *L;
+    struct conf_home *conf;
     struct wversion *versions;
     long newest_version;
 };
@@ -69,6 +71,7 @@ struct engine *worker_engine(struct worker *w) { return w->eng; }
 struct event_base *worker_base(struct worker *w) { return w->base; }
 lua_State *worker_lua(struct worker *w) { return w->L; }
 int worker_index(struct worker *w) { return w->index; }
+struct conf_home *worker_conf(struct worker *w) { return w->conf; }
 
 void worker_add_call(struct worker *w, struct call *c)
 {
@@ -405,13 +408,18 @@ void worker_post_prompt(struct worker *w, uint64_t leg_id, uint32_t generation, 
 
 /* ---- the tick ----------------------------------------------------------------------------- */
 
-/* One timer for every call of this worker: each call sends what is due on its own timeline. */
+/* One timer for every call of this worker: each call sends what is due on its own timeline
+ * (a call the tick ends leaves the list: its successor is taken first); then the conference
+ * rooms homed here are mixed once. */
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
     uint64_t now = clock_mono_us();
-    for (struct call *c = w->media_head; c; c = c->media_next)
+    for (struct call *c = w->media_head, *next; c; c = next) {
+        next = c->media_next;
         call_media_tick(c, now);
+    }
+    conf_home_tick(w->conf);
 }
 
 /* ---- thread ------------------------------------------------------------------------------- */
@@ -458,7 +466,8 @@ struct worker *worker_create(struct engine *e, int index, char *err, size_t errl
     struct sandbox_config sandbox = engine_services(e)->sandbox;
     sandbox.vcs_originate = originate_lua;
     w->L = sandbox_new_state(&sandbox);
-    if (!w->base || !w->L || idmap_init(&w->calls, 1024) != 0) {
+    w->conf = conf_home_new(index);
+    if (!w->base || !w->L || !w->conf || idmap_init(&w->calls, 1024) != 0) {
         snprintf(err, errlen, "cannot create worker %d", index);
         worker_destroy(w);
         return NULL;
@@ -536,6 +545,7 @@ void worker_destroy(struct worker *w)
     if (w->tick_ev)
         event_free(w->tick_ev);
     sandbox_close_state(w->L);
+    conf_home_free(w->conf);
     if (w->base)
         event_base_free(w->base);
     idmap_free(&w->calls);

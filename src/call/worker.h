@@ -17,6 +17,7 @@ struct sip_event;
 struct prompt;
 struct event_base;
 struct outleg_request;
+struct conf_home;
 
 struct worker;
 
@@ -50,6 +51,8 @@ struct engine *worker_engine(struct worker *w);
 struct event_base *worker_base(struct worker *w);
 lua_State *worker_lua(struct worker *w);
 int worker_index(struct worker *w);
+/* The conference rooms this worker mixes on its tick (conference/room.h). */
+struct conf_home *worker_conf(struct worker *w);
 void worker_add_call(struct worker *w, struct call *c);
 void worker_remove_call(struct worker *w, struct call *c);
 /* Queues the call for the end of the current loop callback, where the worker resumes its

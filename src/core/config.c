@@ -54,6 +54,9 @@ void config_defaults(struct vcs_config *cfg)
     cfg->max_cps = 1000; /* measured sustainable on 2 cores with headroom: bench/RESULTS.md */
     cfg->max_delay_ms = 20;
     cfg->record_all_calls = true; /* SPEC 8: every answered call, for compliance */
+    cfg->media_timeout_s = 60;
+    cfg->media_hold_timeout_s = 3600;
+    cfg->session_interval_s = 1800;
     cfg->n_trunks = 0;
     cfg->n_gateways = 0;
 }
@@ -412,6 +415,19 @@ static int set_long(struct walk *w, lua_State *L, int idx, const struct field *f
     if (need_integer(w, L, idx, f, path, &v) < 0)
         return -1;
     *(long *)(void *)(base + f->off) = (long)v;
+    return 0;
+}
+
+/* RFC 4028: a session interval below 90 s (the Min-SE floor) is refused by peers; 0 = off. */
+static int set_session_interval(struct walk *w, lua_State *L, int idx, const struct field *f,
+                                const char *path, char *base)
+{
+    long long v;
+    if (need_integer(w, L, idx, f, path, &v) < 0)
+        return -1;
+    if (v != 0 && v < 90)
+        return fail(w, path, "%lld is below RFC 4028's minimum of 90 (0 turns timers off)", v);
+    *(int *)(void *)(base + f->off) = (int)v;
     return 0;
 }
 
@@ -797,6 +813,18 @@ static const struct field recording_fields[] = {
     { 0 },
 };
 
+static const struct field media_fields[] = {
+    INT("timeout_s", media_timeout_s, 0, 86400),        /* 0: no inactivity timeout */
+    INT("hold_timeout_s", media_hold_timeout_s, 0, 86400),
+    { 0 },
+};
+
+static const struct field session_timer_fields[] = {
+    { .key = "interval_s", .set = set_session_interval, .off = CFG(session_interval_s), .min = 0,
+      .max = 86400 },
+    { 0 },
+};
+
 static const struct field trunk_fields[] = {
     { .key = "name", .set = set_str, .off = TRK(name), .size = TRK_SIZE(name), .required = true },
     { .key = "account", .set = set_str, .off = TRK(account), .size = TRK_SIZE(account),
@@ -840,6 +868,8 @@ static const struct field top_fields[] = {
     SECTION("shutdown", shutdown_fields),
     SECTION("engine", engine_fields),
     SECTION("recording", recording_fields),
+    SECTION("media", media_fields),
+    SECTION("session_timer", session_timer_fields),
     { .key = "trunks", .set = set_trunks, .off = CFG(n_trunks), .off2 = CFG(trunks), .min = 0,
       .max = CONFIG_MAX_TRUNKS, .size = sizeof(struct trunk_config), .sub = trunk_fields },
     { .key = "gateways", .set = set_gateways, .off = CFG(n_gateways), .off2 = CFG(gateways),

@@ -90,6 +90,12 @@ struct vcs_config {
     int max_delay_ms;             /* 20: queueing delay that admission keeps under; 0 = off */
     /* recording = { all_calls= } whole-call stereo recording (SPEC 8) */
     bool record_all_calls;        /* true; a script may turn it off or on per call */
+    /* media = { timeout_s=, hold_timeout_s= }: an answered call that receives no RTP/RTCP this
+     * long is hung up (cause media_timeout); 0 = never */
+    int media_timeout_s;          /* 60 */
+    int media_hold_timeout_s;     /* 3600, while the peer holds the call (sendonly/inactive) */
+    /* session_timer = { interval_s= } RFC 4028 Session-Expires we ask for; 0 = no timers */
+    int session_interval_s;       /* 1800 (at least 90, the RFC's Min-SE floor) */
     /* trunks = { { name=, account=, allow = { "203.0.113.0/24", ... }, username=, password=,
      *              max_calls=, address= }, ... }: allow, credentials or both */
     int n_trunks;

@@ -416,16 +416,17 @@ static void put32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)v;
 }
 
-void rtp_session_rtcp(struct rtp_session *s, uint64_t now_us, uint64_t interval_us)
+bool rtp_session_rtcp(struct rtp_session *s, uint64_t now_us, uint64_t interval_us)
 {
     if (now_us - s->last_rtcp_us < interval_us)
-        return;
+        return false;
     s->last_rtcp_us = now_us;
     uint8_t buf[1500];
+    bool heard = false;
     while (recv(s->rtcp_fd, buf, sizeof buf, MSG_DONTWAIT) > 0)
-        ; /* reports from the peer are not used yet; keep the socket drained */
+        heard = true; /* reports from the peer are not used yet; keep the socket drained */
     if (!s->have_remote)
-        return;
+        return heard;
     /* Sender report (RFC 3550 6.4.1) without report blocks. */
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -445,4 +446,5 @@ void rtp_session_rtcp(struct rtp_session *s, uint64_t now_us, uint64_t interval_
     ssize_t n = sendto(s->rtcp_fd, sr, sizeof sr, 0, (const struct sockaddr *)&s->rtcp_remote,
                        s->remote_len);
     (void)n;
+    return heard;
 }

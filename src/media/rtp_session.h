@@ -111,8 +111,9 @@ int rtp_session_recv(struct rtp_session *s, uint8_t *buf, size_t cap, struct rtp
                      uint64_t now_ms);
 /* Packets dropped by all sessions of the process since it started. Any thread. */
 void rtp_session_drop_totals(uint64_t *source, uint64_t *ssrc);
-/* Every interval_us: drains incoming RTCP (not used yet) and sends a sender report.
- * Cheap to call on every tick: it returns at once until the interval has passed. */
-void rtp_session_rtcp(struct rtp_session *s, uint64_t now_us, uint64_t interval_us);
+/* Every interval_us: drains incoming RTCP (its content not used yet) and sends a sender
+ * report; true when RTCP had come in (the peer is alive). Cheap to call on every tick: it
+ * returns at once until the interval has passed. */
+bool rtp_session_rtcp(struct rtp_session *s, uint64_t now_us, uint64_t interval_us);
 
 #endif

@@ -28,6 +28,7 @@
 static const char HANGUP_MT_KEY = 0;
 static const char GLOBALS_KEY = 0;
 static const char PROXY_KEY = 0;
+static const char VCS_KEY = 0;       /* the real vcs table behind its proxy */
 
 /* Who owns live Lua memory: a call (through its mem_account) while it lives, then as long as
  * objects it allocated do. */
@@ -696,6 +697,8 @@ lua_State *sandbox_new_state(const struct sandbox_config *cfg)
         lua_pushcfunction(L, cfg->vcs_originate);
         lua_setfield(L, -2, "originate");
     }
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &VCS_KEY);
     set_proxy(L, G, "vcs");
 
     /* getmetatable("") must not hand out the strings' shared metatable. */
@@ -718,6 +721,13 @@ lua_State *sandbox_new_state(const struct sandbox_config *cfg)
     lua_setfield(L, -2, "__metatable");
     lua_rawsetp(L, LUA_REGISTRYINDEX, &HANGUP_MT_KEY);
     return L;
+}
+
+void sandbox_extend_vcs(lua_State *L, const luaL_Reg *funcs)
+{
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &VCS_KEY);
+    luaL_setfuncs(L, funcs, 0);
+    lua_pop(L, 1);
 }
 
 void sandbox_close_state(lua_State *L)

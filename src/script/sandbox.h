@@ -20,8 +20,8 @@
  *   reads inside the dialplans, sounds and recordings folders and writes ("w", "a", any "+")
  *   only inside recordings, symlinks resolved; require only from the script set (dialplans and
  *   shipped modules, from memory) and "vcs"; no __gc metamethods (finalizers run unhooked).
- * - The vcs module (log, now, is_hangup, and originate when the call layer gives it) and the
- *   hangup error object.
+ * - The vcs module (log, now, is_hangup, and originate when the call layer gives it; the call
+ *   layer may add more with sandbox_extend_vcs) and the hangup error object.
  * - Each chunk gets its own _ENV (its metatable hidden) whose undeclared globals are refused
  *   after it has loaded, so calls cannot leak state into each other by accident.
  * - A script's error object becomes text (sandbox_error_text) without ever raising. */
@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <lauxlib.h>
 #include <lua.h>
 
 struct script_set;
@@ -76,6 +77,10 @@ int sandbox_load_source(lua_State *L, const struct script_set *set, const char *
  * while co's stack is not popped below it. Never raises: a __tostring metamethod runs
  * protected, within the run's limits. May leave one more value on co's stack. */
 const char *sandbox_error_text(lua_State *co);
+
+/* Adds functions to the vcs module of a state (the call layer's, e.g. vcs.conference_members):
+ * the module stays read-only to scripts. */
+void sandbox_extend_vcs(lua_State *L, const luaL_Reg *funcs);
 
 /* The hangup error (SPEC 5.1): vcs.is_hangup(err) is true for it. */
 void sandbox_push_hangup(lua_State *L, const char *cause);

@@ -62,6 +62,8 @@ struct sip_leg {
     bool hangup_asked;    /* sip_hangup_outbound came first: a crossing 2xx gets BYE */
     bool auth_tried;      /* the one answer to a challenge is spent */
     char *username, *password, *reason;
+    bool bye_sent;        /* the call layer asked for the BYE (inbound; outbound: hangup_asked) */
+    bool expired;         /* nua sent a BYE of its own: the peer let the session timer expire */
 };
 
 enum sip_cmd_type { CMD_RESPOND, CMD_BYE, CMD_INVITE, CMD_HANGUP_OUT, CMD_STOP };
@@ -512,8 +514,10 @@ static void leg_terminated(struct sip_stack *s, nua_handle_t *nh, struct sip_leg
     if (leg) {
         idmap_remove(&s->legs, leg->id);
         struct sip_event *ev = event_new(SIP_EV_TERMINATED, leg->id);
-        if (ev)
+        if (ev) {
+            ev->session_expired = leg->expired;
             deliver(s, ev);
+        }
         leg_free(leg);
     }
     nua_handle_bind(nh, NULL);
@@ -700,6 +704,15 @@ static void nua_callback(nua_event_t event, int status, char const *phrase_text,
         if (!leg)
             nua_handle_destroy(nh);
         break;
+    case nua_r_bye:
+        /* Only the session timer makes nua hang up by itself (BYE with Reason 408 "Session
+         * timeout", RFC 4028 10): the peer did not refresh in time. */
+        if (leg && !leg->bye_sent && !leg->hangup_asked) {
+            leg->expired = true;
+            log_info("sip: %s: session timer expired without a refresh, BYE sent",
+                     sip && sip->sip_call_id ? sip->sip_call_id->i_id : "?");
+        }
+        break;
     case nua_i_state: {
         int state = nua_callstate_init;
         tl_gets(tags, NUTAG_CALLSTATE_REF(state), TAG_END());
@@ -746,6 +759,7 @@ static void run_command(struct sip_stack *s, struct sip_cmd *cmd)
     if (!leg)
         return; /* the leg ended meanwhile: nothing to do */
     if (cmd->type == CMD_BYE) {
+        leg->bye_sent = true;
         nua_bye(leg->nh, TAG_END());
         return;
     }
@@ -911,10 +925,18 @@ static void *sip_thread(void *arg)
     su_root_threading(s->root, 0); /* the stack runs in this thread, not a hidden one */
     /* Malformed requests still get an answer (sip_parser.h); Sofia's class if out of memory. */
     msg_mclass_t *parser = sip_parser_create();
+    /* RFC 4028 (session_timer.interval_s): nua negotiates Session-Expires, refreshes when we
+     * are the refresher (UPDATE when the peer allows it: no SDP needed) and sends BYE itself
+     * when the peer does not refresh in time; 0 leaves "timer" unsupported, so nua does none. */
+    unsigned se = (unsigned)cfg->session_interval_s;
     s->nua = nua_create(s->root, nua_callback, s, NUTAG_URL(url), NUTAG_MEDIA_ENABLE(0),
                         NUTAG_AUTOANSWER(0), NUTAG_AUTOACK(1), NUTAG_APPL_METHOD("INFO"),
                         NUTAG_APPL_METHOD("OPTIONS"), NUTAG_ENABLEMESSAGE(0),
-                        SIPTAG_ALLOW_STR(ALLOW), SIPTAG_SUPPORTED_STR(""),
+                        SIPTAG_ALLOW_STR(se ? ALLOW ", UPDATE" : ALLOW),
+                        SIPTAG_SUPPORTED_STR(se ? "timer" : ""),
+                        NUTAG_SESSION_TIMER(se), NUTAG_MIN_SE(se ? 90u : 0u),
+                        NUTAG_SESSION_REFRESHER(se ? nua_any_refresher : nua_no_refresher),
+                        NUTAG_UPDATE_REFRESH(1),
                         SIPTAG_ACCEPT_STR(ACCEPT), SIPTAG_USER_AGENT_STR(USER_AGENT),
                         NTATAG_MAXSIZE((usize_t)cfg->max_message_bytes),
                         TPTAG_IDLE((unsigned)cfg->tcp_idle_seconds * 1000u),

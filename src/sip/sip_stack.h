@@ -59,6 +59,8 @@ struct sip_event {
     /* SIP_EV_PROGRESS, SIP_EV_ANSWERED, SIP_EV_FAILED */
     int status;
     char phrase[64];
+    /* SIP_EV_TERMINATED: the stack ended the session, the peer never refreshed it (RFC 4028) */
+    bool session_expired;
 };
 
 /* Digest credentials answering a carrier's 401/407 (once per request). */

@@ -94,6 +94,9 @@ static void test_defaults(void **state)
     assert_int_equal(c.workers, 0);
     assert_int_equal(c.max_calls, 8000);
     assert_int_equal(c.max_cps, 1000);
+    assert_int_equal(c.media_timeout_s, 60);
+    assert_int_equal(c.media_hold_timeout_s, 3600);
+    assert_int_equal(c.session_interval_s, 1800);
     assert_int_equal(c.n_trunks, 0);
 }
 
@@ -113,6 +116,8 @@ static const char full_conf[] =
     "  shutdown = { grace_seconds = 0 },\n"
     "  engine = { workers = 4, max_calls = 100, max_cps = math.max(10, 20),\n"
     "             max_delay_ms = 0 },\n"
+    "  media = { timeout_s = 2, hold_timeout_s = 0 },\n"
+    "  session_timer = { interval_s = 90 },\n"
     "  trunks = {\n"
     "    { name = 'acme', account = 'acme-ltd', allow = { '203.0.113.0/24', '2001:db8::/32' } },\n"
     "    { name = 'beta', account = 'beta', allow = { '192.0.2.9' } },\n"
@@ -159,6 +164,9 @@ static void test_full_config(void **state)
     assert_int_equal(c.max_calls, 100);
     assert_int_equal(c.max_cps, 20);
     assert_int_equal(c.max_delay_ms, 0);
+    assert_int_equal(c.media_timeout_s, 2);
+    assert_int_equal(c.media_hold_timeout_s, 0);
+    assert_int_equal(c.session_interval_s, 90);
     assert_int_equal(c.n_trunks, 2);
     assert_string_equal(c.trunks[0].name, "acme");
     assert_string_equal(c.trunks[0].account, "acme-ltd");
@@ -244,6 +252,9 @@ static void test_unknown_keys(void **state)
     expect_error("return { sip = { rate_limit = { per_minute = 1 } } }",
                  "vcsd.conf: sip.rate_limit.per_minute: unknown key");
     expect_error("return { sip = { 'x' } }", "vcsd.conf: sip[1]: unknown key");
+    expect_error("return { media = { timeout = 60 } }", "vcsd.conf: media.timeout: unknown key");
+    expect_error("return { session_timer = { refresher = 'uac' } }",
+                 "vcsd.conf: session_timer.refresher: unknown key");
     expect_error("return { trunks = { { name = 'a', account = 'a', allow = { '10.0.0.1' },"
                  " region = 'eu' } } }",
                  "vcsd.conf: trunks[1].region: unknown key");
@@ -263,6 +274,9 @@ static void test_wrong_types(void **state)
                  "vcsd.conf: sip.tcp_idle_seconds: expected integer, got float 1.5");
     expect_error("return { script = { max_instructions = 1e7 } }",
                  "vcsd.conf: script.max_instructions: expected integer, got float 10000000");
+    expect_error("return { media = { timeout_s = '60' } }",
+                 "vcsd.conf: media.timeout_s: expected integer, got string");
+    expect_error("return { session_timer = 1800 }", "vcsd.conf: session_timer: expected table, got number");
     expect_error("return { log = { level = true } }", "vcsd.conf: log.level: expected string, got boolean");
     expect_error("return { trunks = 'acme' }", "vcsd.conf: trunks: expected a list (table), got string");
     expect_error("return { trunks = { 'acme' } }", "vcsd.conf: trunks[1]: expected table, got string");
@@ -285,6 +299,10 @@ static void test_bad_values(void **state)
                  "vcsd.conf: engine.max_calls: 0 is out of range 1..10000000");
     expect_error("return { script = { max_instructions = 1 << 40 } }",
                  "vcsd.conf: script.max_instructions: 1099511627776 is out of range 1000..2147483647");
+    expect_error("return { media = { hold_timeout_s = -1 } }",
+                 "vcsd.conf: media.hold_timeout_s: -1 is out of range 0..86400");
+    expect_error("return { session_timer = { interval_s = 89 } }",
+                 "vcsd.conf: session_timer.interval_s: 89 is below RFC 4028's minimum of 90");
     expect_error("return { log = { level = 'loud' } }",
                  "vcsd.conf: log.level: expected \"debug\", \"info\", \"warn\" or \"error\", got \"loud\"");
     expect_error("return { rtp = { ports = '20001-29999' } }",

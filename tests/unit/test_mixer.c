@@ -8,6 +8,8 @@
 
 #include <cmocka.h>
 
+#include "tone_level.h"
+
 #include "media/mixer.h"
 
 static void fill_tone(struct mixer_member *m, double freq, double amp)
@@ -15,19 +17,6 @@ static void fill_tone(struct mixer_member *m, double freq, double amp)
     for (int i = 0; i < MIXER_FRAME; i++)
         m->in[i] = (int16_t)lrint(amp * sin(2.0 * M_PI * freq * i / 8000.0));
     m->speaking = true;
-}
-
-/* Energy of x at freq (Goertzel), normalised to the amplitude of a pure tone. */
-static double level_at(const int16_t *x, double freq)
-{
-    double w = 2.0 * M_PI * freq / 8000.0, s1 = 0, s2 = 0;
-    for (int i = 0; i < MIXER_FRAME; i++) {
-        double s = x[i] + 2.0 * cos(w) * s1 - s2;
-        s2 = s1;
-        s1 = s;
-    }
-    double p = s1 * s1 + s2 * s2 - 2.0 * cos(w) * s1 * s2;
-    return 2.0 * sqrt(p) / MIXER_FRAME;
 }
 
 static void test_two_party_is_exact(void **state)
@@ -55,7 +44,7 @@ static void test_three_hear_the_other_two(void **state)
     mixer_mix(ms, 3);
     for (int me = 0; me < 3; me++) {
         for (int other = 0; other < 3; other++) {
-            double lv = level_at(m[me].out, f[other]);
+            double lv = tone_level(m[me].out, MIXER_FRAME, f[other]);
             if (other == me)
                 assert_true(lv < 100);              /* not itself */
             else

@@ -693,12 +693,16 @@ static void nua_callback(nua_event_t event, int status, char const *phrase_text,
         if (!leg)
             nua_handle_destroy(nh);
         break;
+    case nua_i_update:
+        /* In a call nua has answered it already (200, with the session timer: a refresh). */
+        if (leg)
+            break;
+        /* fall through - outside a call it is as unsupported as these */
     case nua_i_subscribe:
     case nua_i_publish:
     case nua_i_message:
     case nua_i_refer:
     case nua_i_notify:
-    case nua_i_update:
     case nua_i_method:
         respond_here(s, nh, 405, NULL);
         if (!leg)

@@ -7,7 +7,8 @@
 2. A caller that leaves the refreshing to vcsd (refresher=uas) sees the 200 carry the session
    timer with refresher=uas and receives a refresh (UPDATE) within the interval; the call then
    ends normally.
-3. A caller's own refresh, an UPDATE without SDP, is answered 200 with its Session-Expires.
+3. A caller's own refresh, an UPDATE without SDP, is answered 200 with its Session-Expires,
+   once (vcsd does not try a 405 after nua's 200); an in-call REFER still gets 405.
 4. An INVITE asking for Session-Expires 60 (below the RFC's floor) is refused 422 with Min-SE 90.
 The calls run at once (1 and 2 take most of the 90 s minimum interval)."""
 
@@ -43,6 +44,10 @@ def run(t):
                                        (r.headers.get("session-expires") or [""])[0]),
             "the caller's refresh (UPDATE) is answered 200 with its Session-Expires: %d %s"
             % (r.code, r.headers.get("session-expires")))
+    T.check("Responding to a Non-Existing Request" not in v.log_text(),
+            "vcsd tried to answer the UPDATE nua had answered already (a 405 after the 200)")
+    r = uac.request("REFER", extra=["Refer-To: <sip:x@127.0.0.1>"])
+    T.check_eq(r.code, 405, "an in-call REFER (not supported) is still refused")
     uac.bye()
 
     sock = T.SipSocket(v.sip_port)

@@ -9,6 +9,7 @@
 #include <event2/event.h>
 #include <lauxlib.h>
 
+#include "call/bridge.h"
 #include "call/engine.h"
 #include "call/live_calls.h"
 #include "call/outleg.h"
@@ -154,6 +155,7 @@ static void on_rtp(evutil_socket_t fd, short what, void *arg)
         }
         if (pkt.pt != c->remote.codec_pt || !pkt.len)
             continue;
+        bridge_received(c, pkt.ts, pkt.seq, pkt.payload, pkt.len);
         size_t n = pkt.len < FRAME_SAMPLES ? pkt.len : FRAME_SAMPLES;
         if (c->echo)
             ring_push(c, c->echo, pkt.payload, n);
@@ -261,6 +263,9 @@ static void fill_frame(struct call *c, uint8_t *frame)
         }
     } else if (c->conf) {
         call_conference_frame(c, frame);
+        filled = FRAME_SAMPLES;
+    } else if (c->bridge) {
+        bridge_frame(c, frame);
         filled = FRAME_SAMPLES;
     } else if (c->echo && c->echo->head != c->echo->tail) {
         memcpy(frame, c->echo->frames[c->echo->tail % RING_SLOTS], FRAME_SAMPLES);
@@ -392,7 +397,10 @@ void call_end_because(struct call *c, int sip_code, const char *cause, const cha
     call_tone_stop(c);
     free(c->echo);
     c->echo = NULL;
+    bridge_stop(c);
     call_wait_notify(c, WAIT_EV_HANGUP);
+    if (c->dial_parent)
+        call_dial_leg_event(c);
 }
 
 /* ---- SIP events --------------------------------------------------------------------------- */
@@ -679,6 +687,8 @@ void call_free(struct call *c)
     if (c->ring_timer)
         event_free(c->ring_timer);
     outleg_request_free(c->out);
+    call_dial_free(c);
+    bridge_free(c);
     call_wait_free(c);
     worker_remove_call(c->w, c);
     if (c->version_held)

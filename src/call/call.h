@@ -32,6 +32,7 @@ struct prompt;
 struct sip_event;
 struct outleg_request;
 struct conf_member;
+struct dial_state;
 struct jitter;
 
 enum call_state {
@@ -73,6 +74,12 @@ struct call {
     struct event *ring_timer;   /* an outbound leg rings at most this long */
     int offer_pt;               /* the codec we offer when we make the offer (PCMU) */
     bool billed;                /* a gateway leg admitted by outleg_billing_admit */
+
+    /* call:dial (method_dial.c) and the bridge (bridge.c); both legs live on this worker */
+    struct dial_state *dial;    /* the a-leg's dial in progress */
+    struct call *dial_parent;   /* the b-leg's a-leg while the dial waits for it */
+    struct call *bridge;        /* the leg whose audio this one sends, while bridged */
+    struct jitter *jb;          /* this leg's received audio, for its peer */
     bool script_done; /* the handler and on_hangup have finished (or never ran) */
     bool cdr_written;
     struct cdr_row cdr;
@@ -231,6 +238,10 @@ void call_prompt_loaded(struct call *c, uint32_t generation, int slot, const str
 void call_record_stop(struct call *c, const char *reason, size_t trim_frames);
 /* The recording's file is complete (from the recorder's thread, via the worker). */
 void call_record_done(struct call *c, uint32_t generation, uint64_t duration_ms, const char *err);
+
+/* call:dial: the b-leg b rang with early media, answered or ended (method_dial.c). */
+void call_dial_leg_event(struct call *b);
+void call_dial_free(struct call *a);
 
 /* Completes the CDR and frees the call when both the script and SIP are done with it. */
 void call_maybe_finish(struct call *c);

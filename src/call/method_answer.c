@@ -34,13 +34,18 @@ static int m_ring(lua_State *L)
     return 0;
 }
 
+void call_progress_now(struct call *c)
+{
+    if (c->state == CALL_INCOMING && send_sdp_response(c, 183))
+        c->state = CALL_EARLY;
+}
+
 static int m_progress(lua_State *L)
 {
     struct call *c = method_call(L);
     if (!c || c->ended)
         return call_raise_hangup(L, c);
-    if (c->state == CALL_INCOMING && send_sdp_response(c, 183))
-        c->state = CALL_EARLY;
+    call_progress_now(c);
     return 0;
 }
 

@@ -135,7 +135,7 @@ int outleg_check(struct engine *e, struct outleg_request *req, char *err, size_t
     const struct script_source *src = set ? script_set_find(set, req->script) : NULL;
     const struct number_record *num = number_snapshot_find(numbers, req->from);
     int status = 0;
-    if (!src || !src->handler || strchr(req->script, '.')) {
+    if (req->script[0] && (!src || !src->handler || strchr(req->script, '.'))) {
         snprintf(err, errlen, "script: no dialplan named '%s'", req->script);
         status = 404;
     } else if (strcmp(req->account, OPERATOR_ACCOUNT) != 0 &&
@@ -230,7 +230,8 @@ static bool through_gateway(struct call *c, struct sip_credentials *cred)
     return false;
 }
 
-void outleg_start(struct worker *w, uint64_t leg_id, struct outleg_request *req)
+struct call *outleg_start(struct worker *w, uint64_t leg_id, struct outleg_request *req,
+                          struct call *parent)
 {
     const struct engine_services *svc = engine_services(worker_engine(w));
     struct call *c = call_new(w, leg_id);
@@ -238,10 +239,11 @@ void outleg_start(struct worker *w, uint64_t leg_id, struct outleg_request *req)
         log_error("outbound call to %s: out of memory", req->to);
         outleg_request_free(req);
         engine_call_released(worker_engine(w));
-        return;
+        return NULL;
     }
     c->outbound = true;
     c->out = req;
+    c->dial_parent = parent;
     c->script_done = true; /* until the answer starts it */
     struct cdr_row *r = &c->cdr;
     snprintf(r->direction, sizeof r->direction, "outbound");
@@ -253,6 +255,7 @@ void outleg_start(struct worker *w, uint64_t leg_id, struct outleg_request *req)
     else
         snprintf(r->to_number, sizeof r->to_number, "%.*s", at ? (int)(at - user) : 0, user);
     snprintf(r->script, sizeof r->script, "%s", req->script);
+    c->callrec_wanted = c->callrec_wanted && !parent; /* a b-leg is in its a-leg's recording */
     snprintf(r->parent_call_id, sizeof r->parent_call_id, "%s", req->parent_call_id);
     r->start_ms = clock_wall_ms();
     char from_uri[160];
@@ -267,36 +270,37 @@ void outleg_start(struct worker *w, uint64_t leg_id, struct outleg_request *req)
     c->sip_gone = true; /* until the INVITE is handed to SIP */
     if (!c->from_uri || !c->to_uri || !c->ring_timer) {
         end_unplaced(c, 500, "failed");
-        return;
+        return c;
     }
     struct sip_credentials cred = { NULL, NULL };
     if (req->number[0] ? !through_gateway(c, &cred) : !call_take_channels(c)) {
         call_script_wake(c);
-        return;
+        return c;
     }
     if (c->cdr.gateway[0] && !(c->billed = outleg_billing_admit(c))) {
         end_unplaced(c, 403, "no_balance");
-        return;
+        return c;
     }
     char err[200], sdp[1024];
     if (rtp_session_open(&c->rtp, svc->ports, svc->bind_ip, err, sizeof err) != 0) {
         log_warn("call %s: %s", c->id, err);
         end_unplaced(c, 503, "failed");
-        return;
+        return c;
     }
     c->rtp_open = true;
     if (call_sdp(c, sdp, sizeof sdp) < 0) {
         end_unplaced(c, 500, "failed");
-        return;
+        return c;
     }
     c->sip_gone = false;
     engine_leg_placed(worker_engine(w), leg_id);
     sip_invite(svc->sip, leg_id, c->to_uri, c->from_uri, NULL, sdp, cred.username ? &cred : NULL,
-               NULL);
+               req->headers);
     struct timeval tv = { req->timeout_ms / 1000, (req->timeout_ms % 1000) * 1000 };
     evtimer_add(c->ring_timer, &tv);
     call_publish(c);
     log_info("call %s: calling %s from %s (%s)", c->id, c->to_uri, req->from, req->account);
+    return c;
 }
 
 static void answered(struct call *c, struct sip_event *ev)
@@ -319,6 +323,10 @@ static void answered(struct call *c, struct sip_event *ev)
     if (c->billed)
         outleg_billing_answered(c);
     call_publish(c);
+    if (c->dial_parent) {
+        call_dial_leg_event(c);
+        return;
+    }
     struct route vars = { .script = c->out->script, .n_vars = c->out->n_vars, .vars = c->out->vars };
     c->script_done = false;
     call_script_start(c, c->cdr.script, &vars);
@@ -335,8 +343,12 @@ void outleg_on_sip(struct call *c, struct sip_event *ev)
         if (ev->has_media) {
             call_apply_remote(c, &ev->media);
             c->state = CALL_EARLY;
+            if (c->dial_parent)
+                call_media_start(c); /* early media, relayed to the caller */
         }
         call_publish(c);
+        if (c->dial_parent)
+            call_dial_leg_event(c);
         break;
     case SIP_EV_ANSWERED:
         answered(c, ev);

@@ -28,7 +28,8 @@ struct outleg_request {
     char gateway[64];        /* the gateway to use ("": by priority and weight) */
     char number[64];         /* set by outleg_check: the number dialled through a gateway */
     char from[64];           /* our number presented (user part of From) */
-    char script[128];        /* runs on answer */
+    char script[128];        /* runs on answer ("" for call:dial's b-leg, which is bridged) */
+    char headers[512];       /* extra X- headers of the INVITE ("X-A: 1\r\nX-B: 2"), or "" */
     char account[64];        /* pays and owns the leg */
     char parent_call_id[48]; /* the call that placed it, "" for the API */
     int timeout_ms;          /* ringing at most this long */
@@ -52,9 +53,11 @@ bool outleg_billing_admit(struct call *c);
 void outleg_billing_answered(struct call *c);
 void outleg_billing_ended(struct call *c);
 
-/* Worker thread: creates the leg leg_id (from engine_originate) and sends its INVITE. Takes
- * ownership of req. */
-void outleg_start(struct worker *w, uint64_t leg_id, struct outleg_request *req);
+/* Worker thread: creates the leg leg_id (engine_new_leg) and sends its INVITE. Takes
+ * ownership of req. parent: the call whose call:dial places it (its events go there), or NULL.
+ * Returns the leg (maybe already ended: refused by a limit), or NULL when out of memory. */
+struct call *outleg_start(struct worker *w, uint64_t leg_id, struct outleg_request *req,
+                          struct call *parent);
 
 /* Worker thread: the SIP events only an outbound leg gets (progress, answered, failed). */
 void outleg_on_sip(struct call *c, struct sip_event *ev);

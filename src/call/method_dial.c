@@ -1,0 +1,266 @@
+/* call:dial(target, opts) (SPEC 5.5): places a b-leg on this call's worker (outleg.c), relays
+ * its early media or plays a local ringback, answers the caller when the callee answers,
+ * bridges the two (bridge.c), and returns the result table once the b-leg has ended; when the
+ * caller hangs up first, the b-leg is ended and the hangup error raised. Each attempt is a
+ * b-leg CDR row with parent_call_id = this call's id. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "call/bridge.h"
+#include "call/call_method.h"
+#include "call/outleg.h"
+#include "core/log.h"
+#include "media/tone.h"
+#include "numbers/number_table.h"
+#include "store/cdr.h"
+
+#define MAX_DURATION_MS_MAX (24 * 3600 * 1000)
+#define HEADERS_MAX 512
+#define RINGBACK_MAX_MS OUTLEG_TIMEOUT_MS_MAX /* rings no longer than a leg may */
+
+struct dial_state {
+    struct call *leg;        /* the b-leg while it is up */
+    bool relay;              /* ringback: the callee's early media (else a local tone) */
+    bool answered;
+    int64_t max_duration_ms; /* 0: none */
+    bool done;               /* the b-leg ended: the result below is complete */
+    char status[16], hangup_by[16], call_id[48], gateway[64], target[256];
+    int code;
+    int64_t duration_ms, billsec;
+};
+
+void call_dial_free(struct call *a)
+{
+    if (a->dial && a->dial->leg)
+        a->dial->leg->dial_parent = NULL;
+    free(a->dial);
+    a->dial = NULL;
+}
+
+static const char *status_of(const struct cdr_row *r)
+{
+    static const char *const map[][2] = {
+        { "busy", "busy" }, { "no_answer", "no_answer" }, { "rejected", "rejected" },
+        { "not_found", "rejected" }, { "forbidden", "rejected" }, { "cancelled", "cancelled" },
+    };
+    if (r->answer_ms)
+        return "answered";
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(r->hangup_cause, map[i][0]) == 0)
+            return map[i][1];
+    return "failed";
+}
+
+/* The b-leg's news for its a-leg's dial. */
+void call_dial_leg_event(struct call *b)
+{
+    struct call *a = b->dial_parent;
+    struct dial_state *d = a ? a->dial : NULL;
+    if (!d)
+        return;
+    if (b->ended) {
+        const struct cdr_row *r = &b->cdr;
+        snprintf(d->status, sizeof d->status, "%s", status_of(r));
+        snprintf(d->hangup_by, sizeof d->hangup_by, "%s", r->hangup_by);
+        snprintf(d->call_id, sizeof d->call_id, "%s", b->id);
+        snprintf(d->gateway, sizeof d->gateway, "%s", r->gateway);
+        d->code = r->sip_code;
+        d->duration_ms = r->end_ms - r->start_ms;
+        d->billsec = cdr_billsec(r);
+        d->done = true;
+        d->leg = NULL;
+        b->dial_parent = NULL;
+    }
+    call_wait_notify(a, WAIT_EV_PEER);
+}
+
+static void start_ringback(struct call *a)
+{
+    struct tone_spec spec;
+    char err[64];
+    call_progress_now(a);
+    if (a->tone || tone_parse("ringback", &spec, err, sizeof err) != 0 ||
+        !(a->tone = malloc(sizeof *a->tone)))
+        return;
+    tone_gen_init(a->tone, &spec);
+    a->tone_left = (uint32_t)RINGBACK_MAX_MS * (TONE_RATE / 1000); /* the answer stops it */
+}
+
+static void on_dial_event(struct call *a, enum wait_event ev)
+{
+    struct dial_state *d = a->dial;
+    struct call *b = d->leg;
+    switch (ev) {
+    case WAIT_EV_PEER:
+        if (d->done) {
+            call_tone_stop(a);
+            call_wait_wake(a);
+        } else if (b->state == CALL_UP && !d->answered) {
+            d->answered = true;
+            call_tone_stop(a);
+            call_playlist_clear(a);
+            call_answer_now(a); /* SPEC 5.5: the caller is answered first if needed */
+            if (bridge_start(a, b) != 0)
+                log_warn("call %s: no memory to bridge %s", a->id, b->id);
+            if (d->max_duration_ms)
+                call_wait_timer(a, d->max_duration_ms);
+        } else if (b->state == CALL_EARLY && d->relay && !a->bridge) {
+            call_progress_now(a);
+            bridge_start(a, b);
+        }
+        break;
+    case WAIT_EV_TIMER: /* max_duration: both legs end */
+        if (b)
+            call_end(b, 0, "max_duration", "system");
+        call_end(a, 0, "max_duration", "system");
+        break;
+    case WAIT_EV_HANGUP: /* the caller left: the b-leg goes too, and dial raises */
+        if (b)
+            call_end(b, 0, "normal_clearing", "caller");
+        call_wait_wake(a);
+        break;
+    default:
+        break;
+    }
+}
+
+static int dial_results(lua_State *L, struct call *a)
+{
+    const struct dial_state *d = a->dial;
+    const char *const strings[][2] = { { "status", d->status }, { "hangup_by", d->hangup_by },
+                                       { "target", d->target }, { "gateway", d->gateway },
+                                       { "call_id", d->call_id } };
+    const struct { const char *k; int64_t v; } numbers[] = {
+        { "code", d->code }, { "duration_ms", d->duration_ms }, { "billsec", d->billsec } };
+    lua_createtable(L, 0, 8);
+    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
+        if (strings[i][1][0]) { /* no gateway: the field is nil */
+            lua_pushstring(L, strings[i][1]);
+            lua_setfield(L, -2, strings[i][0]);
+        }
+    }
+    for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
+        lua_pushinteger(L, numbers[i].v);
+        lua_setfield(L, -2, numbers[i].k);
+    }
+    call_dial_free(a); /* the dial is over (after a hangup, call_free frees it) */
+    return 1;
+}
+
+static const struct wait_kind dial_wait = {
+    "dial", .on_event = on_dial_event, .results = dial_results, .handles_hangup = true,
+};
+
+/* opts.headers: X- headers only, as "Name: value" lines (raises on anything else). */
+static int read_headers(lua_State *L, int opts, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    if (lua_getfield(L, opts, "headers") == LUA_TNIL) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    if (!lua_istable(L, -1))
+        return luaL_error(L, "call:dial(): headers must be a table of X- headers");
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
+        const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+        bool name_ok = (k[0] == 'X' || k[0] == 'x') && k[1] == '-' && k[2] &&
+                       strspn(k, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-") ==
+                           strlen(k);
+        if (!name_ok || !v || strpbrk(v, "\r\n"))
+            return luaL_error(L, "call:dial(): headers: X-Name = \"value\" pairs (one line each)");
+        int w = snprintf(out + n, cap - n, "%s%s: %s", n ? "\r\n" : "", k, v);
+        if (w < 0 || (size_t)w >= cap - n)
+            return luaL_error(L, "call:dial(): headers: at most %d bytes in all", HEADERS_MAX);
+        n += (size_t)w;
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return 0;
+}
+
+/* SPEC 5.5 caller_id: a number of the account, or "auto"; by default the caller's number when
+ * it is one of the account's. The operator keeps the caller's number. */
+static const char *caller_id(struct call *a, const char *asked)
+{
+    if (asked && strcmp(asked, "auto") != 0)
+        return asked;
+    const struct number_record *own = number_snapshot_find(a->numbers, a->cdr.from_number);
+    if (!asked && own && strcmp(own->account, a->cdr.account) == 0)
+        return a->cdr.from_number;
+    if (strcmp(a->cdr.account, "admin") == 0)
+        return a->cdr.from_number;
+    return a->number ? a->number->number : a->cdr.from_number;
+}
+
+static int m_dial(lua_State *L)
+{
+    struct call *a = method_live_call(L, "dial");
+    const char *target = luaL_checkstring(L, 2);
+    if (lua_isnoneornil(L, 3)) {
+        lua_settop(L, 2);
+        lua_newtable(L);
+    }
+    luaL_checktype(L, 3, LUA_TTABLE);
+    lua_settop(L, 3);
+    if (a->dial)
+        return luaL_error(L, "call:dial(): a dial is already in progress");
+    char headers[HEADERS_MAX];
+    read_headers(L, 3, headers, sizeof headers);
+    lua_getfield(L, 3, "timeout");
+    lua_getfield(L, 3, "max_duration");
+    lua_getfield(L, 3, "caller_id");
+    lua_getfield(L, 3, "ringback");
+    lua_Integer timeout = luaL_optinteger(L, 4, OUTLEG_TIMEOUT_MS_DEFAULT);
+    lua_Integer max_duration = luaL_optinteger(L, 5, 0);
+    const char *cid = caller_id(a, luaL_optstring(L, 6, NULL));
+    const char *ringback = luaL_optstring(L, 7, "relay");
+    if (timeout <= 0 || timeout > OUTLEG_TIMEOUT_MS_MAX)
+        return luaL_error(L, "call:dial(): timeout: ms of ringing, 1 to %d", OUTLEG_TIMEOUT_MS_MAX);
+    if (max_duration < 0 || max_duration > MAX_DURATION_MS_MAX)
+        return luaL_error(L, "call:dial(): max_duration: ms, at most 24 h");
+    if (strcmp(ringback, "relay") != 0 && strcmp(ringback, "tone") != 0)
+        return luaL_error(L, "call:dial(): ringback: \"relay\" or \"tone\"");
+    struct outleg_request *req = calloc(1, sizeof *req);
+    struct dial_state *d = calloc(1, sizeof *d);
+    if (!req || !d || strlen(target) >= sizeof req->to || strlen(cid) >= sizeof req->from) {
+        free(req);
+        free(d);
+        return luaL_error(L, "call:dial(): %s", req && d ? "target or caller_id too long"
+                                                          : "out of memory");
+    }
+    snprintf(req->to, sizeof req->to, "%s", target);
+    snprintf(req->from, sizeof req->from, "%s", cid);
+    snprintf(req->account, sizeof req->account, "%s", a->cdr.account);
+    snprintf(req->parent_call_id, sizeof req->parent_call_id, "%s", a->id);
+    snprintf(req->headers, sizeof req->headers, "%s", headers);
+    req->timeout_ms = (int)timeout;
+    snprintf(d->target, sizeof d->target, "%s", target);
+    d->relay = strcmp(ringback, "relay") == 0;
+    d->max_duration_ms = max_duration;
+    struct engine *e = worker_engine(a->w);
+    char err[256];
+    if (outleg_check(e, req, err, sizeof err) != 0) {
+        outleg_request_free(req);
+        free(d);
+        return luaL_error(L, "call:dial(): %s", err);
+    }
+    a->dial = d;
+    struct call *b = outleg_start(a->w, engine_new_leg(e, worker_index(a->w)), req, a);
+    if (b && !d->done)
+        d->leg = b;
+    if (!b && !d->done) { /* out of memory before the leg existed */
+        snprintf(d->status, sizeof d->status, "failed");
+        d->done = true;
+    }
+    if (d->done) /* refused at once (a limit, no gateway): nothing rang */
+        return dial_results(L, a);
+    if (!d->relay)
+        start_ringback(a);
+    return call_wait_yield(L, a, &dial_wait);
+}
+
+const luaL_Reg method_dial_funcs[] = { { "dial", m_dial }, { NULL, NULL } };

@@ -14,13 +14,24 @@
 #include "media/tone.h"
 #include "numbers/number_table.h"
 #include "store/cdr.h"
+#include "trunk/gateway_order.h"
+#include "trunk/gateways.h"
 
 #define MAX_DURATION_MS_MAX (24 * 3600 * 1000)
+#define DIAL_MAX_TARGETS 16
+#define FROM_MAX 64 /* as outleg_request.from */
+#define DIAL_MAX_ATTEMPTS 32 /* targets, a number counting once per gateway it may take */
 #define HEADERS_MAX 512
 #define RINGBACK_MAX_MS OUTLEG_TIMEOUT_MS_MAX /* rings no longer than a leg may */
 
 struct dial_state {
     struct call *leg;        /* the b-leg while it is up */
+    /* the attempts, in order: sip: URIs, and gw:NAME/NUMBER for each gateway a number may take */
+    char attempts[DIAL_MAX_ATTEMPTS][256];
+    int n_attempts, next;
+    bool placing;            /* inside place_next: a leg refused at once is handled there */
+    char from[FROM_MAX], headers[HEADERS_MAX];
+    int timeout_ms;
     bool relay;              /* ringback: the callee's early media (else a local tone) */
     bool answered;
     int64_t max_duration_ms; /* 0: none */
@@ -50,6 +61,61 @@ static const char *status_of(const struct cdr_row *r)
         if (strcmp(r->hangup_cause, map[i][0]) == 0)
             return map[i][1];
     return "failed";
+}
+
+/* SPEC 5.5: a 5xx, 408, a transport error, a timeout or a full gateway go on to the next
+ * attempt; 486, 600, 603 and 404 are the callee's "no" and stop. */
+static bool goes_on(const struct dial_state *d)
+{
+    return strcmp(d->status, "answered") != 0 && strcmp(d->status, "cancelled") != 0 &&
+           d->code != 486 && d->code != 600 && d->code != 603 && d->code != 404;
+}
+
+/* Places the next attempt that can be placed: true with d->leg ringing, false when none is
+ * left (or the last one said stop): d's result is then the last attempt's. */
+static bool place_next(struct call *a)
+{
+    struct dial_state *d = a->dial;
+    struct engine *e = worker_engine(a->w);
+    while (d->next < d->n_attempts) {
+        const char *target = d->attempts[d->next++];
+        struct outleg_request *req = calloc(1, sizeof *req);
+        char err[256];
+        if (!req)
+            break;
+        snprintf(req->to, sizeof req->to, "%s", target);
+        snprintf(req->from, sizeof req->from, "%s", d->from);
+        snprintf(req->account, sizeof req->account, "%s", a->cdr.account);
+        snprintf(req->parent_call_id, sizeof req->parent_call_id, "%s", a->id);
+        snprintf(req->headers, sizeof req->headers, "%s", d->headers);
+        req->timeout_ms = d->timeout_ms;
+        const char *slash = strncmp(target, "gw:", 3) == 0 ? strchr(target, '/') : NULL;
+        snprintf(d->target, sizeof d->target, "%s", slash ? slash + 1 : target);
+        if (outleg_check(e, req, err, sizeof err) != 0) { /* checked at the start: cannot be */
+            log_warn("call %s: dial %s: %s", a->id, target, err);
+            outleg_request_free(req);
+            continue;
+        }
+        d->done = false;
+        d->placing = true;
+        struct call *b = outleg_start(a->w, engine_new_leg(e, worker_index(a->w)), req, a);
+        d->placing = false;
+        if (b && !d->done) {
+            d->leg = b;
+            return true;
+        }
+        if (!b) {
+            snprintf(d->status, sizeof d->status, "failed");
+            d->done = true;
+        }
+        if (!goes_on(d))
+            break;
+    }
+    if (!d->done) { /* nothing could be placed at all */
+        snprintf(d->status, sizeof d->status, "failed");
+        d->done = true;
+    }
+    return false;
 }
 
 /* The b-leg's news for its a-leg's dial. */
@@ -93,7 +159,11 @@ static void on_dial_event(struct call *a, enum wait_event ev)
     struct call *b = d->leg;
     switch (ev) {
     case WAIT_EV_PEER:
+        if (d->placing)
+            break; /* place_next sees the outcome itself */
         if (d->done) {
+            if (!d->answered && !a->ended && goes_on(d) && place_next(a))
+                break;
             call_tone_stop(a);
             call_wait_wake(a);
         } else if (b->state == CALL_UP && !d->answered) {
@@ -196,10 +266,48 @@ static const char *caller_id(struct call *a, const char *asked)
     return a->number ? a->number->number : a->cdr.from_number;
 }
 
+/* Adds target's attempts: a bare number once per gateway it may take, in their order. */
+static void add_attempts(struct engine *e, struct dial_state *d, const char *target)
+{
+    bool number = strncmp(target, "sip:", 4) != 0 && strncmp(target, "gw:", 3) != 0;
+    int order[GATEWAY_ORDER_MAX];
+    size_t n = number ? outleg_gateway_order(e, order) : 0;
+    for (size_t i = 0; i < n && d->n_attempts < DIAL_MAX_ATTEMPTS; i++)
+        snprintf(d->attempts[d->n_attempts++], sizeof d->attempts[0], "gw:%s/%s",
+                 gateways_config(engine_gateways(e), (size_t)order[i])->name, target);
+    if (n == 0 && d->n_attempts < DIAL_MAX_ATTEMPTS) /* a URI, gw:, or no gateway up */
+        snprintf(d->attempts[d->n_attempts++], sizeof d->attempts[0], "%s", target);
+}
+
+/* Each target is checked as a leg of its own would be; an error names it (raises). */
+static void check_targets(lua_State *L, struct call *a, const char *from)
+{
+    struct outleg_request probe = { .timeout_ms = OUTLEG_TIMEOUT_MS_DEFAULT };
+    snprintf(probe.account, sizeof probe.account, "%s", a->cdr.account);
+    snprintf(probe.from, sizeof probe.from, "%s", from);
+    int n = lua_istable(L, 2) ? (int)lua_rawlen(L, 2) : 1;
+    if (n < 1 || n > DIAL_MAX_TARGETS)
+        luaL_error(L, "call:dial(): 1 to %d targets", DIAL_MAX_TARGETS);
+    for (int i = 1; i <= n; i++) {
+        const char *t = lua_istable(L, 2) ? (lua_rawgeti(L, 2, i), lua_tostring(L, -1))
+                                          : lua_tostring(L, 2);
+        char err[256];
+        if (!t || strlen(t) >= sizeof probe.to)
+            luaL_error(L, "call:dial(): target %d: a string (sip: URI, number, gw:NAME/NUMBER)", i);
+        snprintf(probe.to, sizeof probe.to, "%s", t);
+        probe.gateway[0] = probe.number[0] = '\0';
+        if (outleg_check(worker_engine(a->w), &probe, err, sizeof err) != 0)
+            luaL_error(L, "call:dial(): %s: %s", t, err);
+        if (lua_istable(L, 2))
+            lua_pop(L, 1);
+    }
+}
+
 static int m_dial(lua_State *L)
 {
     struct call *a = method_live_call(L, "dial");
-    const char *target = luaL_checkstring(L, 2);
+    if (!lua_istable(L, 2))
+        luaL_checkstring(L, 2);
     if (lua_isnoneornil(L, 3)) {
         lua_settop(L, 2);
         lua_newtable(L);
@@ -224,39 +332,28 @@ static int m_dial(lua_State *L)
         return luaL_error(L, "call:dial(): max_duration: ms, at most 24 h");
     if (strcmp(ringback, "relay") != 0 && strcmp(ringback, "tone") != 0)
         return luaL_error(L, "call:dial(): ringback: \"relay\" or \"tone\"");
-    struct outleg_request *req = calloc(1, sizeof *req);
+    if (strlen(cid) >= FROM_MAX)
+        return luaL_error(L, "call:dial(): caller_id: a number of the account");
+    check_targets(L, a, cid);
     struct dial_state *d = calloc(1, sizeof *d);
-    if (!req || !d || strlen(target) >= sizeof req->to || strlen(cid) >= sizeof req->from) {
-        free(req);
-        free(d);
-        return luaL_error(L, "call:dial(): %s", req && d ? "target or caller_id too long"
-                                                          : "out of memory");
+    if (!d)
+        return luaL_error(L, "call:dial(): out of memory");
+    struct engine *e = worker_engine(a->w);
+    int n = lua_istable(L, 2) ? (int)lua_rawlen(L, 2) : 1;
+    for (int i = 1; i <= n; i++) { /* strings all: check_targets saw them */
+        if (lua_istable(L, 2))
+            lua_rawgeti(L, 2, i);
+        add_attempts(e, d, lua_tostring(L, lua_istable(L, 2) ? -1 : 2));
+        if (lua_istable(L, 2))
+            lua_pop(L, 1);
     }
-    snprintf(req->to, sizeof req->to, "%s", target);
-    snprintf(req->from, sizeof req->from, "%s", cid);
-    snprintf(req->account, sizeof req->account, "%s", a->cdr.account);
-    snprintf(req->parent_call_id, sizeof req->parent_call_id, "%s", a->id);
-    snprintf(req->headers, sizeof req->headers, "%s", headers);
-    req->timeout_ms = (int)timeout;
-    snprintf(d->target, sizeof d->target, "%s", target);
+    snprintf(d->from, sizeof d->from, "%s", cid);
+    snprintf(d->headers, sizeof d->headers, "%s", headers);
+    d->timeout_ms = (int)timeout;
     d->relay = strcmp(ringback, "relay") == 0;
     d->max_duration_ms = max_duration;
-    struct engine *e = worker_engine(a->w);
-    char err[256];
-    if (outleg_check(e, req, err, sizeof err) != 0) {
-        outleg_request_free(req);
-        free(d);
-        return luaL_error(L, "call:dial(): %s", err);
-    }
     a->dial = d;
-    struct call *b = outleg_start(a->w, engine_new_leg(e, worker_index(a->w)), req, a);
-    if (b && !d->done)
-        d->leg = b;
-    if (!b && !d->done) { /* out of memory before the leg existed */
-        snprintf(d->status, sizeof d->status, "failed");
-        d->done = true;
-    }
-    if (d->done) /* refused at once (a limit, no gateway): nothing rang */
+    if (!place_next(a)) /* every attempt refused at once (limits, no gateway up) */
         return dial_results(L, a);
     if (!d->relay)
         start_ringback(a);

@@ -177,25 +177,30 @@ static uint32_t random32(void *ctx)
 /* Picks the gateway for c's number (the one asked for, else in priority/weight order without
  * those down) and takes the leg's channels with it: the first gateway with a free channel
  * wins. Sets the request URI, codec and credentials. False once the leg ended (over_limit). */
+size_t outleg_gateway_order(struct engine *e, int order[])
+{
+    struct gateways *gws = engine_gateways(e);
+    size_t n = gateways_count(gws);
+    struct gateway_state st[GATEWAY_ORDER_MAX];
+    n = n < GATEWAY_ORDER_MAX ? n : GATEWAY_ORDER_MAX;
+    for (size_t i = 0; i < n; i++) {
+        const struct gateway_config *g = gateways_config(gws, i);
+        /* Fullness is decided by the leg's ticket, atomically: not pre-filtered here. */
+        st[i] = (struct gateway_state){ g->priority, g->weight, gateways_is_up(gws, i), 0, 0 };
+    }
+    return gateway_order(st, n, random32, NULL, order);
+}
+
 static bool through_gateway(struct call *c, struct sip_credentials *cred)
 {
     struct engine *e = worker_engine(c->w);
     struct gateways *gws = engine_gateways(e);
-    size_t n = gateways_count(gws);
     int order[GATEWAY_ORDER_MAX];
     size_t tries = 0;
-    if (c->out->gateway[0]) {
+    if (c->out->gateway[0])
         order[tries++] = gateways_find(gws, c->out->gateway);
-    } else {
-        struct gateway_state st[GATEWAY_ORDER_MAX];
-        n = n < GATEWAY_ORDER_MAX ? n : GATEWAY_ORDER_MAX;
-        for (size_t i = 0; i < n; i++) {
-            const struct gateway_config *g = gateways_config(gws, i);
-            /* Fullness is decided by the ticket below, atomically: not pre-filtered here. */
-            st[i] = (struct gateway_state){ g->priority, g->weight, gateways_is_up(gws, i), 0, 0 };
-        }
-        tries = gateway_order(st, n, random32, NULL, order);
-    }
+    else
+        tries = outleg_gateway_order(e, order);
     enum limit_scope full = LIMIT_GATEWAY;
     for (size_t i = 0; i < tries && order[i] >= 0; i++) {
         const struct gateway_config *g = gateways_config(gws, (size_t)order[i]);

@@ -62,6 +62,11 @@ struct call *outleg_start(struct worker *w, uint64_t leg_id, struct outleg_reque
 /* Worker thread: the SIP events only an outbound leg gets (progress, answered, failed). */
 void outleg_on_sip(struct call *c, struct sip_event *ev);
 
+/* Any thread: the gateways in the order a number tries them (indexes into the registry;
+ * priority, then weight at random; those down left out); order has room for
+ * GATEWAY_ORDER_MAX (trunk/gateway_order.h). Returns how many. */
+size_t outleg_gateway_order(struct engine *e, int order[]);
+
 /* The CDR cause of a final response to our INVITE. */
 const char *outleg_cause(int status);
 

@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""call:dial failover (SPEC 5.5): a 5xx, 408, transport error or timeout goes on to the next
+gateway or target; 486, 600, 603 and 404 stop. Each attempt is a b-leg CDR row with
+parent_call_id.
+
+- A bare number, the first gateway (priority 1) answering 503: the second gateway (priority
+  2) carries the call, which is bridged; dial says answered via "second"; two b-leg rows (503
+  failed, 200).
+- The first gateway answering 486: dial stops (busy); the second gateway never sees an INVITE.
+- A list of targets whose first answers 603: rejected, the second target is not tried."""
+
+import os
+import sys
+
+sys.dont_write_bytecode = True  # keep the source tree clean (read-only in distcheck)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vcstest as T  # noqa: E402
+
+
+def config(first, second):
+    gw = """    { name = "%s", address = "127.0.0.1:%d", priority = %d, options_interval_s = 0,
+      inbound = false },
+"""
+    return ("return { trunks = { { name = \"pbx\", account = \"admin\", allow = { \"127.0.0.0/8\" } } },\n"
+            "  gateways = {\n" + gw % ("first", first, 1) + gw % ("second", second, 2) + "} }\n")
+
+
+def dialplans(list_targets):
+    return {
+        "routes": T.routes_lua(("^\\d+$", "bridge")),
+        "bridge": """return function(call)
+  local target = call.to
+  if target == "9" then target = { %s } end
+  local r = call:dial(target, { timeout = 10000 })
+  for _, k in ipairs({ "status", "code", "hangup_by", "call_id", "gateway", "target" }) do
+    call:set("dial_" .. k, r[k])
+  end
+  if r.status == "answered" then call:tone("800/1000", 500) end
+end
+""" % ", ".join(T.lua_str(x) for x in list_targets),
+    }
+
+
+def b_rows(v, a):
+    rows = v.cdrs("parent_call_id = ? AND end_time IS NOT NULL", (a["call_id"],))
+    return rows
+
+
+def setup(t, first, first_tmpl, second, second_tmpl):
+    p1, p2 = t.rtp_peer(), t.rtp_peer()
+    u1 = t.sipp_uas(first, keys={"rtp_port": p1.port}, tmpl=first_tmpl, timeout=30).start()
+    u2 = t.sipp_uas(second, keys={"rtp_port": p2.port}, tmpl=second_tmpl, timeout=30).start()
+    targets = ["sip:one@127.0.0.1:%d" % u1.port, "sip:two@127.0.0.1:%d" % u2.port]
+    v = t.vcsd(dialplans=dialplans(targets), config=config(u1.port, u2.port),
+               name="vcsd%d" % t.next_id())
+    return v, u1, u2
+
+
+def call(t, v, number):
+    peer = t.rtp_peer()
+    uac = t.uac(v, number, peer.port)
+    uac.invite(timeout=20, expect=None)
+    return v.wait_cdr(uac.call_id, timeout=20)
+
+
+def failover_503(t):
+    v, u1, u2 = setup(t, "uas_refuse", {"code": 503}, "uas_carrier", {"hangup_ms": 1000})
+    a = call(t, v, "13800138000")
+    got = a["vars"]
+    T.check_eq((got.get("dial_status"), got.get("dial_gateway"), got.get("dial_target")),
+               ("answered", "second", "13800138000"), "dial after the first gateway's 503 (%s)" % got)
+    T.wait_until(lambda: len(b_rows(v, a)) == 2, 10, "two b-leg rows")
+    rows = b_rows(v, a)
+    T.check_eq([(r["gateway"], r["sip_code"], r["hangup_cause"]) for r in rows],
+               [("first", 503, "failed"), ("second", 200, "normal_clearing")], "the attempts")
+    u1.wait_ok(what="first carrier (503)")
+    u2.wait_ok(what="second carrier (answers)")
+
+
+def stop_486(t):
+    v, u1, u2 = setup(t, "uas_refuse", {"code": 486}, "uas_carrier", {})
+    a = call(t, v, "13900139000")
+    got = a["vars"]
+    T.check_eq((got.get("dial_status"), got.get("dial_code"), got.get("dial_gateway")),
+               ("busy", 486, "first"), "dial after the first gateway's 486 (%s)" % got)
+    T.check_eq(len(b_rows(v, a)), 1, "one attempt only")
+    u1.wait_ok(what="first carrier (486)")
+    T.check(not u2.find_log(r"INVITE"), "the second gateway got no INVITE")
+
+
+def list_stop_603(t):
+    v, u1, u2 = setup(t, "uas_refuse", {"code": 603}, "uas_carrier", {})
+    a = call(t, v, "9")
+    got = a["vars"]
+    T.check_eq((got.get("dial_status"), got.get("dial_code")), ("rejected", 603),
+               "dial of a list whose first target declines (%s)" % got)
+    T.check_eq(len(b_rows(v, a)), 1, "one attempt only")
+    u1.wait_ok(what="first target (603)")
+    T.check(not u2.find_log(r"INVITE"), "the second target got no INVITE")
+
+
+def run(t):
+    failover_503(t)
+    stop_486(t)
+    list_stop_603(t)
+
+
+if __name__ == "__main__":
+    T.main(run)

@@ -82,6 +82,21 @@ def answered(t, v):
                 hangup_cause="normal_clearing", hangup_by="callee", account=a["account"])
     T.check(b["answer_time"] is not None, "the b-leg was answered: %s" % b)
     uas.wait_ok(what="carrier (answered)")
+    # The whole-call recording: left = the caller's tone, right = the callee's (what the
+    # caller heard in the bridge).
+    T.check(a["recording"], "the caller's row names its recording: %s" % a)
+    T.check(b["recording"] is None, "the b-leg has no recording of its own: %s" % b)
+    path = os.path.join(v.data, "recordings", a["recording"])
+    T.wait_until(lambda: os.path.exists(path), 10, "the recording %s" % path)
+    rate, channels, samples = T.read_wav(path)
+    T.check_eq((rate, channels), (8000, 2), "recording format")
+    left, right = samples[0::2], samples[1::2]
+    frames = [(T.dominant(left[i:i + 160], [440, 1000, 800]),
+               T.dominant(right[i:i + 160], [440, 1000, 800]))
+              for i in range(0, min(len(left), len(right)) - 160, 160)]
+    both = sum(1 for lf, rf in frames if lf == 440 and rf == 1000)
+    T.check(both >= 50, "recording frames with the caller left and the callee right: %d of %d"
+            % (both, len(frames)))
 
 
 def ringback_tone(t, v):

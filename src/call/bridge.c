@@ -1,9 +1,14 @@
 /* Bridged media. See bridge.h. */
 #include "call/bridge.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "call/call.h"
+#include "call/engine.h"
+#include "call/worker.h"
+#include "core/log.h"
+#include "sip/sip_stack.h"
 #include "media/g711.h"
 #include "media/jitter.h"
 
@@ -20,6 +25,8 @@ int bridge_start(struct call *a, struct call *b)
         return -1;
     jitter_reset(a->jb);
     jitter_reset(b->jb);
+    dtmf_dedup_flush(&a->digits); /* keys from now on are the other side's */
+    dtmf_dedup_flush(&b->digits);
     a->bridge = b;
     b->bridge = a;
     return 0;
@@ -55,6 +62,20 @@ void bridge_frame(struct call *c, uint8_t *frame)
         g711_alaw_encode(frame, pcm, FRAME_SAMPLES);
     else
         g711_ulaw_encode(frame, pcm, FRAME_SAMPLES);
+}
+
+void bridge_dtmf(struct call *c, char digit)
+{
+    char key[2] = { digit, '\0' };
+    if (c->have_remote && c->remote.dtmf_pt >= 0) {
+        if (dtmf_rtp_tx_start(&c->dtmf_tx, key, 0, 0) != 0)
+            log_info("call %s: key %c not relayed: the previous one is still being sent", c->id,
+                     digit);
+        return;
+    }
+    char body[48];
+    snprintf(body, sizeof body, "Signal=%c\r\nDuration=160\r\n", digit);
+    sip_info(engine_services(worker_engine(c->w))->sip, c->leg_id, "application/dtmf-relay", body);
 }
 
 void bridge_free(struct call *c)

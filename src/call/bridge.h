@@ -3,7 +3,8 @@
  * each tick a leg sends the frame its peer's buffer gives, transcoded through linear audio when
  * the two legs' codecs differ (PCMU <-> PCMA), or silence when none is due. The buffers are
  * allocated when the bridge starts, so the tick allocates nothing. A bridge starts at the
- * b-leg's early media (ringback relayed) or its answer, and stops when either leg ends. */
+ * b-leg's early media (ringback relayed) or its answer, and stops when either leg ends.
+ * Keys pressed on one leg are relayed to the other (bridge_dtmf), not given to the script. */
 #ifndef VCS_BRIDGE_H
 #define VCS_BRIDGE_H
 
@@ -21,6 +22,9 @@ void bridge_stop(struct call *c);
 void bridge_received(struct call *c, uint32_t ts, uint16_t seq, const uint8_t *payload, size_t n);
 /* The next 20 ms c sends: what its peer said, in c's codec. */
 void bridge_frame(struct call *c, uint8_t *frame);
+/* A key pressed on c's peer, relayed to c in the form c negotiated: RFC 4733 events when it
+ * offered telephone-event, else a SIP INFO (application/dtmf-relay). */
+void bridge_dtmf(struct call *c, char digit);
 /* Frees c's jitter buffer (when c is freed). */
 void bridge_free(struct call *c);
 

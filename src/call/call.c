@@ -73,6 +73,11 @@ void call_on_digit(struct call *c, enum dtmf_source src, char digit)
 {
     if (!c->ended && dtmf_dedup_push(&c->digits, src, digit, clock_mono_ms()) == 1) {
         log_debug("call %s: key %c", c->id, digit);
+        if (c->bridge) { /* for the other side, not for the script */
+            char key = dtmf_dedup_pop(&c->digits);
+            bridge_dtmf(c->bridge, key ? key : digit);
+            return;
+        }
         call_digit_arrived(c);
     }
 }

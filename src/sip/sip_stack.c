@@ -66,7 +66,7 @@ struct sip_leg {
     bool expired;         /* nua sent a BYE of its own: the peer let the session timer expire */
 };
 
-enum sip_cmd_type { CMD_RESPOND, CMD_BYE, CMD_INVITE, CMD_HANGUP_OUT, CMD_STOP };
+enum sip_cmd_type { CMD_RESPOND, CMD_BYE, CMD_INVITE, CMD_HANGUP_OUT, CMD_INFO, CMD_STOP };
 
 struct sip_cmd {
     struct qnode node;
@@ -77,6 +77,7 @@ struct sip_cmd {
     char *reason;
     /* CMD_INVITE */
     char *uri, *from, *to, *headers, *username, *password;
+    char *content_type; /* CMD_INFO (its body in sdp) */
 };
 
 struct sip_stack {
@@ -159,6 +160,7 @@ static void cmd_free(struct sip_cmd *cmd)
     free(cmd->headers);
     free(cmd->username);
     free(cmd->password);
+    free(cmd->content_type);
     free(cmd);
 }
 
@@ -767,6 +769,11 @@ static void run_command(struct sip_stack *s, struct sip_cmd *cmd)
         hangup_outbound(leg, cmd->reason);
         return;
     }
+    if (cmd->type == CMD_INFO) {
+        nua_info(leg->nh, SIPTAG_CONTENT_TYPE_STR(cmd->content_type), SIPTAG_PAYLOAD_STR(cmd->sdp),
+                 TAG_END());
+        return;
+    }
     if (cmd->status >= 200 && cmd->status < 300 && !leg->answered_us)
         leg->answered_us = clock_mono_us(); /* a repeated 2xx: the first one counts */
     nua_respond(leg->nh, cmd->status, phrase(cmd->status),
@@ -862,6 +869,18 @@ void sip_invite(struct sip_stack *s, uint64_t leg_id, const char *request_uri,
     cmd->headers = extra_headers && extra_headers[0] ? strdup(extra_headers) : NULL;
     cmd->username = auth ? dup_or_null(auth->username) : NULL;
     cmd->password = auth ? dup_or_null(auth->password) : NULL;
+    post(s, cmd);
+}
+
+void sip_info(struct sip_stack *s, uint64_t leg_id, const char *content_type, const char *body)
+{
+    struct sip_cmd *cmd = calloc(1, sizeof *cmd);
+    if (!cmd)
+        return;
+    cmd->type = CMD_INFO;
+    cmd->leg_id = leg_id;
+    cmd->content_type = dup_or_null(content_type);
+    cmd->sdp = dup_or_null(body);
     post(s, cmd);
 }
 

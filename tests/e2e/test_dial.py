@@ -10,7 +10,10 @@
 - busy (486): dial returns status busy, code 486; the b-leg row says busy.
 - no answer: the timeout CANCELs the b-leg; status no_answer.
 - the caller hangs up mid-bridge: the carrier gets BYE with Reason Q.850 cause=16, dial raises
-  the hangup error (the script's on_hangup sees it), both rows hangup_by caller."""
+  the hangup error (the script's on_hangup sees it), both rows hangup_by caller.
+- DTMF relayed in each leg's form: the caller's RFC 4733 key reaches an INFO-only carrier as
+  INFO, and the carrier's INFO reaches the caller as RFC 4733 events.
+- The whole-call recording of a bridged call: left the caller, right the callee."""
 
 import os
 import sys
@@ -153,6 +156,31 @@ def caller_hangs_up(t, v):
     T.check_cdr(b, hangup_by="caller", hangup_cause="normal_clearing", sip_code=200)
 
 
+def dtmf_relay(t, v):
+    """The caller presses 5 as RFC 4733; the carrier, which negotiated no telephone-event,
+    gets it as INFO; its INFO 7 reaches the caller as RFC 4733 events."""
+    carrier_peer = t.rtp_peer()
+    uas = t.sipp_uas("uas_info", keys={"rtp_port": carrier_peer.port}, timeout=30).start()
+    caller_peer = t.rtp_peer()
+    uac = t.uac(v, "1%d" % uas.port, caller_peer.port)
+    uac.invite(timeout=15)
+    stream = caller_peer.stream(uac.media)
+    stream.press("5")
+    m = uas.wait_log(r"GOTINFO (\S*)", 10, "the carrier's INFO for the caller's key")
+    T.check_eq(m.group(1), "5", "the key relayed as INFO")
+    uas.wait_log(r"SENTINFO", 10, "the carrier's own key")
+
+    def caller_got_7():
+        return any(p.pt == 101 and T.parse_dtmf_payload(p.payload) and
+                   T.parse_dtmf_payload(p.payload).key == "7" for p in caller_peer.packets())
+    T.wait_until(caller_got_7, 10, "the carrier's INFO key 7 as RFC 4733 events to the caller")
+    stream.stop()
+    uac.bye()
+    uas.wait_ok(what="carrier (INFO)")
+    a = v.wait_cdr(uac.call_id)
+    T.check_cdr(a, hangup_by="caller")
+
+
 def run(t):
     v = t.vcsd(dialplans=DIALPLANS)
     answered(t, v)
@@ -161,6 +189,7 @@ def run(t):
     T.check(uas.find_log(r"GOTCANCEL"), "the carrier got the CANCEL of the ring timeout")
     caller_hangs_up(t, v)
     ringback_tone(t, v)
+    dtmf_relay(t, v)
 
 
 if __name__ == "__main__":

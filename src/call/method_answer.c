@@ -21,6 +21,7 @@ void call_answer_now(struct call *c)
     if (send_sdp_response(c, 200)) {
         c->state = CALL_ANSWERING; /* answered once the ACK arrives (call_on_sip) */
         c->cdr.sip_code = 200;
+        call_publish(c);
     }
 }
 
@@ -36,8 +37,10 @@ static int m_ring(lua_State *L)
 
 void call_progress_now(struct call *c)
 {
-    if (c->state == CALL_INCOMING && send_sdp_response(c, 183))
+    if (c->state == CALL_INCOMING && send_sdp_response(c, 183)) {
         c->state = CALL_EARLY;
+        call_publish(c);
+    }
 }
 
 static int m_progress(lua_State *L)

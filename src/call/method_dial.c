@@ -25,17 +25,19 @@
 #define RINGBACK_MAX_MS OUTLEG_TIMEOUT_MS_MAX /* rings no longer than a leg may */
 
 struct dial_state {
-    struct call *leg;        /* the b-leg while it is up */
+    struct call *legs[DIAL_MAX_ATTEMPTS]; /* b-legs up (one at a time unless parallel) */
+    int n_legs;
+    struct call *winner;     /* the b-leg that answered (bridged) */
     /* the attempts, in order: sip: URIs, and gw:NAME/NUMBER for each gateway a number may take */
     char attempts[DIAL_MAX_ATTEMPTS][256];
     int n_attempts, next;
-    bool placing;            /* inside place_next: a leg refused at once is handled there */
+    bool parallel;           /* every attempt at once: the first answer wins */
+    bool placing;            /* inside place_one: a leg refused at once is handled there */
     char from[FROM_MAX], headers[HEADERS_MAX];
     int timeout_ms;
     bool relay;              /* ringback: the callee's early media (else a local tone) */
-    bool answered;
     int64_t max_duration_ms; /* 0: none */
-    bool done;               /* the b-leg ended: the result below is complete */
+    bool done;               /* every b-leg ended: the result below is complete */
     char status[16], hangup_by[16], call_id[48], gateway[64], target[256];
     int code;
     int64_t duration_ms, billsec;
@@ -43,8 +45,8 @@ struct dial_state {
 
 void call_dial_free(struct call *a)
 {
-    if (a->dial && a->dial->leg)
-        a->dial->leg->dial_parent = NULL;
+    for (int i = 0; a->dial && i < a->dial->n_legs; i++)
+        a->dial->legs[i]->dial_parent = NULL;
     free(a->dial);
     a->dial = NULL;
 }
@@ -71,51 +73,98 @@ static bool goes_on(const struct dial_state *d)
            d->code != 486 && d->code != 600 && d->code != 603 && d->code != 404;
 }
 
-/* Places the next attempt that can be placed: true with d->leg ringing, false when none is
- * left (or the last one said stop): d's result is then the last attempt's. */
-static bool place_next(struct call *a)
+static void take_result(struct dial_state *d, const struct call *b)
+{
+    const struct cdr_row *r = &b->cdr;
+    snprintf(d->status, sizeof d->status, "%s", status_of(r));
+    snprintf(d->hangup_by, sizeof d->hangup_by, "%s", r->hangup_by);
+    snprintf(d->call_id, sizeof d->call_id, "%s", b->id);
+    snprintf(d->gateway, sizeof d->gateway, "%s", r->gateway);
+    const char *to = b->out ? b->out->to : "";
+    const char *slash = strncmp(to, "gw:", 3) == 0 ? strchr(to, '/') : NULL;
+    snprintf(d->target, sizeof d->target, "%s", slash ? slash + 1 : to);
+    d->code = r->sip_code;
+    d->duration_ms = r->end_ms - r->start_ms;
+    d->billsec = cdr_billsec(r);
+}
+
+/* Places attempt target: the new leg, or NULL when it ended at once (refused by a limit; its
+ * result is taken) or could not be made. */
+static struct call *place_one(struct call *a, const char *target)
 {
     struct dial_state *d = a->dial;
     struct engine *e = worker_engine(a->w);
+    struct outleg_request *req = calloc(1, sizeof *req);
+    char err[256];
+    if (!req)
+        return NULL;
+    snprintf(req->to, sizeof req->to, "%s", target);
+    snprintf(req->from, sizeof req->from, "%s", d->from);
+    snprintf(req->account, sizeof req->account, "%s", a->cdr.account);
+    snprintf(req->parent_call_id, sizeof req->parent_call_id, "%s", a->id);
+    snprintf(req->headers, sizeof req->headers, "%s", d->headers);
+    req->timeout_ms = d->timeout_ms;
+    if (outleg_check(e, req, err, sizeof err) != 0) { /* checked at the start: cannot be */
+        log_warn("call %s: dial %s: %s", a->id, target, err);
+        outleg_request_free(req);
+        return NULL;
+    }
+    d->placing = true;
+    struct call *b = outleg_start(a->w, engine_new_leg(e, worker_index(a->w)), req, a);
+    d->placing = false;
+    if (!b || b->ended)
+        return NULL;
+    d->legs[d->n_legs++] = b;
+    return b;
+}
+
+/* Places the next attempts: in order until one rings (or, parallel, all of them). False when
+ * none rings: d's result is then the last attempt's. */
+static bool place_more(struct call *a)
+{
+    struct dial_state *d = a->dial;
     while (d->next < d->n_attempts) {
-        const char *target = d->attempts[d->next++];
-        struct outleg_request *req = calloc(1, sizeof *req);
-        char err[256];
-        if (!req)
-            break;
-        snprintf(req->to, sizeof req->to, "%s", target);
-        snprintf(req->from, sizeof req->from, "%s", d->from);
-        snprintf(req->account, sizeof req->account, "%s", a->cdr.account);
-        snprintf(req->parent_call_id, sizeof req->parent_call_id, "%s", a->id);
-        snprintf(req->headers, sizeof req->headers, "%s", d->headers);
-        req->timeout_ms = d->timeout_ms;
-        const char *slash = strncmp(target, "gw:", 3) == 0 ? strchr(target, '/') : NULL;
-        snprintf(d->target, sizeof d->target, "%s", slash ? slash + 1 : target);
-        if (outleg_check(e, req, err, sizeof err) != 0) { /* checked at the start: cannot be */
-            log_warn("call %s: dial %s: %s", a->id, target, err);
-            outleg_request_free(req);
-            continue;
-        }
-        d->done = false;
-        d->placing = true;
-        struct call *b = outleg_start(a->w, engine_new_leg(e, worker_index(a->w)), req, a);
-        d->placing = false;
-        if (b && !d->done) {
-            d->leg = b;
+        if (place_one(a, d->attempts[d->next++]) && !d->parallel)
             return true;
-        }
-        if (!b) {
-            snprintf(d->status, sizeof d->status, "failed");
-            d->done = true;
-        }
-        if (!goes_on(d))
+        if (!d->parallel && !goes_on(d))
             break;
     }
-    if (!d->done) { /* nothing could be placed at all */
-        snprintf(d->status, sizeof d->status, "failed");
-        d->done = true;
+    return d->n_legs > 0;
+}
+
+static void remove_leg(struct dial_state *d, struct call *b)
+{
+    for (int i = 0; i < d->n_legs; i++) {
+        if (d->legs[i] == b) {
+            d->legs[i] = d->legs[--d->n_legs];
+            break;
+        }
     }
-    return false;
+    b->dial_parent = NULL;
+}
+
+static void dial_over(struct call *a)
+{
+    a->dial->done = true;
+    call_tone_stop(a);
+    call_wait_notify(a, WAIT_EV_PEER);
+}
+
+/* The first answer wins: the caller is answered (if need be) and bridged, the others end. */
+static void won(struct call *a, struct call *b)
+{
+    struct dial_state *d = a->dial;
+    d->winner = b;
+    for (int i = d->n_legs - 1; i >= 0; i--) /* each end removes its leg */
+        if (i < d->n_legs && d->legs[i] != b)
+            call_end(d->legs[i], 0, "cancelled", "system");
+    call_tone_stop(a);
+    call_playlist_clear(a);
+    call_answer_now(a); /* SPEC 5.5: the caller is answered first if needed */
+    if (bridge_start(a, b) != 0)
+        log_warn("call %s: no memory to bridge %s", a->id, b->id);
+    if (d->max_duration_ms)
+        call_wait_timer(a, d->max_duration_ms);
 }
 
 /* The b-leg's news for its a-leg's dial. */
@@ -126,19 +175,23 @@ void call_dial_leg_event(struct call *b)
     if (!d)
         return;
     if (b->ended) {
-        const struct cdr_row *r = &b->cdr;
-        snprintf(d->status, sizeof d->status, "%s", status_of(r));
-        snprintf(d->hangup_by, sizeof d->hangup_by, "%s", r->hangup_by);
-        snprintf(d->call_id, sizeof d->call_id, "%s", b->id);
-        snprintf(d->gateway, sizeof d->gateway, "%s", r->gateway);
-        d->code = r->sip_code;
-        d->duration_ms = r->end_ms - r->start_ms;
-        d->billsec = cdr_billsec(r);
-        d->done = true;
-        d->leg = NULL;
-        b->dial_parent = NULL;
+        bool counts = !d->winner || d->winner == b; /* a loser's end is not the result */
+        remove_leg(d, b);
+        if (counts)
+            take_result(d, b);
+        if (d->placing || !counts)
+            return;
+        if (d->n_legs > 0 && !d->winner)
+            return; /* parallel: the others still ring */
+        if (!d->winner && !a->ended && goes_on(d) && place_more(a))
+            return;
+        dial_over(a);
+    } else if (b->state == CALL_UP && !d->winner) {
+        won(a, b);
+    } else if (b->state == CALL_EARLY && d->relay && !a->bridge && d->n_legs == 1) {
+        call_progress_now(a); /* the callee's ringback or announcement, relayed */
+        bridge_start(a, b);
     }
-    call_wait_notify(a, WAIT_EV_PEER);
 }
 
 static void start_ringback(struct call *a)
@@ -153,41 +206,26 @@ static void start_ringback(struct call *a)
     a->tone_left = (uint32_t)RINGBACK_MAX_MS * (TONE_RATE / 1000); /* the answer stops it */
 }
 
+static void end_legs(struct dial_state *d, const char *cause, const char *by)
+{
+    while (d->n_legs > 0) /* each end removes its leg */
+        call_end(d->legs[d->n_legs - 1], 0, cause, by);
+}
+
 static void on_dial_event(struct call *a, enum wait_event ev)
 {
     struct dial_state *d = a->dial;
-    struct call *b = d->leg;
     switch (ev) {
     case WAIT_EV_PEER:
-        if (d->placing)
-            break; /* place_next sees the outcome itself */
-        if (d->done) {
-            if (!d->answered && !a->ended && goes_on(d) && place_next(a))
-                break;
-            call_tone_stop(a);
+        if (d->done)
             call_wait_wake(a);
-        } else if (b->state == CALL_UP && !d->answered) {
-            d->answered = true;
-            call_tone_stop(a);
-            call_playlist_clear(a);
-            call_answer_now(a); /* SPEC 5.5: the caller is answered first if needed */
-            if (bridge_start(a, b) != 0)
-                log_warn("call %s: no memory to bridge %s", a->id, b->id);
-            if (d->max_duration_ms)
-                call_wait_timer(a, d->max_duration_ms);
-        } else if (b->state == CALL_EARLY && d->relay && !a->bridge) {
-            call_progress_now(a);
-            bridge_start(a, b);
-        }
         break;
     case WAIT_EV_TIMER: /* max_duration: both legs end */
-        if (b)
-            call_end(b, 0, "max_duration", "system");
+        end_legs(d, "max_duration", "system");
         call_end(a, 0, "max_duration", "system");
         break;
-    case WAIT_EV_HANGUP: /* the caller left: the b-leg goes too, and dial raises */
-        if (b)
-            call_end(b, 0, "normal_clearing", "caller");
+    case WAIT_EV_HANGUP: /* the caller left: the b-legs go too, and dial raises */
+        end_legs(d, "normal_clearing", "caller");
         call_wait_wake(a);
         break;
     default:
@@ -322,6 +360,8 @@ static int m_dial(lua_State *L)
     lua_getfield(L, 3, "max_duration");
     lua_getfield(L, 3, "caller_id");
     lua_getfield(L, 3, "ringback");
+    lua_getfield(L, 3, "parallel");
+    bool parallel = lua_toboolean(L, 8);
     lua_Integer timeout = luaL_optinteger(L, 4, OUTLEG_TIMEOUT_MS_DEFAULT);
     lua_Integer max_duration = luaL_optinteger(L, 5, 0);
     const char *cid = caller_id(a, luaL_optstring(L, 6, NULL));
@@ -352,8 +392,10 @@ static int m_dial(lua_State *L)
     d->timeout_ms = (int)timeout;
     d->relay = strcmp(ringback, "relay") == 0;
     d->max_duration_ms = max_duration;
+    d->parallel = parallel;
+    snprintf(d->status, sizeof d->status, "failed"); /* until an attempt says otherwise */
     a->dial = d;
-    if (!place_next(a)) /* every attempt refused at once (limits, no gateway up) */
+    if (!place_more(a)) /* every attempt refused at once (limits, no gateway up) */
         return dial_results(L, a);
     if (!d->relay)
         start_ringback(a);

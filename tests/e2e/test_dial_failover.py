@@ -7,7 +7,9 @@ parent_call_id.
   2) carries the call, which is bridged; dial says answered via "second"; two b-leg rows (503
   failed, 200).
 - The first gateway answering 486: dial stops (busy); the second gateway never sees an INVITE.
-- A list of targets whose first answers 603: rejected, the second target is not tried."""
+- A list of targets whose first answers 603: rejected, the second target is not tried.
+- opts.parallel: both targets ring at once; the first answer wins and is bridged, the other
+  gets CANCEL (its row cancelled)."""
 
 import os
 import sys
@@ -29,9 +31,10 @@ def dialplans(list_targets):
     return {
         "routes": T.routes_lua(("^\\d+$", "bridge")),
         "bridge": """return function(call)
-  local target = call.to
-  if target == "9" then target = { %s } end
-  local r = call:dial(target, { timeout = 10000 })
+  local target, opts = call.to, { timeout = 10000 }
+  if target == "9" or target == "8" then target = { %s } end
+  if call.to == "8" then opts.parallel = true end
+  local r = call:dial(target, opts)
   for _, k in ipairs({ "status", "code", "hangup_by", "call_id", "gateway", "target" }) do
     call:set("dial_" .. k, r[k])
   end
@@ -99,7 +102,24 @@ def list_stop_603(t):
     T.check(not u2.find_log(r"INVITE"), "the second target got no INVITE")
 
 
+def parallel(t):
+    v, u1, u2 = setup(t, "uas_ring", {}, "uas_carrier", {"hangup_ms": 1000})
+    a = call(t, v, "8")
+    got = a["vars"]
+    T.check_eq((got.get("dial_status"), got.get("dial_target")),
+               ("answered", "sip:two@127.0.0.1:%d" % u2.port), "parallel dial (%s)" % got)
+    u1.wait_log(r"GOTCANCEL", 10, "the CANCEL of the leg that lost")
+    T.wait_until(lambda: len(b_rows(v, a)) == 2, 10, "two b-leg rows")
+    causes = sorted((r["to_number"], r["hangup_cause"], r["answer_time"] is not None)
+                    for r in b_rows(v, a))
+    T.check_eq(causes, [("one", "cancelled", False), ("two", "normal_clearing", True)],
+               "the parallel attempts")
+    u1.wait_ok(what="the losing target")
+    u2.wait_ok(what="the winning target")
+
+
 def run(t):
+    parallel(t)
     failover_503(t)
     stop_486(t)
     list_stop_603(t)

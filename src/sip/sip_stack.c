@@ -853,15 +853,23 @@ void sip_bye(struct sip_stack *s, uint64_t leg_id)
     post(s, cmd);
 }
 
+static struct sip_cmd *cmd_new(enum sip_cmd_type type, uint64_t leg_id)
+{
+    struct sip_cmd *cmd = calloc(1, sizeof *cmd);
+    if (cmd) {
+        cmd->type = type;
+        cmd->leg_id = leg_id;
+    }
+    return cmd;
+}
+
 void sip_invite(struct sip_stack *s, uint64_t leg_id, const char *request_uri,
                 const char *from_uri, const char *to_uri, const char *sdp,
                 const struct sip_credentials *auth, const char *extra_headers)
 {
-    struct sip_cmd *cmd = calloc(1, sizeof *cmd);
+    struct sip_cmd *cmd = cmd_new(CMD_INVITE, leg_id);
     if (!cmd)
         return;
-    cmd->type = CMD_INVITE;
-    cmd->leg_id = leg_id;
     cmd->uri = dup_or_null(request_uri);
     cmd->from = dup_or_null(from_uri);
     cmd->to = dup_or_null(to_uri);
@@ -874,11 +882,9 @@ void sip_invite(struct sip_stack *s, uint64_t leg_id, const char *request_uri,
 
 void sip_info(struct sip_stack *s, uint64_t leg_id, const char *content_type, const char *body)
 {
-    struct sip_cmd *cmd = calloc(1, sizeof *cmd);
+    struct sip_cmd *cmd = cmd_new(CMD_INFO, leg_id);
     if (!cmd)
         return;
-    cmd->type = CMD_INFO;
-    cmd->leg_id = leg_id;
     cmd->content_type = dup_or_null(content_type);
     cmd->sdp = dup_or_null(body);
     post(s, cmd);
@@ -886,11 +892,9 @@ void sip_info(struct sip_stack *s, uint64_t leg_id, const char *content_type, co
 
 void sip_hangup_outbound(struct sip_stack *s, uint64_t leg_id, const char *reason)
 {
-    struct sip_cmd *cmd = calloc(1, sizeof *cmd);
+    struct sip_cmd *cmd = cmd_new(CMD_HANGUP_OUT, leg_id);
     if (!cmd)
         return;
-    cmd->type = CMD_HANGUP_OUT;
-    cmd->leg_id = leg_id;
     cmd->reason = dup_or_null(reason);
     post(s, cmd);
 }

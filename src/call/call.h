@@ -148,6 +148,8 @@ struct call {
     bool running;                    /* inside lua_resume now */
     bool started;                    /* the coroutine has been resumed once */
     bool in_cleanup;                 /* the coroutine is on_hangup's */
+    bool screening;                  /* the coroutine is call:dial's on_answer, on this b-leg */
+    bool screen_refused;             /* ... and it returned false */
     struct call_wait wait;           /* what the coroutine waits for (call_wait.h) */
     struct event *linger;            /* CDR written: how long to wait for SIP to let go */
     struct mem_account mem;
@@ -217,6 +219,9 @@ void call_tone_stop(struct call *c);
 /* Script side (call_lua.c). */
 /* Creates the handler's coroutine; it first runs at the worker's next flush. */
 void call_script_start(struct call *c, const char *script, const struct route *route);
+/* Runs the function fn_ref (a registry reference) on this b-leg's call object: call:dial's
+ * on_answer. Its end goes to call_dial_screened instead of ending the call. */
+void call_script_screen(struct call *c, int fn_ref);
 /* Asks the worker to look at the call again at its next flush (resume, finish, free). */
 void call_script_wake(struct call *c);
 /* Ends what the script holds: coroutines and registry references. */
@@ -241,6 +246,8 @@ void call_record_done(struct call *c, uint32_t generation, uint64_t duration_ms,
 
 /* call:dial: the b-leg b rang with early media, answered or ended (method_dial.c). */
 void call_dial_leg_event(struct call *b);
+/* call:dial's on_answer ran on the b-leg b: accepted (bridge it) or not (hang it up, go on). */
+void call_dial_screened(struct call *b, bool accepted);
 void call_dial_free(struct call *a);
 
 /* Completes the CDR and frees the call when both the script and SIP are done with it. */

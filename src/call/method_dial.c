@@ -28,6 +28,9 @@ struct dial_state {
     struct call *legs[DIAL_MAX_ATTEMPTS]; /* b-legs up (one at a time unless parallel) */
     int n_legs;
     struct call *winner;     /* the b-leg that answered (bridged) */
+    int on_answer_ref;       /* opts.on_answer (LUA_NOREF: none) */
+    struct call *screened;   /* the answered b-leg on_answer runs on */
+    struct call *refused;    /* the b-leg on_answer said no to, while it ends */
     /* the attempts, in order: sip: URIs, and gw:NAME/NUMBER for each gateway a number may take */
     char attempts[DIAL_MAX_ATTEMPTS][256];
     int n_attempts, next;
@@ -45,8 +48,11 @@ struct dial_state {
 
 void call_dial_free(struct call *a)
 {
-    for (int i = 0; a->dial && i < a->dial->n_legs; i++)
+    if (!a->dial)
+        return;
+    for (int i = 0; i < a->dial->n_legs; i++)
         a->dial->legs[i]->dial_parent = NULL;
+    luaL_unref(worker_lua(a->w), LUA_REGISTRYINDEX, a->dial->on_answer_ref);
     free(a->dial);
     a->dial = NULL;
 }
@@ -69,6 +75,8 @@ static const char *status_of(const struct cdr_row *r)
  * attempt; 486, 600, 603 and 404 are the callee's "no" and stop. */
 static bool goes_on(const struct dial_state *d)
 {
+    if (strcmp(d->status, "rejected") == 0 && d->code == 200)
+        return true; /* on_answer said no */
     return strcmp(d->status, "answered") != 0 && strcmp(d->status, "cancelled") != 0 &&
            d->code != 486 && d->code != 600 && d->code != 603 && d->code != 404;
 }
@@ -179,6 +187,12 @@ void call_dial_leg_event(struct call *b)
         remove_leg(d, b);
         if (counts)
             take_result(d, b);
+        if (b == d->screened)
+            d->screened = NULL;
+        if (b == d->refused) { /* on_answer said no: answered, but not taken */
+            snprintf(d->status, sizeof d->status, "rejected");
+            d->refused = NULL;
+        }
         if (d->placing || !counts)
             return;
         if (d->n_legs > 0 && !d->winner)
@@ -186,11 +200,31 @@ void call_dial_leg_event(struct call *b)
         if (!d->winner && !a->ended && goes_on(d) && place_more(a))
             return;
         dial_over(a);
+    } else if (b->state == CALL_UP && !d->winner && d->on_answer_ref != LUA_NOREF) {
+        if (d->screened) /* one is being asked already: this later answer is not needed */
+            call_end(b, 0, "cancelled", "system");
+        else
+            call_script_screen(d->screened = b, d->on_answer_ref);
     } else if (b->state == CALL_UP && !d->winner) {
         won(a, b);
     } else if (b->state == CALL_EARLY && d->relay && !a->bridge && d->n_legs == 1) {
         call_progress_now(a); /* the callee's ringback or announcement, relayed */
         bridge_start(a, b);
+    }
+}
+
+void call_dial_screened(struct call *b, bool accepted)
+{
+    struct call *a = b->dial_parent;
+    struct dial_state *d = a ? a->dial : NULL;
+    if (!d || b->ended)
+        return; /* its end was the dial's news already */
+    d->screened = NULL;
+    if (accepted) {
+        won(a, b);
+    } else {
+        d->refused = b;
+        call_end(b, 0, "normal_clearing", "script"); /* and the dial goes on */
     }
 }
 
@@ -362,6 +396,8 @@ static int m_dial(lua_State *L)
     lua_getfield(L, 3, "ringback");
     lua_getfield(L, 3, "parallel");
     bool parallel = lua_toboolean(L, 8);
+    if (lua_getfield(L, 3, "on_answer") != LUA_TNIL && !lua_isfunction(L, 9))
+        return luaL_error(L, "call:dial(): on_answer must be a function");
     lua_Integer timeout = luaL_optinteger(L, 4, OUTLEG_TIMEOUT_MS_DEFAULT);
     lua_Integer max_duration = luaL_optinteger(L, 5, 0);
     const char *cid = caller_id(a, luaL_optstring(L, 6, NULL));
@@ -393,6 +429,11 @@ static int m_dial(lua_State *L)
     d->relay = strcmp(ringback, "relay") == 0;
     d->max_duration_ms = max_duration;
     d->parallel = parallel;
+    d->on_answer_ref = LUA_NOREF;
+    if (lua_isfunction(L, 9)) {
+        lua_pushvalue(L, 9);
+        d->on_answer_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
     snprintf(d->status, sizeof d->status, "failed"); /* until an attempt says otherwise */
     a->dial = d;
     if (!place_more(a)) /* every attempt refused at once (limits, no gateway up) */

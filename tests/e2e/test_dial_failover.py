@@ -8,6 +8,9 @@ parent_call_id.
   failed, 200).
 - The first gateway answering 486: dial stops (busy); the second gateway never sees an INVITE.
 - A list of targets whose first answers 603: rejected, the second target is not tried.
+- opts.on_answer runs on each answered b-leg (its call object: vars reach its CDR row, it can
+  play to the callee); returning false hangs that leg up and the dial goes on to the next
+  target, which it accepts and which is bridged.
 - opts.parallel: both targets ring at once; the first answer wins and is bridged, the other
   gets CANCEL (its row cancelled)."""
 
@@ -32,8 +35,15 @@ def dialplans(list_targets):
         "routes": T.routes_lua(("^\\d+$", "bridge")),
         "bridge": """return function(call)
   local target, opts = call.to, { timeout = 10000 }
-  if target == "9" or target == "8" then target = { %s } end
+  if target == "9" or target == "8" or target == "7" then target = { %s } end
   if call.to == "8" then opts.parallel = true end
+  if call.to == "7" then
+    opts.on_answer = function(b)
+      b:set("screened", "yes")
+      b:tone("1000/200", 200)
+      return b.to ~= "one"
+    end
+  end
   local r = call:dial(target, opts)
   for _, k in ipairs({ "status", "code", "hangup_by", "call_id", "gateway", "target" }) do
     call:set("dial_" .. k, r[k])
@@ -118,7 +128,23 @@ def parallel(t):
     u2.wait_ok(what="the winning target")
 
 
+def on_answer(t):
+    v, u1, u2 = setup(t, "uas_carrier", {}, "uas_carrier", {"hangup_ms": 1500})
+    a = call(t, v, "7")
+    got = a["vars"]
+    T.check_eq((got.get("dial_status"), got.get("dial_target")),
+               ("answered", "sip:two@127.0.0.1:%d" % u2.port), "dial with on_answer (%s)" % got)
+    u1.wait_log(r"GOTBYE", 10, "the BYE of the leg on_answer refused")
+    T.wait_until(lambda: len(b_rows(v, a)) == 2, 10, "two b-leg rows")
+    rows = sorted(b_rows(v, a), key=lambda r: r["to_number"])
+    T.check_eq([(r["to_number"], r["hangup_by"], r["vars"].get("screened")) for r in rows],
+               [("one", "script", "yes"), ("two", "callee", "yes")], "the screened attempts")
+    u1.wait_ok(what="the refused target")
+    u2.wait_ok(what="the accepted target")
+
+
 def run(t):
+    on_answer(t)
     parallel(t)
     failover_503(t)
     stop_486(t)

@@ -341,13 +341,14 @@ static const char *caller_id(struct call *a, const char *asked)
 /* Adds target's attempts: a bare number once per gateway it may take, in their order. */
 static void add_attempts(struct engine *e, struct dial_state *d, const char *target)
 {
-    bool number = strncmp(target, "sip:", 4) != 0 && strncmp(target, "gw:", 3) != 0;
+    bool number = strncmp(target, "sip:", 4) != 0 && strncmp(target, "gw:", 3) != 0 &&
+                  strncmp(target, "trunk:", 6) != 0;
     int order[GATEWAY_ORDER_MAX];
     size_t n = number ? outleg_gateway_order(e, order) : 0;
     for (size_t i = 0; i < n && d->n_attempts < DIAL_MAX_ATTEMPTS; i++)
         snprintf(d->attempts[d->n_attempts++], sizeof d->attempts[0], "gw:%s/%s",
                  gateways_config(engine_gateways(e), (size_t)order[i])->name, target);
-    if (n == 0 && d->n_attempts < DIAL_MAX_ATTEMPTS) /* a URI, gw:, or no gateway up */
+    if (n == 0 && d->n_attempts < DIAL_MAX_ATTEMPTS) /* a URI, gw:, trunk:, or no gateway up */
         snprintf(d->attempts[d->n_attempts++], sizeof d->attempts[0], "%s", target);
 }
 

@@ -19,6 +19,7 @@
 #include "store/store.h"
 #include "trunk/gateway_order.h"
 #include "trunk/gateways.h"
+#include "trunk/trunks.h"
 
 #define OPERATOR_ACCOUNT "admin" /* may present any caller ID (SPEC 8) */
 
@@ -70,6 +71,35 @@ bool outleg_billing_admit(struct call *c)
     return true;
 }
 
+/* trunk:NAME/NUMBER: the trunk's registered contact as the request URI (the number in To),
+ * else NUMBER at its static address; the leg counts against the trunk's max_calls. False once
+ * the leg ended (unreachable trunk, a limit). */
+static bool through_trunk(struct call *c, char **to_header)
+{
+    struct trunks *trunks = engine_services(worker_engine(c->w))->trunks;
+    struct trunk_match m;
+    char route[TRUNK_CONTACT_MAX], uri[TRUNK_CONTACT_MAX + 80];
+    if (!trunks || !trunks_get(trunks, c->out->trunk, &m) ||
+        trunks_route(trunks, c->out->trunk, clock_wall_ms(), route, sizeof route) != 0) {
+        log_info("call %s: trunk %s has no contact and no static address", c->id, c->out->trunk);
+        c->sip_gone = true;
+        c->script_done = true;
+        call_end_because(c, 480, "failed", "system", "trunk unreachable");
+        return false;
+    }
+    snprintf(c->cdr.trunk, sizeof c->cdr.trunk, "%s", m.name);
+    c->trunk_max_calls = m.max_calls;
+    if (!call_take_channels(c))
+        return false;
+    const char *at = strchr(route, '@'), *host = at ? at + 1 : route + 4;
+    size_t hostlen = strcspn(host, ";>");
+    snprintf(uri, sizeof uri, "sip:%s@%.*s", c->out->number, (int)hostlen, host);
+    *to_header = strdup(uri);
+    free(c->to_uri);
+    c->to_uri = strdup(at ? route : uri); /* a contact is the request URI as registered */
+    return c->to_uri && *to_header;
+}
+
 void outleg_billing_answered(struct call *c)
 {
     (void)c;
@@ -80,20 +110,50 @@ void outleg_billing_ended(struct call *c)
     (void)c;
 }
 
-/* The target: a sip: URI as it is, "gw:NAME/NUMBER", or a number for the gateways. */
-static int parse_target(struct gateways *gws, struct outleg_request *req, char *err, size_t errlen)
+/* "PREFIX:NAME/NUMBER": NAME into name (cap bytes); the number, or NULL when malformed. */
+static const char *split_named(const char *to, size_t prefix, char *name, size_t cap)
 {
+    const char *slash = strchr(to + prefix, '/');
+    size_t n = slash ? (size_t)(slash - to - prefix) : 0;
+    if (!slash || n == 0 || n >= cap)
+        return NULL;
+    memcpy(name, to + prefix, n);
+    name[n] = '\0';
+    return slash + 1;
+}
+
+/* trunk:NAME/NUMBER: a trunk of the account (the operator: any). */
+static int parse_trunk(struct engine *e, struct outleg_request *req, char *err, size_t errlen)
+{
+    struct trunks *trunks = engine_services(e)->trunks;
+    struct trunk_match m;
+    const char *number = split_named(req->to, 6, req->trunk, sizeof req->trunk);
+    if (!number || !number_ok(number)) {
+        snprintf(err, errlen, "to: trunk:NAME/NUMBER");
+        return 400;
+    }
+    if (!trunks || !trunks_get(trunks, req->trunk, &m) ||
+        (strcmp(req->account, OPERATOR_ACCOUNT) != 0 && strcmp(m.account, req->account) != 0)) {
+        snprintf(err, errlen, "to: no trunk named '%s'", req->trunk);
+        return 404;
+    }
+    snprintf(req->number, sizeof req->number, "%s", number);
+    return 0;
+}
+
+/* The target: a sip: URI as it is, "gw:NAME/NUMBER", "trunk:NAME/NUMBER", or a number for the
+ * gateways. */
+static int parse_target(struct engine *e, struct outleg_request *req, char *err, size_t errlen)
+{
+    struct gateways *gws = engine_gateways(e);
     const char *number = req->to;
+    if (strncmp(req->to, "trunk:", 6) == 0)
+        return parse_trunk(e, req, err, errlen);
     if (strncmp(req->to, "gw:", 3) == 0) {
-        const char *slash = strchr(req->to + 3, '/');
-        size_t n = slash ? (size_t)(slash - req->to - 3) : 0;
-        if (!slash || n == 0 || n >= sizeof req->gateway) {
+        if (!(number = split_named(req->to, 3, req->gateway, sizeof req->gateway))) {
             snprintf(err, errlen, "to: gw:NAME/NUMBER");
             return 400;
         }
-        memcpy(req->gateway, req->to + 3, n);
-        req->gateway[n] = '\0';
-        number = slash + 1;
     } else if (sip_uri_ok(req->to)) {
         if (req->gateway[0]) {
             snprintf(err, errlen, "gateway: only for numbers, not sip: URIs");
@@ -119,7 +179,7 @@ static int parse_target(struct gateways *gws, struct outleg_request *req, char *
 
 int outleg_check(struct engine *e, struct outleg_request *req, char *err, size_t errlen)
 {
-    int bad = parse_target(engine_gateways(e), req, err, errlen);
+    int bad = parse_target(e, req, err, errlen);
     if (bad)
         return bad;
     if (!number_ok(req->from)) {
@@ -278,29 +338,37 @@ struct call *outleg_start(struct worker *w, uint64_t leg_id, struct outleg_reque
         return c;
     }
     struct sip_credentials cred = { NULL, NULL };
-    if (req->number[0] ? !through_gateway(c, &cred) : !call_take_channels(c)) {
+    char *to_header = NULL;
+    bool placed = req->trunk[0]    ? through_trunk(c, &to_header)
+                  : req->number[0] ? through_gateway(c, &cred)
+                                   : call_take_channels(c);
+    if (!placed) {
+        free(to_header);
         call_script_wake(c);
         return c;
     }
-    if (c->cdr.gateway[0] && !(c->billed = outleg_billing_admit(c))) {
-        end_unplaced(c, 403, "no_balance");
-        return c;
-    }
     char err[200], sdp[1024];
-    if (rtp_session_open(&c->rtp, svc->ports, svc->bind_ip, err, sizeof err) != 0) {
+    const char *cause = NULL;
+    if (c->cdr.gateway[0] && !(c->billed = outleg_billing_admit(c))) {
+        cause = "no_balance";
+    } else if (rtp_session_open(&c->rtp, svc->ports, svc->bind_ip, err, sizeof err) != 0) {
         log_warn("call %s: %s", c->id, err);
-        end_unplaced(c, 503, "failed");
-        return c;
+        cause = "failed";
+    } else {
+        c->rtp_open = true;
+        if (call_sdp(c, sdp, sizeof sdp) < 0)
+            cause = "failed";
     }
-    c->rtp_open = true;
-    if (call_sdp(c, sdp, sizeof sdp) < 0) {
-        end_unplaced(c, 500, "failed");
+    if (cause) {
+        free(to_header);
+        end_unplaced(c, strcmp(cause, "no_balance") == 0 ? 403 : 500, cause);
         return c;
     }
     c->sip_gone = false;
     engine_leg_placed(worker_engine(w), leg_id);
-    sip_invite(svc->sip, leg_id, c->to_uri, c->from_uri, NULL, sdp, cred.username ? &cred : NULL,
-               req->headers);
+    sip_invite(svc->sip, leg_id, c->to_uri, c->from_uri, to_header, sdp,
+               cred.username ? &cred : NULL, req->headers);
+    free(to_header);
     struct timeval tv = { req->timeout_ms / 1000, (req->timeout_ms % 1000) * 1000 };
     evtimer_add(c->ring_timer, &tv);
     call_publish(c);

@@ -24,8 +24,10 @@ struct engine;
 #define OUTLEG_TIMEOUT_MS_MAX 600000
 
 struct outleg_request {
-    char to[256];            /* "sip:user@host[:port]", "gw:NAME/NUMBER" or a number */
+    char to[256];            /* "sip:user@host[:port]", "gw:NAME/NUMBER", "trunk:NAME/NUMBER"
+                              * or a number */
     char gateway[64];        /* the gateway to use ("": by priority and weight) */
+    char trunk[64];          /* set by outleg_check for trunk:NAME/NUMBER */
     char number[64];         /* set by outleg_check: the number dialled through a gateway */
     char from[64];           /* our number presented (user part of From) */
     char script[128];        /* runs on answer ("" for call:dial's b-leg, which is bridged) */
@@ -41,8 +43,8 @@ void outleg_request_free(struct outleg_request *req);
 
 /* Any thread: checks req against the configuration, dialplans and numbers (the script exists;
  * the target is a sip: URI, or a number with a gateway configured, or gw:NAME/NUMBER of a
- * configured gateway; unless the account is the operator, from is one of the account's active
- * numbers) and fills req->number and req->gateway from the target.
+ * configured gateway, or trunk:NAME/NUMBER of a trunk of the account; unless the account is the operator, from is one of the account's active
+ * numbers) and fills req->number, req->gateway and req->trunk from the target.
  * 0, or an HTTP-like status (400, 404) with a message in err. */
 int outleg_check(struct engine *e, struct outleg_request *req, char *err, size_t errlen);
 

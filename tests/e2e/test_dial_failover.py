@@ -8,6 +8,8 @@ parent_call_id.
   failed, 200).
 - The first gateway answering 486: dial stops (busy); the second gateway never sees an INVITE.
 - A list of targets whose first answers 603: rejected, the second target is not tried.
+- trunk:NAME/NUMBER reaches the customer trunk at its static address (no REGISTER), the row
+  names the trunk.
 - opts.on_answer runs on each answered b-leg (its call object: vars reach its CDR row, it can
   play to the callee); returning false hangs that leg up and the dial goes on to the next
   target, which it accepts and which is bridged.
@@ -26,7 +28,8 @@ def config(first, second):
     gw = """    { name = "%s", address = "127.0.0.1:%d", priority = %d, options_interval_s = 0,
       inbound = false },
 """
-    return ("return { trunks = { { name = \"pbx\", account = \"admin\", allow = { \"127.0.0.0/8\" } } },\n"
+    return ("return { trunks = { { name = \"pbx\", account = \"admin\", allow = { \"127.0.0.0/8\" },\n"
+            "                     address = \"127.0.0.1:%d\" } },\n" % second +
             "  gateways = {\n" + gw % ("first", first, 1) + gw % ("second", second, 2) + "} }\n")
 
 
@@ -36,6 +39,7 @@ def dialplans(list_targets):
         "bridge": """return function(call)
   local target, opts = call.to, { timeout = 10000 }
   if target == "9" or target == "8" or target == "7" then target = { %s } end
+  if target == "6" then target = "trunk:pbx/5551234" end
   if call.to == "8" then opts.parallel = true end
   if call.to == "7" then
     opts.on_answer = function(b)
@@ -144,7 +148,21 @@ def on_answer(t):
                 "on_answer refusing the first, accepting the second")
 
 
+def trunk_target(t):
+    v, u1, u2 = setup(t, "uas_carrier", {}, "uas_carrier", {"hangup_ms": 1000})
+    a = call(t, v, "6")
+    got = a["vars"]
+    T.check_eq(got.get("dial_status"), "answered", "dial trunk:pbx/5551234 (%s)" % got)
+    u2.wait_log(r"INVITE 5551234", 5, "the INVITE at the trunk's static address")
+    rows = b_rows(v, a)
+    T.check_eq([(r["trunk"], r["to_number"], r["sip_code"]) for r in rows],
+               [("pbx", "5551234", 200)], "the b-leg row names the trunk")
+    u2.wait_ok(what="the trunk's PBX")
+    T.check(not u1.find_log(r"INVITE"), "the gateway got nothing")
+
+
 def run(t):
+    trunk_target(t)
     on_answer(t)
     parallel(t)
     failover_503(t)

@@ -9,6 +9,7 @@
 #include <event2/event.h>
 #include <lauxlib.h>
 
+#include "call/bridge.h"
 #include "call/engine.h"
 #include "call/live_calls.h"
 #include "call/outleg.h"
@@ -72,6 +73,11 @@ void call_on_digit(struct call *c, enum dtmf_source src, char digit)
 {
     if (!c->ended && dtmf_dedup_push(&c->digits, src, digit, clock_mono_ms()) == 1) {
         log_debug("call %s: key %c", c->id, digit);
+        if (c->bridge) { /* for the other side, not for the script */
+            char key = dtmf_dedup_pop(&c->digits);
+            bridge_dtmf(c->bridge, key ? key : digit);
+            return;
+        }
         call_digit_arrived(c);
     }
 }
@@ -154,6 +160,7 @@ static void on_rtp(evutil_socket_t fd, short what, void *arg)
         }
         if (pkt.pt != c->remote.codec_pt || !pkt.len)
             continue;
+        bridge_received(c, pkt.ts, pkt.seq, pkt.payload, pkt.len);
         size_t n = pkt.len < FRAME_SAMPLES ? pkt.len : FRAME_SAMPLES;
         if (c->echo)
             ring_push(c, c->echo, pkt.payload, n);
@@ -261,6 +268,9 @@ static void fill_frame(struct call *c, uint8_t *frame)
         }
     } else if (c->conf) {
         call_conference_frame(c, frame);
+        filled = FRAME_SAMPLES;
+    } else if (c->bridge) {
+        bridge_frame(c, frame);
         filled = FRAME_SAMPLES;
     } else if (c->echo && c->echo->head != c->echo->tail) {
         memcpy(frame, c->echo->frames[c->echo->tail % RING_SLOTS], FRAME_SAMPLES);
@@ -392,7 +402,10 @@ void call_end_because(struct call *c, int sip_code, const char *cause, const cha
     call_tone_stop(c);
     free(c->echo);
     c->echo = NULL;
+    bridge_stop(c);
     call_wait_notify(c, WAIT_EV_HANGUP);
+    if (c->dial_parent)
+        call_dial_leg_event(c);
 }
 
 /* ---- SIP events --------------------------------------------------------------------------- */
@@ -679,6 +692,8 @@ void call_free(struct call *c)
     if (c->ring_timer)
         event_free(c->ring_timer);
     outleg_request_free(c->out);
+    call_dial_free(c);
+    bridge_free(c);
     call_wait_free(c);
     worker_remove_call(c->w, c);
     if (c->version_held)

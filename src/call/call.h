@@ -32,6 +32,7 @@ struct prompt;
 struct sip_event;
 struct outleg_request;
 struct conf_member;
+struct dial_state;
 struct jitter;
 
 enum call_state {
@@ -73,6 +74,12 @@ struct call {
     struct event *ring_timer;   /* an outbound leg rings at most this long */
     int offer_pt;               /* the codec we offer when we make the offer (PCMU) */
     bool billed;                /* a gateway leg admitted by outleg_billing_admit */
+
+    /* call:dial (method_dial.c) and the bridge (bridge.c); both legs live on this worker */
+    struct dial_state *dial;    /* the a-leg's dial in progress */
+    struct call *dial_parent;   /* the b-leg's a-leg while the dial waits for it */
+    struct call *bridge;        /* the leg whose audio this one sends, while bridged */
+    struct jitter *jb;          /* this leg's received audio, for its peer */
     bool script_done; /* the handler and on_hangup have finished (or never ran) */
     bool cdr_written;
     struct cdr_row cdr;
@@ -141,6 +148,8 @@ struct call {
     bool running;                    /* inside lua_resume now */
     bool started;                    /* the coroutine has been resumed once */
     bool in_cleanup;                 /* the coroutine is on_hangup's */
+    bool screening;                  /* the coroutine is call:dial's on_answer, on this b-leg */
+    bool screen_refused;             /* ... and it returned false */
     struct call_wait wait;           /* what the coroutine waits for (call_wait.h) */
     struct event *linger;            /* CDR written: how long to wait for SIP to let go */
     struct mem_account mem;
@@ -210,6 +219,9 @@ void call_tone_stop(struct call *c);
 /* Script side (call_lua.c). */
 /* Creates the handler's coroutine; it first runs at the worker's next flush. */
 void call_script_start(struct call *c, const char *script, const struct route *route);
+/* Runs the function fn_ref (a registry reference) on this b-leg's call object: call:dial's
+ * on_answer. Its end goes to call_dial_screened instead of ending the call. */
+void call_script_screen(struct call *c, int fn_ref);
 /* Asks the worker to look at the call again at its next flush (resume, finish, free). */
 void call_script_wake(struct call *c);
 /* Ends what the script holds: coroutines and registry references. */
@@ -231,6 +243,12 @@ void call_prompt_loaded(struct call *c, uint32_t generation, int slot, const str
 void call_record_stop(struct call *c, const char *reason, size_t trim_frames);
 /* The recording's file is complete (from the recorder's thread, via the worker). */
 void call_record_done(struct call *c, uint32_t generation, uint64_t duration_ms, const char *err);
+
+/* call:dial: the b-leg b rang with early media, answered or ended (method_dial.c). */
+void call_dial_leg_event(struct call *b);
+/* call:dial's on_answer ran on the b-leg b: accepted (bridge it) or not (hang it up, go on). */
+void call_dial_screened(struct call *b, bool accepted);
+void call_dial_free(struct call *a);
 
 /* Completes the CDR and frees the call when both the script and SIP are done with it. */
 void call_maybe_finish(struct call *c);

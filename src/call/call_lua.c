@@ -165,7 +165,8 @@ void call_lua_register(lua_State *L)
         { NULL, NULL } };
     static const luaL_Reg *const method_files[] = {
         object_funcs, method_answer_funcs, method_play_funcs, method_sleep_funcs,
-        method_dtmf_funcs, method_record_funcs, method_record_call_funcs, method_conference_funcs };
+        method_dtmf_funcs, method_record_funcs, method_record_call_funcs, method_conference_funcs,
+        method_dial_funcs };
     luaL_newmetatable(L, CALL_MT);
     lua_newtable(L);
     for (size_t i = 0; i < sizeof method_files / sizeof method_files[0]; i++)
@@ -256,6 +257,20 @@ static void push_call_object(struct call *c, lua_State *co, const struct route *
     c->vars_ref = luaL_ref(co, LUA_REGISTRYINDEX);
 }
 
+/* The handler's function is on the worker state's top: its coroutine starts at the next flush. */
+static void start_coroutine(struct call *c, const struct route *route)
+{
+    lua_State *L = worker_lua(c->w);
+    c->co = lua_newthread(L);
+    c->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    *(struct call **)lua_getextraspace(c->co) = c; /* vcs functions acting for the call */
+    lua_xmove(L, c->co, 1); /* the handler */
+    push_call_object(c, c->co, route);
+    sandbox_run_as(L, NULL, NULL);
+    c->started = false;
+    call_wait_ready(c);
+}
+
 void call_script_start(struct call *c, const char *script, const struct route *route)
 {
     lua_State *L = worker_lua(c->w);
@@ -270,14 +285,18 @@ void call_script_start(struct call *c, const char *script, const struct route *r
         return;
     }
     c->version_held = true;
-    c->co = lua_newthread(L);
-    c->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    *(struct call **)lua_getextraspace(c->co) = c; /* vcs functions acting for the call */
-    lua_xmove(L, c->co, 1); /* the handler */
-    push_call_object(c, c->co, route);
-    sandbox_run_as(L, NULL, NULL);
-    c->started = false;
-    call_wait_ready(c);
+    start_coroutine(c, route);
+}
+
+void call_script_screen(struct call *c, int fn_ref)
+{
+    lua_State *L = worker_lua(c->w);
+    char label[96];
+    sandbox_run_as(L, &c->mem, label_of(c, label, sizeof label));
+    lua_rawgeti(L, LUA_REGISTRYINDEX, fn_ref);
+    c->screening = true;
+    c->script_done = false;
+    start_coroutine(c, NULL);
 }
 
 static void drop_coroutine(struct call *c)
@@ -314,6 +333,15 @@ static void coroutine_ended(struct call *c, const char *error)
 {
     char label[96];
     label_of(c, label, sizeof label);
+    if (c->screening) { /* call:dial's on_answer: the leg stays up unless it said no */
+        if (error)
+            log_error("%s: on_answer failed: %s", label, error);
+        drop_coroutine(c);
+        c->screening = false;
+        c->script_done = true;
+        call_dial_screened(c, !error && !c->screen_refused && !c->ended);
+        return;
+    }
     if (c->in_cleanup) {
         if (error)
             log_error("%s: on_hangup failed: %s", label, error);
@@ -360,6 +388,9 @@ static void resume(struct call *c, int nargs)
         return;
     }
     if (status == LUA_OK || sandbox_is_hangup(c->co, -1)) {
+        /* on_answer returning false refuses the leg (nil or anything else accepts it) */
+        c->screen_refused = status == LUA_OK && nres > 0 && lua_isboolean(c->co, -nres) &&
+                            !lua_toboolean(c->co, -nres);
         sandbox_run_as(L, NULL, NULL);
         coroutine_ended(c, NULL);
         return;

@@ -26,6 +26,8 @@ struct call *method_call(lua_State *L);
 struct call *method_live_call(lua_State *L, const char *method);
 /* Answers a ringing call (200 with our SDP) without waiting for the ACK. */
 void call_answer_now(struct call *c);
+/* Sends 183 with our SDP to a ringing call (early media). */
+void call_progress_now(struct call *c);
 /* Reads opts.digits at idx (the keys that interrupt the coming prompt) into c->wait.keys. A key
  * pressed before (type-ahead) that is in the set answers at once: it is pushed and true returned;
  * keys outside the set are dropped, as they would be during the prompt. */
@@ -39,5 +41,6 @@ extern const luaL_Reg method_record_funcs[];  /* _record (record is Lua, call_me
 extern const luaL_Reg method_record_call_funcs[]; /* record_call, pause_recording, resume_recording */
 extern const luaL_Reg method_conference_funcs[]; /* conference, mute */
 extern const luaL_Reg vcs_conference_funcs[];    /* vcs.conference_members, vcs.conference_kick */
+extern const luaL_Reg method_dial_funcs[];    /* dial */
 
 #endif

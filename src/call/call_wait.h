@@ -33,6 +33,7 @@ enum wait_event {
     WAIT_EV_PLAYED,    /* the media tick finished the prompts or tone */
     WAIT_EV_DTMF_SENT, /* the media tick sent the last RFC 4733 event */
     WAIT_EV_HANGUP,    /* the call ended */
+    WAIT_EV_PEER,      /* the leg call:dial placed rang, answered or ended */
 };
 
 #define WAIT_ON(ev) (1u << (ev))

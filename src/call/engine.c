@@ -292,12 +292,17 @@ int engine_originate(struct engine *e, struct outleg_request *req, char *id, siz
         outleg_request_free(req);
         return status;
     }
-    atomic_fetch_add(&e->live_calls, 1);
     int w = pick_worker(e);
-    uint64_t leg_id = (atomic_fetch_add(&e->next_seq, 1) << WORKER_BITS) | (uint64_t)w;
+    uint64_t leg_id = engine_new_leg(e, w);
     engine_call_id(e, leg_id, id, idlen);
     worker_post_originate(e->workers[w], leg_id, req);
     return 0;
+}
+
+uint64_t engine_new_leg(struct engine *e, int worker)
+{
+    atomic_fetch_add(&e->live_calls, 1);
+    return (atomic_fetch_add(&e->next_seq, 1) << WORKER_BITS) | (uint64_t)worker;
 }
 
 void engine_leg_placed(struct engine *e, uint64_t leg_id)

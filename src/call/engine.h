@@ -84,6 +84,8 @@ int engine_originate(struct engine *e, struct outleg_request *req, char *id, siz
                      char *err, size_t errlen);
 /* Any thread: hangs up the live leg id of account (NULL: any). 0, or -1 when no such leg is up. */
 int engine_hangup_call(struct engine *e, const char *account, const char *id);
+/* Any thread: a new leg id on that worker, counted as a live call until call_free. */
+uint64_t engine_new_leg(struct engine *e, int worker);
 /* Worker thread: the leg's INVITE is about to go to SIP, which holds it until it terminates
  * (counted for the worker's share). */
 void engine_leg_placed(struct engine *e, uint64_t leg_id);

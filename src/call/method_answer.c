@@ -21,6 +21,7 @@ void call_answer_now(struct call *c)
     if (send_sdp_response(c, 200)) {
         c->state = CALL_ANSWERING; /* answered once the ACK arrives (call_on_sip) */
         c->cdr.sip_code = 200;
+        call_publish(c);
     }
 }
 
@@ -34,13 +35,20 @@ static int m_ring(lua_State *L)
     return 0;
 }
 
+void call_progress_now(struct call *c)
+{
+    if (c->state == CALL_INCOMING && send_sdp_response(c, 183)) {
+        c->state = CALL_EARLY;
+        call_publish(c);
+    }
+}
+
 static int m_progress(lua_State *L)
 {
     struct call *c = method_call(L);
     if (!c || c->ended)
         return call_raise_hangup(L, c);
-    if (c->state == CALL_INCOMING && send_sdp_response(c, 183))
-        c->state = CALL_EARLY;
+    call_progress_now(c);
     return 0;
 }
 

@@ -19,6 +19,7 @@
 #include "store/store.h"
 #include "trunk/gateway_order.h"
 #include "trunk/gateways.h"
+#include "trunk/trunks.h"
 
 #define OPERATOR_ACCOUNT "admin" /* may present any caller ID (SPEC 8) */
 
@@ -70,6 +71,35 @@ bool outleg_billing_admit(struct call *c)
     return true;
 }
 
+/* trunk:NAME/NUMBER: the trunk's registered contact as the request URI (the number in To),
+ * else NUMBER at its static address; the leg counts against the trunk's max_calls. False once
+ * the leg ended (unreachable trunk, a limit). */
+static bool through_trunk(struct call *c, char **to_header)
+{
+    struct trunks *trunks = engine_services(worker_engine(c->w))->trunks;
+    struct trunk_match m;
+    char route[TRUNK_CONTACT_MAX], uri[TRUNK_CONTACT_MAX + 80];
+    if (!trunks || !trunks_get(trunks, c->out->trunk, &m) ||
+        trunks_route(trunks, c->out->trunk, clock_wall_ms(), route, sizeof route) != 0) {
+        log_info("call %s: trunk %s has no contact and no static address", c->id, c->out->trunk);
+        c->sip_gone = true;
+        c->script_done = true;
+        call_end_because(c, 480, "failed", "system", "trunk unreachable");
+        return false;
+    }
+    snprintf(c->cdr.trunk, sizeof c->cdr.trunk, "%s", m.name);
+    c->trunk_max_calls = m.max_calls;
+    if (!call_take_channels(c))
+        return false;
+    const char *at = strchr(route, '@'), *host = at ? at + 1 : route + 4;
+    size_t hostlen = strcspn(host, ";>");
+    snprintf(uri, sizeof uri, "sip:%s@%.*s", c->out->number, (int)hostlen, host);
+    *to_header = strdup(uri);
+    free(c->to_uri);
+    c->to_uri = strdup(at ? route : uri); /* a contact is the request URI as registered */
+    return c->to_uri && *to_header;
+}
+
 void outleg_billing_answered(struct call *c)
 {
     (void)c;
@@ -80,20 +110,50 @@ void outleg_billing_ended(struct call *c)
     (void)c;
 }
 
-/* The target: a sip: URI as it is, "gw:NAME/NUMBER", or a number for the gateways. */
-static int parse_target(struct gateways *gws, struct outleg_request *req, char *err, size_t errlen)
+/* "PREFIX:NAME/NUMBER": NAME into name (cap bytes); the number, or NULL when malformed. */
+static const char *split_named(const char *to, size_t prefix, char *name, size_t cap)
 {
+    const char *slash = strchr(to + prefix, '/');
+    size_t n = slash ? (size_t)(slash - to - prefix) : 0;
+    if (!slash || n == 0 || n >= cap)
+        return NULL;
+    memcpy(name, to + prefix, n);
+    name[n] = '\0';
+    return slash + 1;
+}
+
+/* trunk:NAME/NUMBER: a trunk of the account (the operator: any). */
+static int parse_trunk(struct engine *e, struct outleg_request *req, char *err, size_t errlen)
+{
+    struct trunks *trunks = engine_services(e)->trunks;
+    struct trunk_match m;
+    const char *number = split_named(req->to, 6, req->trunk, sizeof req->trunk);
+    if (!number || !number_ok(number)) {
+        snprintf(err, errlen, "to: trunk:NAME/NUMBER");
+        return 400;
+    }
+    if (!trunks || !trunks_get(trunks, req->trunk, &m) ||
+        (strcmp(req->account, OPERATOR_ACCOUNT) != 0 && strcmp(m.account, req->account) != 0)) {
+        snprintf(err, errlen, "to: no trunk named '%s'", req->trunk);
+        return 404;
+    }
+    snprintf(req->number, sizeof req->number, "%s", number);
+    return 0;
+}
+
+/* The target: a sip: URI as it is, "gw:NAME/NUMBER", "trunk:NAME/NUMBER", or a number for the
+ * gateways. */
+static int parse_target(struct engine *e, struct outleg_request *req, char *err, size_t errlen)
+{
+    struct gateways *gws = engine_gateways(e);
     const char *number = req->to;
+    if (strncmp(req->to, "trunk:", 6) == 0)
+        return parse_trunk(e, req, err, errlen);
     if (strncmp(req->to, "gw:", 3) == 0) {
-        const char *slash = strchr(req->to + 3, '/');
-        size_t n = slash ? (size_t)(slash - req->to - 3) : 0;
-        if (!slash || n == 0 || n >= sizeof req->gateway) {
+        if (!(number = split_named(req->to, 3, req->gateway, sizeof req->gateway))) {
             snprintf(err, errlen, "to: gw:NAME/NUMBER");
             return 400;
         }
-        memcpy(req->gateway, req->to + 3, n);
-        req->gateway[n] = '\0';
-        number = slash + 1;
     } else if (sip_uri_ok(req->to)) {
         if (req->gateway[0]) {
             snprintf(err, errlen, "gateway: only for numbers, not sip: URIs");
@@ -119,7 +179,7 @@ static int parse_target(struct gateways *gws, struct outleg_request *req, char *
 
 int outleg_check(struct engine *e, struct outleg_request *req, char *err, size_t errlen)
 {
-    int bad = parse_target(engine_gateways(e), req, err, errlen);
+    int bad = parse_target(e, req, err, errlen);
     if (bad)
         return bad;
     if (!number_ok(req->from)) {
@@ -135,7 +195,7 @@ int outleg_check(struct engine *e, struct outleg_request *req, char *err, size_t
     const struct script_source *src = set ? script_set_find(set, req->script) : NULL;
     const struct number_record *num = number_snapshot_find(numbers, req->from);
     int status = 0;
-    if (!src || !src->handler || strchr(req->script, '.')) {
+    if (req->script[0] && (!src || !src->handler || strchr(req->script, '.'))) {
         snprintf(err, errlen, "script: no dialplan named '%s'", req->script);
         status = 404;
     } else if (strcmp(req->account, OPERATOR_ACCOUNT) != 0 &&
@@ -177,25 +237,30 @@ static uint32_t random32(void *ctx)
 /* Picks the gateway for c's number (the one asked for, else in priority/weight order without
  * those down) and takes the leg's channels with it: the first gateway with a free channel
  * wins. Sets the request URI, codec and credentials. False once the leg ended (over_limit). */
+size_t outleg_gateway_order(struct engine *e, int order[])
+{
+    struct gateways *gws = engine_gateways(e);
+    size_t n = gateways_count(gws);
+    struct gateway_state st[GATEWAY_ORDER_MAX];
+    n = n < GATEWAY_ORDER_MAX ? n : GATEWAY_ORDER_MAX;
+    for (size_t i = 0; i < n; i++) {
+        const struct gateway_config *g = gateways_config(gws, i);
+        /* Fullness is decided by the leg's ticket, atomically: not pre-filtered here. */
+        st[i] = (struct gateway_state){ g->priority, g->weight, gateways_is_up(gws, i), 0, 0 };
+    }
+    return gateway_order(st, n, random32, NULL, order);
+}
+
 static bool through_gateway(struct call *c, struct sip_credentials *cred)
 {
     struct engine *e = worker_engine(c->w);
     struct gateways *gws = engine_gateways(e);
-    size_t n = gateways_count(gws);
     int order[GATEWAY_ORDER_MAX];
     size_t tries = 0;
-    if (c->out->gateway[0]) {
+    if (c->out->gateway[0])
         order[tries++] = gateways_find(gws, c->out->gateway);
-    } else {
-        struct gateway_state st[GATEWAY_ORDER_MAX];
-        n = n < GATEWAY_ORDER_MAX ? n : GATEWAY_ORDER_MAX;
-        for (size_t i = 0; i < n; i++) {
-            const struct gateway_config *g = gateways_config(gws, i);
-            /* Fullness is decided by the ticket below, atomically: not pre-filtered here. */
-            st[i] = (struct gateway_state){ g->priority, g->weight, gateways_is_up(gws, i), 0, 0 };
-        }
-        tries = gateway_order(st, n, random32, NULL, order);
-    }
+    else
+        tries = outleg_gateway_order(e, order);
     enum limit_scope full = LIMIT_GATEWAY;
     for (size_t i = 0; i < tries && order[i] >= 0; i++) {
         const struct gateway_config *g = gateways_config(gws, (size_t)order[i]);
@@ -230,7 +295,8 @@ static bool through_gateway(struct call *c, struct sip_credentials *cred)
     return false;
 }
 
-void outleg_start(struct worker *w, uint64_t leg_id, struct outleg_request *req)
+struct call *outleg_start(struct worker *w, uint64_t leg_id, struct outleg_request *req,
+                          struct call *parent)
 {
     const struct engine_services *svc = engine_services(worker_engine(w));
     struct call *c = call_new(w, leg_id);
@@ -238,10 +304,11 @@ void outleg_start(struct worker *w, uint64_t leg_id, struct outleg_request *req)
         log_error("outbound call to %s: out of memory", req->to);
         outleg_request_free(req);
         engine_call_released(worker_engine(w));
-        return;
+        return NULL;
     }
     c->outbound = true;
     c->out = req;
+    c->dial_parent = parent;
     c->script_done = true; /* until the answer starts it */
     struct cdr_row *r = &c->cdr;
     snprintf(r->direction, sizeof r->direction, "outbound");
@@ -253,6 +320,7 @@ void outleg_start(struct worker *w, uint64_t leg_id, struct outleg_request *req)
     else
         snprintf(r->to_number, sizeof r->to_number, "%.*s", at ? (int)(at - user) : 0, user);
     snprintf(r->script, sizeof r->script, "%s", req->script);
+    c->callrec_wanted = c->callrec_wanted && !parent; /* a b-leg is in its a-leg's recording */
     snprintf(r->parent_call_id, sizeof r->parent_call_id, "%s", req->parent_call_id);
     r->start_ms = clock_wall_ms();
     char from_uri[160];
@@ -267,36 +335,45 @@ void outleg_start(struct worker *w, uint64_t leg_id, struct outleg_request *req)
     c->sip_gone = true; /* until the INVITE is handed to SIP */
     if (!c->from_uri || !c->to_uri || !c->ring_timer) {
         end_unplaced(c, 500, "failed");
-        return;
+        return c;
     }
     struct sip_credentials cred = { NULL, NULL };
-    if (req->number[0] ? !through_gateway(c, &cred) : !call_take_channels(c)) {
+    char *to_header = NULL;
+    bool placed = req->trunk[0]    ? through_trunk(c, &to_header)
+                  : req->number[0] ? through_gateway(c, &cred)
+                                   : call_take_channels(c);
+    if (!placed) {
+        free(to_header);
         call_script_wake(c);
-        return;
-    }
-    if (c->cdr.gateway[0] && !(c->billed = outleg_billing_admit(c))) {
-        end_unplaced(c, 403, "no_balance");
-        return;
+        return c;
     }
     char err[200], sdp[1024];
-    if (rtp_session_open(&c->rtp, svc->ports, svc->bind_ip, err, sizeof err) != 0) {
+    const char *cause = NULL;
+    if (c->cdr.gateway[0] && !(c->billed = outleg_billing_admit(c))) {
+        cause = "no_balance";
+    } else if (rtp_session_open(&c->rtp, svc->ports, svc->bind_ip, err, sizeof err) != 0) {
         log_warn("call %s: %s", c->id, err);
-        end_unplaced(c, 503, "failed");
-        return;
+        cause = "failed";
+    } else {
+        c->rtp_open = true;
+        if (call_sdp(c, sdp, sizeof sdp) < 0)
+            cause = "failed";
     }
-    c->rtp_open = true;
-    if (call_sdp(c, sdp, sizeof sdp) < 0) {
-        end_unplaced(c, 500, "failed");
-        return;
+    if (cause) {
+        free(to_header);
+        end_unplaced(c, strcmp(cause, "no_balance") == 0 ? 403 : 500, cause);
+        return c;
     }
     c->sip_gone = false;
     engine_leg_placed(worker_engine(w), leg_id);
-    sip_invite(svc->sip, leg_id, c->to_uri, c->from_uri, NULL, sdp, cred.username ? &cred : NULL,
-               NULL);
+    sip_invite(svc->sip, leg_id, c->to_uri, c->from_uri, to_header, sdp,
+               cred.username ? &cred : NULL, req->headers);
+    free(to_header);
     struct timeval tv = { req->timeout_ms / 1000, (req->timeout_ms % 1000) * 1000 };
     evtimer_add(c->ring_timer, &tv);
     call_publish(c);
     log_info("call %s: calling %s from %s (%s)", c->id, c->to_uri, req->from, req->account);
+    return c;
 }
 
 static void answered(struct call *c, struct sip_event *ev)
@@ -319,6 +396,10 @@ static void answered(struct call *c, struct sip_event *ev)
     if (c->billed)
         outleg_billing_answered(c);
     call_publish(c);
+    if (c->dial_parent) {
+        call_dial_leg_event(c);
+        return;
+    }
     struct route vars = { .script = c->out->script, .n_vars = c->out->n_vars, .vars = c->out->vars };
     c->script_done = false;
     call_script_start(c, c->cdr.script, &vars);
@@ -335,8 +416,12 @@ void outleg_on_sip(struct call *c, struct sip_event *ev)
         if (ev->has_media) {
             call_apply_remote(c, &ev->media);
             c->state = CALL_EARLY;
+            if (c->dial_parent)
+                call_media_start(c); /* early media, relayed to the caller */
         }
         call_publish(c);
+        if (c->dial_parent)
+            call_dial_leg_event(c);
         break;
     case SIP_EV_ANSWERED:
         answered(c, ev);

@@ -24,11 +24,14 @@ struct engine;
 #define OUTLEG_TIMEOUT_MS_MAX 600000
 
 struct outleg_request {
-    char to[256];            /* "sip:user@host[:port]", "gw:NAME/NUMBER" or a number */
+    char to[256];            /* "sip:user@host[:port]", "gw:NAME/NUMBER", "trunk:NAME/NUMBER"
+                              * or a number */
     char gateway[64];        /* the gateway to use ("": by priority and weight) */
+    char trunk[64];          /* set by outleg_check for trunk:NAME/NUMBER */
     char number[64];         /* set by outleg_check: the number dialled through a gateway */
     char from[64];           /* our number presented (user part of From) */
-    char script[128];        /* runs on answer */
+    char script[128];        /* runs on answer ("" for call:dial's b-leg, which is bridged) */
+    char headers[512];       /* extra X- headers of the INVITE ("X-A: 1\r\nX-B: 2"), or "" */
     char account[64];        /* pays and owns the leg */
     char parent_call_id[48]; /* the call that placed it, "" for the API */
     int timeout_ms;          /* ringing at most this long */
@@ -40,8 +43,8 @@ void outleg_request_free(struct outleg_request *req);
 
 /* Any thread: checks req against the configuration, dialplans and numbers (the script exists;
  * the target is a sip: URI, or a number with a gateway configured, or gw:NAME/NUMBER of a
- * configured gateway; unless the account is the operator, from is one of the account's active
- * numbers) and fills req->number and req->gateway from the target.
+ * configured gateway, or trunk:NAME/NUMBER of a trunk of the account; unless the account is the operator, from is one of the account's active
+ * numbers) and fills req->number, req->gateway and req->trunk from the target.
  * 0, or an HTTP-like status (400, 404) with a message in err. */
 int outleg_check(struct engine *e, struct outleg_request *req, char *err, size_t errlen);
 
@@ -52,12 +55,19 @@ bool outleg_billing_admit(struct call *c);
 void outleg_billing_answered(struct call *c);
 void outleg_billing_ended(struct call *c);
 
-/* Worker thread: creates the leg leg_id (from engine_originate) and sends its INVITE. Takes
- * ownership of req. */
-void outleg_start(struct worker *w, uint64_t leg_id, struct outleg_request *req);
+/* Worker thread: creates the leg leg_id (engine_new_leg) and sends its INVITE. Takes
+ * ownership of req. parent: the call whose call:dial places it (its events go there), or NULL.
+ * Returns the leg (maybe already ended: refused by a limit), or NULL when out of memory. */
+struct call *outleg_start(struct worker *w, uint64_t leg_id, struct outleg_request *req,
+                          struct call *parent);
 
 /* Worker thread: the SIP events only an outbound leg gets (progress, answered, failed). */
 void outleg_on_sip(struct call *c, struct sip_event *ev);
+
+/* Any thread: the gateways in the order a number tries them (indexes into the registry;
+ * priority, then weight at random; those down left out); order has room for
+ * GATEWAY_ORDER_MAX (trunk/gateway_order.h). Returns how many. */
+size_t outleg_gateway_order(struct engine *e, int order[]);
 
 /* The CDR cause of a final response to our INVITE. */
 const char *outleg_cause(int status);

@@ -287,7 +287,7 @@ static void handle_ctl(struct worker *w, struct ctl_msg *m)
         hangup_all(w, m->text);
         break;
     case CTL_ORIGINATE:
-        outleg_start(w, m->leg_id, m->req);
+        outleg_start(w, m->leg_id, m->req, NULL);
         m->req = NULL;
         break;
     case CTL_HANGUP: {

@@ -66,7 +66,7 @@ struct sip_leg {
     bool expired;         /* nua sent a BYE of its own: the peer let the session timer expire */
 };
 
-enum sip_cmd_type { CMD_RESPOND, CMD_BYE, CMD_INVITE, CMD_HANGUP_OUT, CMD_STOP };
+enum sip_cmd_type { CMD_RESPOND, CMD_BYE, CMD_INVITE, CMD_HANGUP_OUT, CMD_INFO, CMD_STOP };
 
 struct sip_cmd {
     struct qnode node;
@@ -77,6 +77,7 @@ struct sip_cmd {
     char *reason;
     /* CMD_INVITE */
     char *uri, *from, *to, *headers, *username, *password;
+    char *content_type; /* CMD_INFO (its body in sdp) */
 };
 
 struct sip_stack {
@@ -159,6 +160,7 @@ static void cmd_free(struct sip_cmd *cmd)
     free(cmd->headers);
     free(cmd->username);
     free(cmd->password);
+    free(cmd->content_type);
     free(cmd);
 }
 
@@ -771,6 +773,11 @@ static void run_command(struct sip_stack *s, struct sip_cmd *cmd)
         hangup_outbound(leg, cmd->reason);
         return;
     }
+    if (cmd->type == CMD_INFO) {
+        nua_info(leg->nh, SIPTAG_CONTENT_TYPE_STR(cmd->content_type), SIPTAG_PAYLOAD_STR(cmd->sdp),
+                 TAG_END());
+        return;
+    }
     if (cmd->status >= 200 && cmd->status < 300 && !leg->answered_us)
         leg->answered_us = clock_mono_us(); /* a repeated 2xx: the first one counts */
     nua_respond(leg->nh, cmd->status, phrase(cmd->status),
@@ -850,15 +857,23 @@ void sip_bye(struct sip_stack *s, uint64_t leg_id)
     post(s, cmd);
 }
 
+static struct sip_cmd *cmd_new(enum sip_cmd_type type, uint64_t leg_id)
+{
+    struct sip_cmd *cmd = calloc(1, sizeof *cmd);
+    if (cmd) {
+        cmd->type = type;
+        cmd->leg_id = leg_id;
+    }
+    return cmd;
+}
+
 void sip_invite(struct sip_stack *s, uint64_t leg_id, const char *request_uri,
                 const char *from_uri, const char *to_uri, const char *sdp,
                 const struct sip_credentials *auth, const char *extra_headers)
 {
-    struct sip_cmd *cmd = calloc(1, sizeof *cmd);
+    struct sip_cmd *cmd = cmd_new(CMD_INVITE, leg_id);
     if (!cmd)
         return;
-    cmd->type = CMD_INVITE;
-    cmd->leg_id = leg_id;
     cmd->uri = dup_or_null(request_uri);
     cmd->from = dup_or_null(from_uri);
     cmd->to = dup_or_null(to_uri);
@@ -869,13 +884,21 @@ void sip_invite(struct sip_stack *s, uint64_t leg_id, const char *request_uri,
     post(s, cmd);
 }
 
-void sip_hangup_outbound(struct sip_stack *s, uint64_t leg_id, const char *reason)
+void sip_info(struct sip_stack *s, uint64_t leg_id, const char *content_type, const char *body)
 {
-    struct sip_cmd *cmd = calloc(1, sizeof *cmd);
+    struct sip_cmd *cmd = cmd_new(CMD_INFO, leg_id);
     if (!cmd)
         return;
-    cmd->type = CMD_HANGUP_OUT;
-    cmd->leg_id = leg_id;
+    cmd->content_type = dup_or_null(content_type);
+    cmd->sdp = dup_or_null(body);
+    post(s, cmd);
+}
+
+void sip_hangup_outbound(struct sip_stack *s, uint64_t leg_id, const char *reason)
+{
+    struct sip_cmd *cmd = cmd_new(CMD_HANGUP_OUT, leg_id);
+    if (!cmd)
+        return;
     cmd->reason = dup_or_null(reason);
     post(s, cmd);
 }

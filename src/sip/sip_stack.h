@@ -110,6 +110,8 @@ void sip_bye(struct sip_stack *s, uint64_t leg_id);
 void sip_invite(struct sip_stack *s, uint64_t leg_id, const char *request_uri,
                 const char *from_uri, const char *to_uri, const char *sdp,
                 const struct sip_credentials *auth, const char *extra_headers);
+/* Any thread. Sends an INFO in the leg's dialog (a key relayed as application/dtmf-relay). */
+void sip_info(struct sip_stack *s, uint64_t leg_id, const char *content_type, const char *body);
 /* Any thread. Ends an outbound leg: CANCEL while it rings, BYE once answered (a 2xx that
  * crosses the CANCEL is acknowledged and ended with BYE). reason: Reason header or NULL. */
 void sip_hangup_outbound(struct sip_stack *s, uint64_t leg_id, const char *reason);

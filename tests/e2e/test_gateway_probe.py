@@ -8,7 +8,7 @@ UAS on the same port again: the first answer brings it back up. Then a socket th
 the probes: down again, by the 2 s timeout. Gateway "gw2" has a
 DNS name (localhost, resolved off the SIP thread) and register = true: vcsd REGISTERs to a SIPp registrar that challenges with 401, answers the
 challenge with the gateway's credentials (checked by SIPp's verifyauth), and GET /v1/gateways
-shows registered. vcsctl gateways prints the table."""
+shows registered; the registrar grants 6 s, and the refresh (challenged again) comes in time. vcsctl gateways prints the table."""
 
 import os
 import re
@@ -53,8 +53,8 @@ def carrier(t, port=None):
 
 def run(t):
     uas = carrier(t)
-    registrar = t.sipp_uas("uas_registrar", tmpl={"user": "vcs", "password": "s3cret"},
-                           timeout=60)
+    registrar = t.sipp_uas("uas_registrar", timeout=60,
+                           tmpl={"user": "vcs", "password": "s3cret", "expires": 6})
     registrar.start()
     v = t.vcsd(config=CONFIG % (uas.port, registrar.port))
 
@@ -66,6 +66,8 @@ def run(t):
 
     registrar.wait_log(r"AUTH true", 10, what="the registrar accepted vcsd's credentials")
     T.wait_until(lambda: gateway(v, "gw2")["registered"], 10, "gw2 registered")
+    registrar.wait_log(r"REFRESH AUTH true", 15, what="the registration refreshed before it ends")
+    T.check(gateway(v, "gw2")["registered"], "gw2 still registered after the refresh")
 
     uas.kill()
     mark = len(v.log_text(0))

@@ -142,7 +142,8 @@ static bool replayed(struct sip_auth *a, const msg_header_t *match)
 }
 
 static const auth_challenger_t proxy_challenger = {
-    407, sip_407_Proxy_auth_required, sip_proxy_authenticate_class, sip_proxy_authentication_info_class
+    407, sip_407_Proxy_auth_required, sip_proxy_authenticate_class,
+    sip_proxy_authentication_info_class
 };
 static const auth_challenger_t server_challenger = {
     401, sip_401_Unauthorized, sip_www_authenticate_class, sip_authentication_info_class

@@ -15,8 +15,9 @@
 /* Bounds a whole listing: 1000 pages of 1000 items. */
 #define MAX_PAGES 1000
 
-/* An option that sets a body field (type 's' string, 'i' integer, 'a' comma-separated list of
- * strings, 'j' a JSON object) or a query parameter ('q'). */
+/* An option that sets a body field (type 's' string, 'p' a secret string, "-" reading it from
+ * stdin, 'i' integer, 'a' comma-separated list of strings, 'j' a JSON object) or a query
+ * parameter ('q'). */
 struct ctl_opt {
     const char *flag, *field;
     char type;
@@ -88,7 +89,7 @@ static const char *const gateway_cols[] = { "name", "address", "state", "calls",
 /* The password travels in the body only; it is never printed back. */
 static const struct ctl_opt trunk_opts[] = {
     { "--allow", "allow", 'a' },         { "--username", "username", 's' },
-    { "--password", "password", 's' },   { "--max-calls", "max_calls", 'i' },
+    { "--password", "password", 'p' },   { "--max-calls", "max_calls", 'i' },
     { "--address", "address", 's' },     { NULL, NULL, 0 },
 };
 static const struct ctl_opt token_opts[] = { { "--expires-at", "expires_at", 's' },
@@ -149,10 +150,10 @@ static const struct ctl_cmd cmds[] = {
       trunk_cols },
     { "trunks", "show", "NAME", GET, "/v1/trunks/%s", NULL, NULL, NULL },
     { "trunks", "create",
-      "NAME [--allow CIDR,...] [--username U --password P] [--max-calls N] [--address IP:PORT]",
+      "NAME [--allow CIDR,...] [--username U --password P|-] [--max-calls N] [--address IP:PORT]",
       POST, "/v1/trunks", name_arg, trunk_opts, NULL },
     { "trunks", "update",
-      "NAME [--allow CIDR,...] [--username U --password P] [--max-calls N] [--address IP:PORT]",
+      "NAME [--allow CIDR,...] [--username U --password P|-] [--max-calls N] [--address IP:PORT]",
       PATCH, "/v1/trunks/%s", NULL, trunk_opts, NULL },
     { "trunks", "delete", "NAME", DEL, "/v1/trunks/%s", NULL, NULL, NULL },
     { "gateways", "list", "   (the operator's: state, calls, registration of each gateway)", GET,
@@ -355,6 +356,19 @@ static int take_option(const struct ctl_cmd *c, const char *flag, const char *va
             }
             json_object_set_new(body, o->field, json_integer(v));
         } else if (o->type == 's') {
+            json_object_set_new(body, o->field, json_string(value));
+        } else if (o->type == 'p') {
+            /* A secret: "-" reads it from the first line of stdin, so that it need not show
+             * in the process list or the shell's history. */
+            char line[512];
+            if (strcmp(value, "-") == 0) {
+                if (!fgets(line, sizeof line, stdin)) {
+                    usage_error(c, "%s -: nothing on stdin", flag);
+                    return -1;
+                }
+                line[strcspn(line, "\r\n")] = '\0';
+                value = line;
+            }
             json_object_set_new(body, o->field, json_string(value));
         } else if (o->type == 'j') {
             json_t *obj = json_loads(value, 0, NULL);

@@ -21,6 +21,7 @@
 #define MAX_FAILURES 5
 #define FAILURE_WINDOW_US 60000000u
 #define LOCKOUT_SLOTS 4096
+#define REPLAY_SLOTS 65536 /* answers remembered for replay checks: direct-mapped, 512 KiB */
 
 struct sip_auth {
     su_root_t *root;
@@ -30,6 +31,8 @@ struct sip_auth {
     char key[33];          /* the nonce HMAC key, kept across rebuilds */
     struct lockout *lockout;
     atomic_ullong challenges, failures, lockouts, locked_refused;
+    uint64_t seed;
+    uint64_t answers[REPLAY_SLOTS]; /* hashes of digest answers that passed */
 };
 
 struct sip_auth *sip_auth_create(su_root_t *root, struct trunks *trunks, int lockout_s)
@@ -49,6 +52,7 @@ struct sip_auth *sip_auth_create(su_root_t *root, struct trunks *trunks, int loc
     }
     for (size_t i = 0; i < sizeof raw; i++)
         snprintf(a->key + 2 * i, 3, "%02x", raw[i]);
+    memcpy(&a->seed, raw, sizeof a->seed);
     return a;
 }
 
@@ -109,8 +113,37 @@ static bool any_credentials(struct sip_auth *a)
     return am && am->am_users->aht_used > 0;
 }
 
+static uint64_t hash_text(uint64_t h, const char *s)
+{
+    for (; s && *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3u; /* FNV-1a */
+    return h;
+}
+
+/* Sofia checks a nonce's age but not whether an answer was used before: a digest answer
+ * overheard on the wire (the same nonce, nc and cnonce) would pass again, with another Call-ID,
+ * until the nonce expires. Each answer that passed is remembered (its nonce and response, in a
+ * direct-mapped table: an old entry may be overwritten, never a false alarm on a fresh one);
+ * the same answer again is challenged anew (stale), which a real client answers at once. */
+static bool replayed(struct sip_auth *a, const msg_header_t *match)
+{
+    const msg_auth_t *au = (const msg_auth_t *)match;
+    const char *response = au ? msg_header_find_param(au->au_common, "response=") : NULL;
+    if (!response)
+        return false;
+    uint64_t h = hash_text(hash_text(a->seed ^ 0xcbf29ce484222325u, response),
+                           msg_header_find_param(au->au_common, "nonce="));
+    h |= 1; /* 0 marks an empty slot */
+    uint64_t *slot = &a->answers[h % REPLAY_SLOTS];
+    if (*slot == h)
+        return true;
+    *slot = h;
+    return false;
+}
+
 static const auth_challenger_t proxy_challenger = {
-    407, sip_407_Proxy_auth_required, sip_proxy_authenticate_class, sip_proxy_authentication_info_class
+    407, sip_407_Proxy_auth_required, sip_proxy_authenticate_class,
+    sip_proxy_authentication_info_class
 };
 static const auth_challenger_t server_challenger = {
     401, sip_401_Unauthorized, sip_www_authenticate_class, sip_authentication_info_class
@@ -139,6 +172,12 @@ enum sip_auth_result sip_auth_request(struct sip_auth *a, nua_t *nua, nua_handle
         as->as_bodylen = sip->sip_payload->pl_len;
     }
     auth_mod_verify(a->am, as, cred, ach);
+    if (as->as_status == 0 && as->as_user && replayed(a, as->as_match)) {
+        log_info("sip: %s from %s: a digest answer used before, challenged anew", as->as_method,
+                 source);
+        as->as_stale = 1;
+        auth_mod_challenge(a->am, as, ach);
+    }
 
     enum sip_auth_result result = SIP_AUTH_ANSWERED;
     bool failed = false;

@@ -4,7 +4,8 @@
  * key made at start and expire after NONCE_SECONDS), and passes with the trunk whose username
  * and password it proves. Requests with wrong credentials count towards the brute-force
  * lock-out (lockout.h): then 403, no challenge, logged at warn as a security event. A challenge
- * is not a failure, nor is a stale nonce. The auth module is rebuilt from the trunk table when
+ * is not a failure, nor is a stale nonce. An answer that passed once is challenged anew when
+ * it comes again (replay of an overheard Authorization with another Call-ID). The auth module is rebuilt from the trunk table when
  * its version changes (trunks over the API), with the same key, so outstanding nonces stay
  * valid. Counters are atomics, for /metrics from any thread. */
 #ifndef VCS_SIP_AUTH_H

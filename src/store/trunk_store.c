@@ -133,7 +133,8 @@ enum iam_rc ts_update(sqlite3 *db, const char *account, const char *name,
     v[7] = c->username && !c->username[0] ? "clear" : NULL;
     int rc = msql_run(db,
                       "UPDATE trunks SET allow = COALESCE(?2, allow),"
-                      " username = CASE WHEN ?8 IS NOT NULL THEN NULL ELSE COALESCE(?3, username) END,"
+                      " username = CASE WHEN ?8 IS NOT NULL THEN NULL"
+                      "  ELSE COALESCE(?3, username) END,"
                       " ha1 = CASE WHEN ?8 IS NOT NULL THEN NULL ELSE COALESCE(?4, ha1) END,"
                       " realm = CASE WHEN ?8 IS NOT NULL THEN NULL ELSE COALESCE(?5, realm) END,"
                       " max_calls = COALESCE(CAST(?6 AS INTEGER), max_calls),"

@@ -190,6 +190,20 @@ void gw_health_stop(struct gw_health *h)
     h->stopped = true;
     su_timer_destroy(h->timer);
     h->timer = NULL;
+    /* nua_shutdown would un-REGISTER and wait for every transaction in flight: 30 s when a
+     * carrier is silent (measured). Our handles go now; the carrier's binding simply expires. */
+    for (size_t i = 0; i < h->n; i++) {
+        struct gw *w = &h->gws[i];
+        for (size_t k = 0; k < PROBES_IN_FLIGHT; k++)
+            if (w->probes[k].nh) {
+                nua_handle_destroy(w->probes[k].nh);
+                w->probes[k].nh = NULL;
+            }
+        if (w->reg) {
+            nua_handle_destroy(w->reg);
+            w->reg = NULL;
+        }
+    }
 }
 
 void gw_health_free(struct gw_health *h)

@@ -4,8 +4,8 @@
  * thread). Gateways with register = true are REGISTERed with their credentials (401/407
  * answered once per challenge); nua refreshes the binding before it expires, and a refused
  * or lost registration is tried again after a while. Only the resolved address is used
- * (gw_resolver.h): Sofia never resolves a name itself. A probe's handle is destroyed only after
- * its final event, also when the probe was already counted as missed. */
+ * (gw_resolver.h): Sofia never resolves a name itself. While running, a probe's handle is
+ * destroyed only after its final event, also when the probe was already counted as missed. */
 #ifndef VCS_GW_HEALTH_H
 #define VCS_GW_HEALTH_H
 
@@ -19,8 +19,8 @@ struct gateways;
 struct gw_health;
 
 struct gw_health *gw_health_start(su_root_t *root, nua_t *nua, struct gateways *g);
-/* Before nua_shutdown: no more probes or registrations (handles still in flight are left to
- * the shutdown). */
+/* Before nua_shutdown: no more probes or registrations; every handle of ours is destroyed (a
+ * silent carrier would otherwise hold the shutdown 30 s), no unREGISTER is sent. */
 void gw_health_stop(struct gw_health *h);
 void gw_health_free(struct gw_health *h);
 /* A response event on a handle with no leg: true when it was one of ours (handled). */

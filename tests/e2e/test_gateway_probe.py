@@ -8,12 +8,15 @@ UAS on the same port again: the first answer brings it back up. Then a socket th
 the probes: down again, by the 2 s timeout. Gateway "gw2" has a
 DNS name (localhost, resolved off the SIP thread) and register = true: vcsd REGISTERs to a SIPp registrar that challenges with 401, answers the
 challenge with the gateway's credentials (checked by SIPp's verifyauth), and GET /v1/gateways
-shows registered. vcsctl gateways prints the table."""
+shows registered; the registrar grants 6 s, and the refresh (challenged again) comes in time.
+Gateway "gw3" never answers (REGISTER nor OPTIONS): it is down and not registered, and vcsd
+still stops at once on SIGTERM (Sofia's shutdown would wait 30 s for it). vcsctl gateways prints the table."""
 
 import os
 import re
 import socket
 import sys
+import time
 
 sys.dont_write_bytecode = True  # keep the source tree clean (read-only in distcheck)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -24,6 +27,8 @@ CONFIG = """return {
     { name = "gw1", address = "127.0.0.1:%d", options_interval_s = 1, inbound = false,
       max_channels = 10 },
     { name = "gw2", address = "localhost:%d", options_interval_s = 0, inbound = false,
+      register = true, username = "vcs", password = "s3cret" },
+    { name = "gw3", address = "127.0.0.1:%d", options_interval_s = 1, inbound = false,
       register = true, username = "vcs", password = "s3cret" },
   },
 }
@@ -53,10 +58,12 @@ def carrier(t, port=None):
 
 def run(t):
     uas = carrier(t)
-    registrar = t.sipp_uas("uas_registrar", tmpl={"user": "vcs", "password": "s3cret"},
-                           timeout=60)
+    registrar = t.sipp_uas("uas_registrar", timeout=60,
+                           tmpl={"user": "vcs", "password": "s3cret", "expires": 6})
     registrar.start()
-    v = t.vcsd(config=CONFIG % (uas.port, registrar.port))
+    mute = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # gw3: a carrier that never answers
+    mute.bind(("127.0.0.1", 0))
+    v = t.vcsd(config=CONFIG % (uas.port, registrar.port, mute.getsockname()[1]))
 
     T.wait_until(lambda: gateway(v, "gw1")["last_probe_ms"] is not None, 10, "a probe answered")
     g = gateway(v, "gw1")
@@ -66,6 +73,8 @@ def run(t):
 
     registrar.wait_log(r"AUTH true", 10, what="the registrar accepted vcsd's credentials")
     T.wait_until(lambda: gateway(v, "gw2")["registered"], 10, "gw2 registered")
+    registrar.wait_log(r"REFRESH AUTH true", 15, what="the registration refreshed before it ends")
+    T.check(gateway(v, "gw2")["registered"], "gw2 still registered after the refresh")
 
     uas.kill()
     mark = len(v.log_text(0))
@@ -93,6 +102,15 @@ def run(t):
     T.check(r.returncode == 0 and "gw1" in r.stdout and "gw2" in r.stdout,
             "vcsctl gateways: %d %s %s" % (r.returncode, r.stdout, r.stderr))
     T.check("s3cret" not in v.log_text(0), "no gateway password in the log")
+
+    # A silent carrier (REGISTER and probes unanswered) does not hold the shutdown.
+    g3 = gateway(v, "gw3")
+    T.check_eq((g3["state"], g3["registered"]), ("down", False), "gw3, which never answers")
+    started = time.monotonic()
+    T.check_eq(v.stop(), 0, "vcsd's exit status on SIGTERM")
+    T.check(time.monotonic() - started < 10, "vcsd stopped in %.1f s with a silent carrier"
+            % (time.monotonic() - started))
+    mute.close()
 
 
 if __name__ == "__main__":

@@ -4,12 +4,14 @@
 The only trunk, "acme", has credentials and no allow list, so loopback is nobody's trunk. SIPp
 as the customer PBX: its INVITE without credentials gets 407 (realm = our SIP host), the
 INVITE with SIPp's [authentication] is answered, and its CDR carries the trunk's account and
-name. Ten challenges are no failures (no lock-out, the counter stays 0). Then five INVITEs with
-a wrong password (each challenged again) lock 127.0.0.1 out: the next INVITE, even with the
-right password, gets 403 with no challenge; the warn line says so; /metrics counts 5 failures
+name. A digest answer replayed with another Call-ID is challenged anew (stale), the next nc of
+the same nonce passes. Ten challenges are no failures (no lock-out, the counter stays 0).
+Then five INVITEs with a wrong password (each challenged again) lock 127.0.0.1 out: the next
+INVITE, even with the right password, gets 403 with no challenge; the warn line says so; /metrics counts 5 failures
 and 1 lock-out. Another address (127.0.0.2) is still challenged. The lock-out lasts
 sip.auth_lockout_seconds (3 here): afterwards the right password works again."""
 
+import hashlib
 import os
 import re
 import socket
@@ -73,6 +75,44 @@ def challenge_from(v, ip):
         sock.close()
 
 
+class AuthUac(T.SipUac):
+    """A raw-SIP caller whose INVITE carries the Proxy-Authorization the test wrote."""
+    auth = None
+
+    def _build(self, method, *args, **kw):
+        if method == "INVITE" and self.auth:
+            kw["extra"] = tuple(kw.get("extra", ())) + ("Proxy-Authorization: " + self.auth,)
+        return super()._build(method, *args, **kw)
+
+
+def digest(nonce, uri, nc, password="s3cret:x", realm="127.0.0.1", cnonce="e2e0cafe"):
+    """RFC 2617 qop=auth answer of the client side, as a Proxy-Authorization value."""
+    md5 = lambda x: hashlib.md5(x.encode()).hexdigest()  # noqa: E731
+    ha1 = md5("acme-pbx:%s:%s" % (realm, password))
+    response = md5("%s:%s:%08x:%s:auth:%s" % (ha1, nonce, nc, cnonce, md5("INVITE:" + uri)))
+    return ('Digest username="acme-pbx", realm="%s", nonce="%s", uri="%s", response="%s", '
+            'algorithm=MD5, qop=auth, nc=%08x, cnonce="%s"' % (realm, nonce, uri, response, nc,
+                                                              cnonce))
+
+
+def check_replay(t, v):
+    """An answer overheard once does not pass again (another Call-ID): challenged anew with
+    stale=true, counted as no failure; the same nonce with the next nc passes."""
+    first = AuthUac(t, v, "7000", t.rtp_peer().port)
+    r = first.invite(expect=407)
+    nonce = re.search(r'nonce="([^"]+)"', r.headers["proxy-authenticate"][0]).group(1)
+    answers = []
+    for nc, expect in ((1, 200), (1, 407), (2, 200)):
+        u = AuthUac(t, v, "7000", t.rtp_peer().port)
+        u.auth = digest(nonce, u.uri, nc)
+        answers.append(u.invite(expect=expect))
+        if expect == 200:
+            u.bye()
+            T.check_cdr(v.wait_cdr(u.call_id), account="acme")
+    T.check("stale=true" in answers[1].headers["proxy-authenticate"][0],
+            "a replayed answer is challenged with stale=true: %r" % answers[1].headers)
+
+
 def run(t):
     v = t.vcsd(config=CONFIG, dialplans=DIALPLANS)
 
@@ -86,7 +126,9 @@ def run(t):
     T.check(challenge and re.search(r'Proxy-Authenticate: Digest realm="127\.0\.0\.1"', challenge[0]),
             "the 407 challenges with realm = our SIP host (got %r)" % challenge[:1])
 
-    # Challenges are no failures.
+    check_replay(t, v)
+
+    # Challenges (and a replay, answered as stale) are no failures.
     for _ in range(10):
         r = challenge_from(v, "127.0.0.1")
         T.check_eq(r.code, 407, "an INVITE without credentials")

@@ -8,10 +8,12 @@ hostile values are 400. SIPp as acme's PBX then authenticates with those credent
 answered; CDR account and trunk are acme's). PATCH adds 127.0.0.1 to the allow list and
 max_calls 1: a second call while one is up gets 486 with Reason "trunk limit" (CDR over_limit,
 trunk filled); after the first ends, a call fits again. DELETE takes the trunk away: loopback
-is only challenged again. vcsctl trunks create|list|show|update|delete drive the same API."""
+is only challenged again. vcsctl trunks create|list|show|update|delete drive the same API (the
+password read from stdin with --password -), and the new password works at once."""
 
 import json
 import os
+import subprocess
 import sys
 
 sys.dont_write_bytecode = True  # keep the source tree clean (read-only in distcheck)
@@ -113,7 +115,14 @@ def run(t):
     ctl("trunks", "create", "ops-pbx", "--allow", "10.1.0.0/16,10.2.0.1", "--max-calls", "5")
     out = ctl("trunks", "list")
     T.check("ops-pbx" in out and "10.1.0.0/16" in out, "vcsctl trunks list:\n%s" % out)
-    ctl("trunks", "update", "ops-pbx", "--username", "ops", "--password", "secret1")
+    r = subprocess.run(list(t.vcsctl_cmd()) + ["--http", "127.0.0.1:%d" % v.http_port, "--data",
+                                               v.data, "trunks", "update", "ops-pbx",
+                                               "--username", "ops", "--password", "-"],
+                       input="secret1\n", capture_output=True, text=True, timeout=30)
+    T.check(r.returncode == 0, "vcsctl trunks update --password - (stdin): %s" % r.stderr)
+    s = t.sipp("uac_auth", v, "7000", keys={"rtp_port": t.rtp_peer().port},
+               tmpl={"duration_ms": 200}, extra=("-au", "ops", "-ap", "secret1"))
+    s.run_ok(what="a call with the password vcsctl read from stdin")
     shown = json.loads(ctl("--json", "trunks", "show", "ops-pbx"))
     T.check_eq((shown["username"], shown["max_calls"]), ("ops", 5), "vcsctl trunks show")
     T.check("secret1" not in json.dumps(shown), "vcsctl shows no password")

@@ -325,7 +325,8 @@ static int read_headers(lua_State *L, int opts, char *out, size_t cap)
 }
 
 /* SPEC 5.5 caller_id: a number of the account, or "auto"; by default the caller's number when
- * it is one of the account's. The operator keeps the caller's number. */
+ * it is one of the account's, else auto. The operator keeps the caller's number. "auto" is
+ * resolved by outleg_check (SPEC 8: the account's number with a free channel). */
 static const char *caller_id(struct call *a, const char *asked)
 {
     if (asked && strcmp(asked, "auto") != 0)
@@ -335,7 +336,7 @@ static const char *caller_id(struct call *a, const char *asked)
         return a->cdr.from_number;
     if (strcmp(a->cdr.account, "admin") == 0)
         return a->cdr.from_number;
-    return a->number ? a->number->number : a->cdr.from_number;
+    return "auto";
 }
 
 /* Adds target's attempts: a bare number once per gateway it may take, in their order. */

@@ -23,8 +23,10 @@ void api_calls_create(struct api_call *c, struct api_reply *r)
     if (status == 0)
         api_reply_json(r, 201, json_pack("{s:s}", "id", id));
     else
-        api_reply_error(r, status, status == 404 ? "not_found" : status == 503 ? "unavailable"
-                                                                       : "bad_request", "%s", err);
+        api_reply_error(r, status, status == 404   ? "not_found"
+                                   : status == 409 ? "over_limit"
+                                   : status == 503 ? "unavailable"
+                                                   : "bad_request", "%s", err);
 }
 
 void api_calls_list(struct api_call *c, struct api_reply *r)

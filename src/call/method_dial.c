@@ -325,7 +325,8 @@ static int read_headers(lua_State *L, int opts, char *out, size_t cap)
 }
 
 /* SPEC 5.5 caller_id: a number of the account, or "auto"; by default the caller's number when
- * it is one of the account's. The operator keeps the caller's number. */
+ * it is one of the account's, else auto. The operator keeps the caller's number. "auto" is
+ * resolved by outleg_check (SPEC 8: the account's number with a free channel). */
 static const char *caller_id(struct call *a, const char *asked)
 {
     if (asked && strcmp(asked, "auto") != 0)
@@ -335,7 +336,7 @@ static const char *caller_id(struct call *a, const char *asked)
         return a->cdr.from_number;
     if (strcmp(a->cdr.account, "admin") == 0)
         return a->cdr.from_number;
-    return a->number ? a->number->number : a->cdr.from_number;
+    return "auto";
 }
 
 /* Adds target's attempts: a bare number once per gateway it may take, in their order. */
@@ -399,6 +400,9 @@ static int m_dial(lua_State *L)
     bool parallel = lua_toboolean(L, 8);
     if (lua_getfield(L, 3, "on_answer") != LUA_TNIL && !lua_isfunction(L, 9))
         return luaL_error(L, "call:dial(): on_answer must be a function");
+    int record = lua_getfield(L, 3, "record");
+    if (record != LUA_TNIL && record != LUA_TBOOLEAN)
+        return luaL_error(L, "call:dial(): record must be true or false");
     lua_Integer timeout = luaL_optinteger(L, 4, OUTLEG_TIMEOUT_MS_DEFAULT);
     lua_Integer max_duration = luaL_optinteger(L, 5, 0);
     const char *cid = caller_id(a, luaL_optstring(L, 6, NULL));
@@ -437,6 +441,13 @@ static int m_dial(lua_State *L)
     }
     snprintf(d->status, sizeof d->status, "failed"); /* until an attempt says otherwise */
     a->dial = d;
+    if (record == LUA_TBOOLEAN) { /* as call:record_call: the caller's whole-call recording */
+        a->callrec_wanted = lua_toboolean(L, 10);
+        if (a->callrec_wanted)
+            call_recording_start(a); /* now if answered, else at the ACK */
+        else
+            call_recording_stop(a);
+    }
     if (!place_more(a)) /* every attempt refused at once (limits, no gateway up) */
         return dial_results(L, a);
     if (!d->relay)

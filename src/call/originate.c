@@ -137,9 +137,9 @@ int originate_lua(lua_State *L)
         return luaL_error(L, "vcs.originate: script: the dialplan to run on answer");
     if (gateway && !set_field(req->gateway, sizeof req->gateway, gateway))
         return luaL_error(L, "vcs.originate: gateway: a gateway's name");
-    /* Our number: the one the caller dialled when it is one of the account's. */
-    if (!from || strcmp(from, "auto") == 0)
-        from = c->number ? c->number->number : c->cdr.to_number;
+    /* Our number: by default the one the caller dialled when it is one of the account's. */
+    if (!from)
+        from = c->number ? c->number->number : "auto";
     if (!set_field(req->from, sizeof req->from, from))
         return luaL_error(L, "vcs.originate: from: a number of the account");
     if (lua_getfield(L, 1, "timeout") != LUA_TNIL) {

@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "numbers/caller_id.h"
 #include "numbers/number_table.h"
 #include "script/script_set.h"
 #include "sip/sip_stack.h"
@@ -177,13 +178,35 @@ static int parse_target(struct engine *e, struct outleg_request *req, char *err,
     return 0;
 }
 
+#define AUTO_MAX 256 /* numbers of one account considered for caller ID "auto" */
+
+/* SPEC 8 caller ID "auto": the account's active number with the most free channels (no callee
+ * region table is loaded yet, so every number counts as out of region). False when none has
+ * a free channel. */
+static bool pick_caller_id(struct engine *e, const struct number_snapshot *numbers,
+                           struct outleg_request *req)
+{
+    static _Thread_local const struct number_record *mine[AUTO_MAX];
+    static _Thread_local struct own_number own[AUTO_MAX];
+    static _Thread_local int order[AUTO_MAX];
+    size_t n = number_snapshot_of_account(numbers, req->account, mine, AUTO_MAX);
+    for (size_t i = 0; i < n; i++)
+        own[i] = (struct own_number){ mine[i]->number, mine[i]->region, true,
+                                      limits_count(engine_limits(e), LIMIT_NUMBER, mine[i]->number),
+                                      mine[i]->max_concurrent };
+    if (caller_id_order(own, n, NULL, order) == 0)
+        return false;
+    snprintf(req->from, sizeof req->from, "%s", mine[order[0]]->number);
+    return true;
+}
+
 int outleg_check(struct engine *e, struct outleg_request *req, char *err, size_t errlen)
 {
     int bad = parse_target(e, req, err, errlen);
     if (bad)
         return bad;
-    if (!number_ok(req->from)) {
-        snprintf(err, errlen, "from: a number of the account");
+    if (!number_ok(req->from) && strcmp(req->from, "auto") != 0) {
+        snprintf(err, errlen, "from: a number of the account, or auto");
         return 400;
     }
     if (req->timeout_ms <= 0 || req->timeout_ms > OUTLEG_TIMEOUT_MS_MAX) {
@@ -193,11 +216,15 @@ int outleg_check(struct engine *e, struct outleg_request *req, char *err, size_t
     struct script_set *set = script_registry_acquire(engine_services(e)->scripts);
     struct number_snapshot *numbers = number_directory_acquire(engine_services(e)->numbers);
     const struct script_source *src = set ? script_set_find(set, req->script) : NULL;
+    bool auto_ok = strcmp(req->from, "auto") != 0 || pick_caller_id(e, numbers, req);
     const struct number_record *num = number_snapshot_find(numbers, req->from);
     int status = 0;
     if (req->script[0] && (!src || !src->handler || strchr(req->script, '.'))) {
         snprintf(err, errlen, "script: no dialplan named '%s'", req->script);
         status = 404;
+    } else if (!auto_ok) {
+        snprintf(err, errlen, "from: auto: no number of the account has a free channel");
+        status = 409;
     } else if (strcmp(req->account, OPERATOR_ACCOUNT) != 0 &&
                (!num || strcmp(num->account, req->account) != 0)) {
         snprintf(err, errlen, "from: %s is not an active number of the account", req->from);

@@ -29,7 +29,7 @@ struct outleg_request {
     char gateway[64];        /* the gateway to use ("": by priority and weight) */
     char trunk[64];          /* set by outleg_check for trunk:NAME/NUMBER */
     char number[64];         /* set by outleg_check: the number dialled through a gateway */
-    char from[64];           /* our number presented (user part of From) */
+    char from[64];           /* our number presented (user part of From), or "auto" */
     char script[128];        /* runs on answer ("" for call:dial's b-leg, which is bridged) */
     char headers[512];       /* extra X- headers of the INVITE ("X-A: 1\r\nX-B: 2"), or "" */
     char account[64];        /* pays and owns the leg */
@@ -44,8 +44,9 @@ void outleg_request_free(struct outleg_request *req);
 /* Any thread: checks req against the configuration, dialplans and numbers (the script exists;
  * the target is a sip: URI, or a number with a gateway configured, or gw:NAME/NUMBER of a
  * configured gateway, or trunk:NAME/NUMBER of a trunk of the account; unless the account is the operator, from is one of the account's active
- * numbers) and fills req->number, req->gateway and req->trunk from the target.
- * 0, or an HTTP-like status (400, 404) with a message in err. */
+ * numbers) and fills req->number, req->gateway and req->trunk from the target; from "auto"
+ * becomes the account's active number with the most free channels (SPEC 8).
+ * 0, or an HTTP-like status (400, 404, 409: auto found no free number) with a message. */
 int outleg_check(struct engine *e, struct outleg_request *req, char *err, size_t errlen);
 
 /* Billing's hook points for a leg through a carrier gateway (SPEC 8 prepaid; another module

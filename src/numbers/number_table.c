@@ -58,6 +58,16 @@ const struct number_record *number_snapshot_find(const struct number_snapshot *s
     return bsearch(&key, s->list, s->n, sizeof key, number_cmp);
 }
 
+size_t number_snapshot_of_account(const struct number_snapshot *s, const char *account,
+                                  const struct number_record **out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; s && i < s->n && n < max; i++)
+        if (strcmp(s->list[i].account, account) == 0)
+            out[n++] = &s->list[i];
+    return n;
+}
+
 struct number_directory *number_directory_create(struct store *st)
 {
     struct number_directory *d = calloc(1, sizeof *d);

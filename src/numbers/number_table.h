@@ -22,6 +22,9 @@ int number_directory_sync(struct number_directory *d, bool force);
 /* The current snapshot, referenced (never NULL after create). Any thread. */
 struct number_snapshot *number_directory_acquire(struct number_directory *d);
 void number_snapshot_release(struct number_snapshot *s);
+/* The active numbers of account in s (in number order, at most max) into out; how many. */
+size_t number_snapshot_of_account(const struct number_snapshot *s, const char *account,
+                                  const struct number_record **out, size_t max);
 /* The active number record for a called number, or NULL. */
 const struct number_record *number_snapshot_find(const struct number_snapshot *s,
                                                  const char *number);

@@ -31,6 +31,7 @@ DIALPLANS = {
   if mode == "2" then opts.ringback = "tone" end
   if mode == "3" then opts.timeout = 1000 end
   if mode == "4" then opts.ringback, opts.timeout = "tone", 2000 end
+  if mode == "5" then opts.record = false end
   call:on_hangup(function() call:set("on_hangup", "ran") end)
   local r = call:dial("sip:carrier@127.0.0.1:" .. port, opts)
   for _, k in ipairs({ "status", "code", "hangup_by", "call_id", "target", "billsec" }) do
@@ -181,6 +182,20 @@ def dtmf_relay(t, v):
     T.check_cdr(a, hangup_by="caller")
 
 
+def no_recording(t, v):
+    """opts.record = false: the bridged call leaves no whole-call recording."""
+    peer = t.rtp_peer()
+    uas = t.sipp_uas("uas_carrier", keys={"rtp_port": peer.port}, tmpl={"hangup_ms": 500},
+                     timeout=30).start()
+    uac = t.uac(v, "5%d" % uas.port, t.rtp_peer().port)
+    uac.invite(timeout=15)
+    uac.wait_bye(15)
+    a = v.wait_cdr(uac.call_id)
+    T.check_eq(a["vars"].get("dial_status"), "answered", "dial's result (%s)" % a["vars"])
+    T.check(a["recording"] is None, "record = false: no recording (%r)" % a["recording"])
+    uas.wait_ok(what="carrier (no recording)")
+
+
 def run(t):
     v = t.vcsd(dialplans=DIALPLANS)
     answered(t, v)
@@ -190,6 +205,7 @@ def run(t):
     caller_hangs_up(t, v)
     ringback_tone(t, v)
     dtmf_relay(t, v)
+    no_recording(t, v)
 
 
 if __name__ == "__main__":

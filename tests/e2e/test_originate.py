@@ -14,6 +14,7 @@ carrier UAS on loopback.
   (404) nor may present a number not its own (400); `vcsctl calls hangup` (DELETE) hangs it up
   (the carrier gets BYE), then GET /v1/calls/{id} gives its CDR; bad requests are 400/404 and
   place nothing.
+- from "auto": a customer's active number with a free channel; none free is 409 over_limit.
 - vcs.originate from an inbound call's script: the new leg's CDR has parent_call_id = the
   inbound call's id."""
 
@@ -172,6 +173,33 @@ def api_live(t, v):
     T.check_eq(st, 404, "DELETE of an ended leg")
 
 
+def caller_id_auto(t, v):
+    """from "auto" (SPEC 8): the account's active number with a free channel; none free is
+    409 over_limit."""
+    number = "+861055500001"
+    st, r = v.api("POST", "/v1/numbers/import", "%s,beijing,fixed,1\n" % number,
+                  headers={"Content-Type": "text/csv"})
+    T.check_eq(st, 200, "number import (%s)" % r)
+    st, tok = v.api("POST", "/v1/accounts", {"name": "shop"})
+    T.check_eq(st, 201, "account shop (%s)" % tok)
+    st, order = v.api("POST", "/v1/orders", {"numbers": [number]}, token=tok["token"])
+    T.check_eq(st, 201, "order (%s)" % order)
+    st, r = v.api("POST", "/v1/orders/%d/approve" % order["id"])
+    T.check_eq(st, 200, "approval (%s)" % r)
+    uas, _ = carrier(t, "uas_carrier")
+    st, body = originate(v, uas, token=tok["token"], **{"from": "auto", "vars": {"hold": True}})
+    T.check_eq(st, 201, "POST /v1/calls from auto (%s)" % body)
+    uas.wait_log(r"ANSWERED", 10, "the carrier to answer")
+    st, live = v.api("GET", "/v1/calls/" + body["id"], token=tok["token"])
+    T.check_eq((st, live.get("from")), (200, number), "auto picked the account's number")
+    st, err = originate(v, uas, token=tok["token"], **{"from": "auto"})
+    T.check_eq((st, err.get("error", {}).get("code")), (409, "over_limit"),
+               "auto with the only number's only channel taken (%s)" % err)
+    st, _ = v.api("DELETE", "/v1/calls/" + body["id"], token=tok["token"])
+    T.check_eq(st, 204, "hang up the auto call")
+    uas.wait_ok(what="carrier (caller ID auto)")
+
+
 def bad_requests(v):
     before = len(v.cdrs())
     cases = [({"to": "callee", "from": OUR_NUMBER, "script": "notify"}, 400),
@@ -210,6 +238,7 @@ def run(t):
         refused(t, v, code, cause)
     no_answer(t, v)
     api_live(t, v)
+    caller_id_auto(t, v)
     from_script(t, v)
 
 

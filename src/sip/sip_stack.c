@@ -711,9 +711,10 @@ static void nua_callback(nua_event_t event, int status, char const *phrase_text,
             nua_handle_destroy(nh);
         break;
     case nua_r_bye:
-        /* Only the session timer makes nua hang up by itself (BYE with Reason 408 "Session
-         * timeout", RFC 4028 10): the peer did not refresh in time. */
-        if (leg && !leg->bye_sent && !leg->hangup_asked) {
+        /* nua hangs up by itself in two cases: our 2xx was never ACKed (Timer H; answered_us
+         * still set), or the session timer ran out (BYE with Reason 408 "Session timeout",
+         * RFC 4028 10): the peer did not refresh in time. */
+        if (leg && !leg->bye_sent && !leg->hangup_asked && !leg->answered_us) {
             leg->expired = true;
             log_info("sip: %s: session timer expired without a refresh, BYE sent",
                      sip && sip->sip_call_id ? sip->sip_call_id->i_id : "?");

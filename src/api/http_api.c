@@ -528,7 +528,8 @@ static void on_request(struct evhttp_request *req, void *arg)
     struct api_reply r = { 0 };
     serve(&c, &r);
     json_decref(c.body);
-    send_reply(req, &r);
+    if (!r.streamed)
+        send_reply(req, &r);
     reply_free(&r);
 }
 

@@ -155,6 +155,15 @@ const struct api_route api_routes[] = {
       API_ANY_ACCOUNT, 204, "Delete a trunk and its registration", NULL },
     { GET, "/v1/gateways", api_gateways_list, "vcs:ViewGateways", "gateway:*", API_LIST, 200,
       "Carrier gateways: address, state (OPTIONS probes), calls, registration", NULL },
+    { GET, "/v1/cdrs", api_cdrs_list, "vcs:ListCdrs", "cdr:*", API_LIST | API_OPERATOR_AS, 200,
+      "CDRs filtered by ?since=&until=&number=&cause=&campaign=&direction=; CSV streamed with"
+      " Accept: text/csv", NULL },
+    { GET, "/v1/recordings/{call_id}", api_recordings_get, "vcs:GetRecording",
+      "recording:{call_id}", API_ANY_ACCOUNT, 200, "A call's recording (audio/wav, Range honoured)",
+      NULL },
+    { DELETE, "/v1/recordings/{call_id}", api_recordings_delete, "vcs:DeleteRecording",
+      "recording:{call_id}", API_ANY_ACCOUNT, 204,
+      "Delete a recording (the CDR keeps a recording_deleted var)", NULL },
     { GET, "/v1/audit", api_audit_list, "vcs:ViewAudit", "audit:*", API_LIST | API_ANY_ACCOUNT,
       200, "Every write and every denial of the account (the operator: of all)", NULL },
 };

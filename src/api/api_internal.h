@@ -163,5 +163,9 @@ void api_gateways_list(struct api_call *c, struct api_reply *r);
 void api_cdrs_list(struct api_call *c, struct api_reply *r);
 void api_recordings_get(struct api_call *c, struct api_reply *r);
 void api_recordings_delete(struct api_call *c, struct api_reply *r);
+void api_webhooks_list(struct api_call *c, struct api_reply *r);
+void api_webhooks_create(struct api_call *c, struct api_reply *r);
+void api_webhooks_delete(struct api_call *c, struct api_reply *r);
+void api_webhooks_deliveries(struct api_call *c, struct api_reply *r);
 
 #endif

@@ -68,6 +68,11 @@ static const struct api_field trunk_fields[] = {
     { "address", "string", false, "\"IP:PORT\" for calls to the trunk while unregistered" },
     { NULL, NULL, false, NULL },
 };
+static const struct api_field webhook_fields[] = {
+    { "url", "string", true, "http:// URL that receives the POSTs" },
+    { "events", "array", true, "event names (call.completed, recording.ready, ...) or [\"*\"]" },
+    { NULL, NULL, false, NULL },
+};
 static const struct api_field no_fields[] = { { NULL, NULL, false, NULL } };
 
 #define GET EVHTTP_REQ_GET
@@ -164,6 +169,16 @@ const struct api_route api_routes[] = {
     { DELETE, "/v1/recordings/{call_id}", api_recordings_delete, "vcs:DeleteRecording",
       "recording:{call_id}", API_ANY_ACCOUNT, 204,
       "Delete a recording (the CDR keeps a recording_deleted var)", NULL },
+    { GET, "/v1/webhooks", api_webhooks_list, "vcs:ManageWebhooks", "webhook:*",
+      API_LIST | API_OPERATOR_AS, 200, "The account's webhook subscriptions", NULL },
+    { POST, "/v1/webhooks", api_webhooks_create, "vcs:ManageWebhooks", "webhook:*",
+      API_CREATES | API_OPERATOR_AS, 201, "Subscribe a URL to events; the secret is shown once",
+      webhook_fields },
+    { DELETE, "/v1/webhooks/{id}", api_webhooks_delete, "vcs:ManageWebhooks", "webhook:{id}",
+      API_ANY_ACCOUNT, 204, "Unsubscribe (pending deliveries are dropped)", NULL },
+    { GET, "/v1/webhooks/{id}/deliveries", api_webhooks_deliveries, "vcs:ManageWebhooks",
+      "webhook:{id}", API_LIST | API_ANY_ACCOUNT, 200,
+      "The deliveries of a subscription: state, attempts, last status", NULL },
     { GET, "/v1/audit", api_audit_list, "vcs:ViewAudit", "audit:*", API_LIST | API_ANY_ACCOUNT,
       200, "Every write and every denial of the account (the operator: of all)", NULL },
 };

@@ -74,6 +74,14 @@ static const struct ctl_opt cdr_opts[] = {
     { "--limit", "limit", 'q' },   { "--after", "after", 'q' },
     { NULL, NULL, 0 },
 };
+static const char *const webhook_cols[] = { "id", "account", "url", "events", "created_at",
+                                            NULL };
+static const char *const delivery_cols[] = { "id", "event", "state", "attempts", "last_status",
+                                             "last_error", "created_at", "next_attempt_at",
+                                             NULL };
+static const char *const url_arg[] = { "url", NULL };
+static const struct ctl_opt webhook_opts[] = { { "--events", "events", 'a' },
+                                               { NULL, NULL, 0 } };
 static const char *const name_arg[] = { "name", NULL };
 static const char *const policy_arg[] = { "policy", NULL };
 static const char *const policy_doc_args[] = { "name", "@statements", NULL };
@@ -173,6 +181,13 @@ static const struct ctl_cmd cmds[] = {
       "[--since T] [--until T] [--number N] [--cause C] [--campaign ID] [--direction D]"
       " [--limit N] [--after CURSOR]", GET, "/v1/cdrs", NULL, cdr_opts, cdr_cols },
     { "recordings", "delete", "CALL_ID", DEL, "/v1/recordings/%s", NULL, NULL, NULL },
+    { "webhooks", "list", "[--limit N] [--after CURSOR]", GET, "/v1/webhooks", NULL, list_opts,
+      webhook_cols },
+    { "webhooks", "create", "URL --events call.completed,recording.ready,...|*", POST,
+      "/v1/webhooks", url_arg, webhook_opts, NULL },
+    { "webhooks", "delete", "ID", DEL, "/v1/webhooks/%s", NULL, NULL, NULL },
+    { "webhooks", "deliveries", "ID [--limit N] [--after CURSOR]", GET,
+      "/v1/webhooks/%s/deliveries", NULL, list_opts, delivery_cols },
 };
 #define N_CMDS (sizeof cmds / sizeof cmds[0])
 
@@ -288,6 +303,8 @@ static void print_answer(const struct ctl_cmd *c, int status, json_t *j, bool js
     object_print(stdout, j);
     if (json_is_string(json_object_get(j, "token")))
         fprintf(stderr, "vcsctl: keep the token now: it is shown only once\n");
+    if (json_is_string(json_object_get(j, "secret")))
+        fprintf(stderr, "vcsctl: keep the secret now: it is shown only once\n");
 }
 
 /* One request; 0 with *j (may be NULL for 204) and *status, 1 after an API error, 2. */

@@ -978,6 +978,10 @@ static void *writer_main(void *arg)
             }
             pthread_mutex_lock(&st->mu);
             release_barriers(st, rc == SQLITE_OK ? 0 : -1);
+            for (struct qnode *q = rc == SQLITE_OK ? st->pending : NULL; q; q = q->next) {
+                if (container_of(q, struct wnode, link)->op == WOP_END)
+                    cdr_completed(&container_of(q, struct wnode, link)->row);
+            }
             if (rc == SQLITE_OK)
                 free_pending(st, false);
             continue;

@@ -144,6 +144,12 @@ def fixture_recording(a):
     return {"call_id": call_id}, None
 
 
+def fixture_webhook(a):
+    hook = a.call("POST", "/v1/webhooks", {"url": "http://127.0.0.1:9/hook",
+                                           "events": ["order.approved"]})
+    return {"id": str(hook["id"])}, None
+
+
 # "METHOD /pattern" -> (the action SPEC 8 says it needs, or None for any caller; fixture).
 FIXTURES = {
     "GET /v1/health": (None, none),
@@ -194,6 +200,11 @@ FIXTURES = {
     "GET /v1/cdrs": ("vcs:ListCdrs", none),
     "GET /v1/recordings/{call_id}": ("vcs:GetRecording", fixture_recording),
     "DELETE /v1/recordings/{call_id}": ("vcs:DeleteRecording", fixture_recording),
+    "GET /v1/webhooks": ("vcs:ManageWebhooks", none),
+    "POST /v1/webhooks": ("vcs:ManageWebhooks", lambda a: (
+        {}, {"url": "http://127.0.0.1:9/hook", "events": ["*"]})),
+    "DELETE /v1/webhooks/{id}": ("vcs:ManageWebhooks", fixture_webhook),
+    "GET /v1/webhooks/{id}/deliveries": ("vcs:ManageWebhooks", fixture_webhook),
 }
 # SPEC 8: accounts, recharges, order approval, number import, gateways, reload (and metrics)
 # are the operator's alone; user and policy management the main user's alone.

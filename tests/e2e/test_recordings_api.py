@@ -4,7 +4,8 @@ owner downloads the WAV whole (the bytes of the file) and in byte ranges (206 wi
 Content-Range; an unsatisfiable range is 416 with "bytes */SIZE"); another account and an
 unknown call id get 404; a CDR whose recording path leads outside the recordings folder
 ("..", an absolute path, a symlink) is 404 and nothing outside is sent; DELETE removes the
-file (204), the CDR keeps a recording_deleted var, and the recording is 404 from then on."""
+file (204), the CDR keeps a recording_deleted var, and the recording is 404 from then on;
+while the call is up, DELETE is 409."""
 
 import http.client
 import os
@@ -16,6 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vcstest as T  # noqa: E402
 
 NUMBER = "+861012340001"
+LONG = "+861012340002"
 DIALPLANS = {
     "routes": T.routes_lua(),
     "rec": """return function(call)
@@ -23,6 +25,7 @@ DIALPLANS = {
   call:play("heard")
 end
 """,
+    "long": "return function(call) call:answer() call:sleep(60000) end\n",
 }
 SOUNDS = {"heard.wav": T.tone_prompt(1000, seconds=1.0, silence=0.0, lead=0.0)}
 
@@ -106,6 +109,21 @@ def run(t):
         T.check_eq(v.api("DELETE", "/v1/recordings/evil%d" % i, token=shop)[0], 404,
                    "DELETE of evil%d" % i)
     T.check(os.path.exists(outside) and os.path.exists(v.db_path), "nothing outside deleted")
+
+    # A recording still being written cannot be deleted.
+    v.own_number(shop, LONG, "long")
+    peer = t.rtp_peer()
+    uac = t.uac(v, LONG, peer.port)
+    uac.invite()
+    up = T.wait_until(lambda: (v.cdr(uac.call_id) or {}).get("recording") and v.cdr(uac.call_id),
+                      10, "the recording of the call that stays up")
+    status, answer = v.api("DELETE", "/v1/recordings/" + up["call_id"], token=shop)
+    T.check(status == 409 and "still up" in answer["error"]["message"],
+            "DELETE while the call is up: %s %s" % (status, answer))
+    uac.bye()
+    v.wait_cdr(uac.call_id)
+    T.wait_until(lambda: os.path.exists(os.path.join(v.data, "recordings", up["recording"])),
+                 10, "the recording the refused DELETE left")
 
     # vcsctl (the operator's): the file whole, exit 1 and no file for an unknown call.
     out = os.path.join(v.root, "got.wav")

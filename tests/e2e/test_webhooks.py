@@ -5,7 +5,8 @@ order approval reaches a receiver that fails twice and then succeeds, with vcsd 
 between the attempts: it is delivered, sent once more at most, every attempt carries a valid
 X-VCS-Signature over TIMESTAMP.BODY and the same delivery id, and the deliveries list says
 delivered after 3 attempts; a real call of the account produces call.completed (the CDR row)
-and recording.ready; another account sees none of it; DELETE unsubscribes."""
+and recording.ready; a receiver that does not answer within 10 s is a failed attempt, retried;
+another account sees none of it; DELETE unsubscribes."""
 
 import hashlib
 import hmac
@@ -14,6 +15,7 @@ import json
 import os
 import sys
 import threading
+import time
 
 sys.dont_write_bytecode = True  # keep the source tree clean (read-only in distcheck)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -41,6 +43,8 @@ class Receiver:
                     rec.posts.append((self.path, dict(self.headers), body))
                     tries = sum(1 for p in rec.posts if p[0] == self.path and
                                 p[1].get("X-VCS-Delivery") == self.headers.get("X-VCS-Delivery"))
+                if self.path == "/silent":
+                    time.sleep(12)  # longer than vcsd waits for an answer
                 status = 500 if self.path == "/flaky" and tries <= 2 else 200
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
@@ -169,6 +173,23 @@ def run(t):
                [every["id"]], "after the delete")
     T.check_eq(v.api("GET", "/v1/webhooks/%d/deliveries" % flaky["id"], token=shop)[0], 404,
                "deliveries of a deleted webhook")
+    # No answer within 10 s is a failed attempt, retried.
+    silent = v.api_ok("POST", "/v1/webhooks", {"url": base + "/silent",
+                                               "events": ["order.approved"]}, shop, 201)
+    v.api_ok("POST", "/v1/numbers/import", "+861055550003,beijing,fixed,\n")
+    order3 = v.api_ok("POST", "/v1/orders", {"numbers": ["+861055550003"]}, shop)
+    v.api_ok("POST", "/v1/orders/%d/approve" % order3["id"])
+
+    def timed_out():
+        items = v.api_ok("GET", "/v1/webhooks/%d/deliveries" % silent["id"], None,
+                         shop)["items"]
+        return items if items and items[0]["attempts"] >= 1 else None
+    item = T.wait_until(timed_out, 25, "the silent receiver's attempt to time out")[0]
+    T.check_eq((item["state"], item["last_status"], item["last_error"]),
+               ("pending", None, "no answer within 10 s"), "a delivery without answer")
+    T.check(item["next_attempt_at"], "retried later: %s" % item)
+    v.api_ok("DELETE", "/v1/webhooks/%d" % silent["id"], None, shop, 204)
+
     # vcsctl, as the operator acting for shop.
     r = v.vcsctl("--json", "webhooks", "create", base + "/ctl", "--events",
                  "order.approved,order.rejected", "--account", "shop")

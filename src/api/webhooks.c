@@ -73,15 +73,25 @@ void api_webhooks_create(struct api_call *c, struct api_reply *r)
     }
     json_t *hook = NULL;
     enum iam_rc rc = webhook_create(iam_store_db(c->api->iam), c->scope, url, events, &hook);
+    api_reply_result(r, rc, hook, "webhook");
     if (rc == IAM_OK)
-        api_reply_json(r, 201, hook);
-    else
-        api_reply_store(r, rc, "webhook");
+        r->status = 201;
+}
+
+/* Cursors are ids: anything else is not one this server gave. */
+static bool after_ok(struct api_call *c, struct api_reply *r)
+{
+    if (strspn(c->after, "0123456789") == strlen(c->after))
+        return true;
+    api_reply_error(r, 400, "bad_request", "after: not a cursor this server gave");
+    return false;
 }
 
 void api_webhooks_list(struct api_call *c, struct api_reply *r)
 {
     json_t *pg = NULL;
+    if (!after_ok(c, r))
+        return;
     enum iam_rc rc = webhook_list(iam_store_db(c->api->iam), c->scope,
                                   c->after[0] ? c->after : NULL, c->limit, &pg);
     api_reply_result(r, rc, pg, "webhooks");
@@ -96,6 +106,8 @@ void api_webhooks_delete(struct api_call *c, struct api_reply *r)
 void api_webhooks_deliveries(struct api_call *c, struct api_reply *r)
 {
     json_t *pg = NULL;
+    if (!after_ok(c, r))
+        return;
     enum iam_rc rc = webhook_deliveries(iam_store_db(c->api->iam),
                                         c->operator ? NULL : c->account, api_param(c, "id"),
                                         c->after[0] ? c->after : NULL, c->limit, &pg);

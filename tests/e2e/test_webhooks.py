@@ -115,6 +115,7 @@ def run(t):
         T.check(status == 400, "bad webhook %s: want 400, got %s %s" % (body, status, answer))
     T.check_eq(len(v.api_ok("GET", "/v1/webhooks", None, shop)["items"]), 2,
                "nothing created by bad requests")
+    T.check_eq(v.api("GET", "/v1/webhooks?after=x", token=shop)[0], 400, "a bad cursor")
 
     # order.approved to the flaky receiver, with a restart between its attempts.
     v.own_number(shop, NUMBER, "rec")  # the order's approval is the event

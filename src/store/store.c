@@ -947,6 +947,17 @@ static void sleep_until(struct store *st, uint64_t wake_ms)
     pthread_cond_timedwait(&st->wake, &st->mu, &deadline);
 }
 
+/* call.completed for every ended row just committed. Without mu (JSON is built here): the
+ * pending list is the writer's own, and its barriers stay until release_barriers. */
+static void announce_completed(struct store *st)
+{
+    for (struct qnode *q = st->pending; q; q = q->next) {
+        struct wnode *n = container_of(q, struct wnode, link);
+        if (n->op == WOP_END)
+            cdr_completed(&n->row);
+    }
+}
+
 static void *writer_main(void *arg)
 {
     struct store *st = arg;
@@ -968,6 +979,7 @@ static void *writer_main(void *arg)
             now = clock_mono_ms();
             if (rc == SQLITE_OK) {
                 note_success(&retry);
+                announce_completed(st);
                 beat_due_ms = now + HEARTBEAT_MS;
                 if (rows) {
                     checkpoint_due = true;
@@ -978,10 +990,6 @@ static void *writer_main(void *arg)
             }
             pthread_mutex_lock(&st->mu);
             release_barriers(st, rc == SQLITE_OK ? 0 : -1);
-            for (struct qnode *q = rc == SQLITE_OK ? st->pending : NULL; q; q = q->next) {
-                if (container_of(q, struct wnode, link)->op == WOP_END)
-                    cdr_completed(&container_of(q, struct wnode, link)->row);
-            }
             if (rc == SQLITE_OK)
                 free_pending(st, false);
             continue;

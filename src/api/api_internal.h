@@ -60,6 +60,7 @@ struct api_reply {
     json_t *json;
     struct evbuffer *text;
     const char *content_type;
+    bool streamed; /* the handler started the reply itself (evhttp_send_reply_start) */
 };
 
 typedef void (*api_handler)(struct api_call *c, struct api_reply *r);
@@ -159,5 +160,12 @@ void api_trunks_get(struct api_call *c, struct api_reply *r);
 void api_trunks_update(struct api_call *c, struct api_reply *r);
 void api_trunks_delete(struct api_call *c, struct api_reply *r);
 void api_gateways_list(struct api_call *c, struct api_reply *r);
+void api_cdrs_list(struct api_call *c, struct api_reply *r);
+void api_recordings_get(struct api_call *c, struct api_reply *r);
+void api_recordings_delete(struct api_call *c, struct api_reply *r);
+void api_webhooks_list(struct api_call *c, struct api_reply *r);
+void api_webhooks_create(struct api_call *c, struct api_reply *r);
+void api_webhooks_delete(struct api_call *c, struct api_reply *r);
+void api_webhooks_deliveries(struct api_call *c, struct api_reply *r);
 
 #endif

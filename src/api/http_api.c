@@ -386,13 +386,15 @@ static int idempotency_check(struct api_call *c, const char *key, char hash[65],
     return 1;
 }
 
-/* Secrets are never kept at rest: a replayed answer has the token field null. */
+/* Secrets are never kept here: a replayed answer has its token or secret field null. */
 static void idempotency_keep(struct api_call *c, const char *key, const char *hash,
                              const struct api_reply *r)
 {
     json_t *kept = json_deep_copy(r->json);
     if (json_object_get(kept, "token"))
         json_object_set_new(kept, "token", json_null());
+    if (json_object_get(kept, "secret"))
+        json_object_set_new(kept, "secret", json_null());
     char *text = kept ? json_dumps(kept, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     if (text)
         iam_idem_put(c->api->iam, c->account, key, hash, r->status, text);
@@ -528,7 +530,8 @@ static void on_request(struct evhttp_request *req, void *arg)
     struct api_reply r = { 0 };
     serve(&c, &r);
     json_decref(c.body);
-    send_reply(req, &r);
+    if (!r.streamed)
+        send_reply(req, &r);
     reply_free(&r);
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api/api_internal.h"
+#include "events/events.h"
 #include "store/inventory.h"
 
 #define MAX_ORDER 1000
@@ -87,6 +88,9 @@ static void decide(struct api_call *c, struct api_reply *r, bool approve)
     const char *reason = json_string_value(json_object_get(c->body, "reason"));
     enum iam_rc rc = inv_order_decide(iam_store_db(c->api->iam), api_param(c, "id"), approve,
                                       reason, &order, msg, sizeof msg);
+    if (rc == IAM_OK)
+        events_emit(json_string_value(json_object_get(order, "account")),
+                    approve ? "order.approved" : "order.rejected", json_deep_copy(order));
     answer(r, rc, order, msg, 200);
 }
 

@@ -68,6 +68,11 @@ static const struct api_field trunk_fields[] = {
     { "address", "string", false, "\"IP:PORT\" for calls to the trunk while unregistered" },
     { NULL, NULL, false, NULL },
 };
+static const struct api_field webhook_fields[] = {
+    { "url", "string", true, "http:// URL that receives the POSTs" },
+    { "events", "array", true, "event names (call.completed, recording.ready, ...) or [\"*\"]" },
+    { NULL, NULL, false, NULL },
+};
 static const struct api_field no_fields[] = { { NULL, NULL, false, NULL } };
 
 #define GET EVHTTP_REQ_GET
@@ -155,6 +160,25 @@ const struct api_route api_routes[] = {
       API_ANY_ACCOUNT, 204, "Delete a trunk and its registration", NULL },
     { GET, "/v1/gateways", api_gateways_list, "vcs:ViewGateways", "gateway:*", API_LIST, 200,
       "Carrier gateways: address, state (OPTIONS probes), calls, registration", NULL },
+    { GET, "/v1/cdrs", api_cdrs_list, "vcs:ListCdrs", "cdr:*", API_LIST | API_OPERATOR_AS, 200,
+      "CDRs filtered by ?since=&until=&number=&cause=&campaign=&direction=; CSV streamed with"
+      " Accept: text/csv", NULL },
+    { GET, "/v1/recordings/{call_id}", api_recordings_get, "vcs:GetRecording",
+      "recording:{call_id}", API_ANY_ACCOUNT, 200, "A call's recording (audio/wav, Range honoured)",
+      NULL },
+    { DELETE, "/v1/recordings/{call_id}", api_recordings_delete, "vcs:DeleteRecording",
+      "recording:{call_id}", API_ANY_ACCOUNT, 204,
+      "Delete a recording (the CDR keeps a recording_deleted var)", NULL },
+    { GET, "/v1/webhooks", api_webhooks_list, "vcs:ManageWebhooks", "webhook:*",
+      API_LIST | API_OPERATOR_AS, 200, "The account's webhook subscriptions", NULL },
+    { POST, "/v1/webhooks", api_webhooks_create, "vcs:ManageWebhooks", "webhook:*",
+      API_CREATES | API_OPERATOR_AS, 201, "Subscribe a URL to events; the secret is shown once",
+      webhook_fields },
+    { DELETE, "/v1/webhooks/{id}", api_webhooks_delete, "vcs:ManageWebhooks", "webhook:{id}",
+      API_ANY_ACCOUNT, 204, "Unsubscribe (pending deliveries are dropped)", NULL },
+    { GET, "/v1/webhooks/{id}/deliveries", api_webhooks_deliveries, "vcs:ManageWebhooks",
+      "webhook:{id}", API_LIST | API_ANY_ACCOUNT, 200,
+      "The deliveries of a subscription: state, attempts, last status", NULL },
     { GET, "/v1/audit", api_audit_list, "vcs:ViewAudit", "audit:*", API_LIST | API_ANY_ACCOUNT,
       200, "Every write and every denial of the account (the operator: of all)", NULL },
 };

@@ -8,11 +8,14 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "call/call.h"
 #include "call/engine.h"
 #include "call/worker.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "events/events.h"
 #include "media/recorder.h"
 #include "store/store.h"
 
@@ -84,6 +87,23 @@ void call_recording_pause(struct call *c, bool pause)
         note_pause(c, clock_mono_ms());
 }
 
+/* recording.ready, once the recorder has closed the file (on its thread). */
+struct ready {
+    char account[sizeof ((struct cdr_row *)0)->account];
+    char call_id[sizeof ((struct cdr_row *)0)->call_id];
+    char path[sizeof ((struct cdr_row *)0)->recording];
+};
+
+static void recording_ready(void *arg, uint64_t duration_ms, const char *err)
+{
+    struct ready *r = arg;
+    if (!err)
+        events_emit(r->account, "recording.ready",
+                    json_pack("{s:s,s:s,s:I}", "call_id", r->call_id, "path", r->path,
+                              "duration_ms", (json_int_t)duration_ms));
+    free(r);
+}
+
 void call_recording_stop(struct call *c)
 {
     if (!c->callrec)
@@ -92,6 +112,12 @@ void call_recording_stop(struct call *c)
         note_pause(c, clock_mono_ms());
         c->callrec_paused = false;
     }
-    recording_close(c->callrec, 0, NULL, NULL);
+    struct ready *r = calloc(1, sizeof *r);
+    if (r) {
+        snprintf(r->account, sizeof r->account, "%s", c->cdr.account);
+        snprintf(r->call_id, sizeof r->call_id, "%s", c->id);
+        snprintf(r->path, sizeof r->path, "%s", c->cdr.recording);
+    }
+    recording_close(c->callrec, 0, r ? recording_ready : NULL, r);
     c->callrec = NULL;
 }

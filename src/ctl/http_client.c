@@ -3,9 +3,11 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -20,11 +22,42 @@ static void on_request_error(enum evhttp_request_error error, void *arg)
     r->sock_errno = EVUTIL_SOCKET_ERROR();
 }
 
+static bool success(struct evhttp_request *req)
+{
+    int code = evhttp_request_get_response_code(req);
+    return code >= 200 && code <= 299;
+}
+
+static int drain_to(struct evbuffer *in, FILE *out)
+{
+    char buf[16384];
+    int n;
+    while ((n = evbuffer_remove(in, buf, sizeof buf)) > 0) {
+        if (fwrite(buf, 1, (size_t)n, out) != (size_t)n)
+            return -1;
+    }
+    return 0;
+}
+
+/* A successful answer's body goes to r->sink as it arrives: bounded memory for any size. */
+static void on_chunk(struct evhttp_request *req, void *arg)
+{
+    struct reply *r = arg;
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    if (!success(req))
+        return; /* an error's short JSON body, read whole by on_response */
+    if (!r->sink_failed && drain_to(in, r->sink) != 0)
+        r->sink_failed = 1;
+    evbuffer_drain(in, evbuffer_get_length(in));
+}
+
 static void on_response(struct evhttp_request *req, void *arg)
 {
     struct reply *r = arg;
     /* libevent calls this with req NULL (or a code of 0) when the request failed. */
     if (req && evhttp_request_get_response_code(req) > 0) {
+        if (r->sink && success(req))
+            on_chunk(req, arg);
         r->status = evhttp_request_get_response_code(req);
         struct evbuffer *in = evhttp_request_get_input_buffer(req);
         size_t n = evbuffer_get_length(in);
@@ -66,7 +99,15 @@ static const char *request_error_text(const struct reply *r)
 int http_call(const struct target *t, enum evhttp_cmd_type method, const char *path,
               const char *body, int timeout_s, struct reply *r)
 {
+    return http_request(t, method, path, body, NULL, NULL, timeout_s, r);
+}
+
+int http_request(const struct target *t, enum evhttp_cmd_type method, const char *path,
+                 const char *body, const struct evkeyvalq *extra, FILE *sink, int timeout_s,
+                 struct reply *r)
+{
     memset(r, 0, sizeof *r);
+    r->sink = sink;
     /* libevent would report an unknown host as a closed connection; say what went wrong. */
     struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
     int gai = getaddrinfo(t->host, NULL, &hints, &ai);
@@ -89,6 +130,8 @@ int http_call(const struct target *t, enum evhttp_cmd_type method, const char *p
     }
     evhttp_connection_set_timeout(conn, timeout_s);
     evhttp_request_set_error_cb(req, on_request_error);
+    if (sink)
+        evhttp_request_set_chunked_cb(req, on_chunk);
     char auth[MAX_TOKEN + 16];
     snprintf(auth, sizeof auth, "Bearer %s", t->token);
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
@@ -98,7 +141,11 @@ int http_call(const struct target *t, enum evhttp_cmd_type method, const char *p
         goto out;
     }
     evhttp_add_header(h, "Host", t->shown);
-    evhttp_add_header(h, "Accept", "application/json");
+    const struct evkeyval *kv;
+    for (kv = extra ? TAILQ_FIRST(extra) : NULL; kv; kv = TAILQ_NEXT(kv, next))
+        evhttp_add_header(h, kv->key, kv->value);
+    if (!evhttp_find_header(h, "Accept"))
+        evhttp_add_header(h, "Accept", "application/json");
     if (body) {
         /* libevent adds Content-Length to POST and PUT only; a PATCH needs it too. */
         char len[32];

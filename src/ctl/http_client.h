@@ -4,6 +4,7 @@
 #define VCS_CTL_HTTP_CLIENT_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include <event2/http.h>
 #include <jansson.h>
@@ -25,13 +26,22 @@ struct reply {
     int failed; /* the error callback ran */
     enum evhttp_request_error error;
     int sock_errno;
-    char *body; /* NUL-terminated copy of the answer's body */
+    char *body; /* NUL-terminated copy of the answer's body (of a success: "" with a sink) */
+    FILE *sink; /* http_request: where a successful answer's body goes */
+    int sink_failed;
 };
 
 /* Sends one request (body: JSON text or NULL) and waits for its answer. 0 with r->status and
  * r->body set (free r->body), or -1 after printing why no answer came. */
 int http_call(const struct target *t, enum evhttp_cmd_type method, const char *path,
               const char *body, int timeout_s, struct reply *r);
+
+/* As http_call, with more request headers (extra may be NULL; an Accept there replaces
+ * application/json) and, when sink is not NULL, a successful answer's body written to sink as
+ * it arrives instead of being kept (r->sink_failed says whether a write failed). */
+int http_request(const struct target *t, enum evhttp_cmd_type method, const char *path,
+                 const char *body, const struct evkeyvalq *extra, FILE *sink, int timeout_s,
+                 struct reply *r);
 
 /* The message of an API error body, or NULL when the body is not one. */
 const char *api_error_message(json_t *j, const char **code);

@@ -8,6 +8,7 @@
 #include <event2/http.h>
 #include <jansson.h>
 
+#include "ctl/media_cmds.h"
 #include "ctl/table.h"
 
 #define CALL_TIMEOUT_S 30
@@ -63,6 +64,24 @@ static const struct ctl_opt order_opts[] = {
 static const struct ctl_opt reject_opts[] = { { "--reason", "reason", 's' }, { NULL, NULL, 0 } };
 static const char *const audit_cols[] = { "id", "time", "account", "user", "action", "resource",
                                           "allowed", "status", "method", "path", NULL };
+static const char *const cdr_cols[] = { "id", "call_id", "account", "direction", "from_number",
+                                        "to_number", "start_time", "billsec", "hangup_cause",
+                                        NULL };
+static const struct ctl_opt cdr_opts[] = {
+    { "--since", "since", 'q' },   { "--until", "until", 'q' },
+    { "--number", "number", 'q' }, { "--cause", "cause", 'q' },
+    { "--campaign", "campaign", 'q' }, { "--direction", "direction", 'q' },
+    { "--limit", "limit", 'q' },   { "--after", "after", 'q' },
+    { NULL, NULL, 0 },
+};
+static const char *const webhook_cols[] = { "id", "account", "url", "events", "created_at",
+                                            NULL };
+static const char *const delivery_cols[] = { "id", "event", "state", "attempts", "last_status",
+                                             "last_error", "created_at", "next_attempt_at",
+                                             NULL };
+static const char *const url_arg[] = { "url", NULL };
+static const struct ctl_opt webhook_opts[] = { { "--events", "events", 'a' },
+                                               { NULL, NULL, 0 } };
 static const char *const name_arg[] = { "name", NULL };
 static const char *const policy_arg[] = { "policy", NULL };
 static const char *const policy_doc_args[] = { "name", "@statements", NULL };
@@ -158,6 +177,17 @@ static const struct ctl_cmd cmds[] = {
     { "trunks", "delete", "NAME", DEL, "/v1/trunks/%s", NULL, NULL, NULL },
     { "gateways", "list", "   (the operator's: state, calls, registration of each gateway)", GET,
       "/v1/gateways", NULL, list_opts, gateway_cols },
+    { "cdrs", "list",
+      "[--since T] [--until T] [--number N] [--cause C] [--campaign ID] [--direction D]"
+      " [--limit N] [--after CURSOR]", GET, "/v1/cdrs", NULL, cdr_opts, cdr_cols },
+    { "recordings", "delete", "CALL_ID", DEL, "/v1/recordings/%s", NULL, NULL, NULL },
+    { "webhooks", "list", "[--limit N] [--after CURSOR]", GET, "/v1/webhooks", NULL, list_opts,
+      webhook_cols },
+    { "webhooks", "create", "URL --events call.completed,recording.ready,...|*", POST,
+      "/v1/webhooks", url_arg, webhook_opts, NULL },
+    { "webhooks", "delete", "ID", DEL, "/v1/webhooks/%s", NULL, NULL, NULL },
+    { "webhooks", "deliveries", "ID [--limit N] [--after CURSOR]", GET,
+      "/v1/webhooks/%s/deliveries", NULL, list_opts, delivery_cols },
 };
 #define N_CMDS (sizeof cmds / sizeof cmds[0])
 
@@ -174,6 +204,7 @@ void ctl_platform_usage(FILE *f)
 {
     for (size_t i = 0; i < N_CMDS; i++)
         fprintf(f, "  %s %s %s\n", cmds[i].group, cmds[i].verb, cmds[i].synopsis);
+    ctl_media_usage(f);
 }
 
 static int usage_error(const struct ctl_cmd *c, const char *fmt, const char *what)
@@ -272,6 +303,8 @@ static void print_answer(const struct ctl_cmd *c, int status, json_t *j, bool js
     object_print(stdout, j);
     if (json_is_string(json_object_get(j, "token")))
         fprintf(stderr, "vcsctl: keep the token now: it is shown only once\n");
+    if (json_is_string(json_object_get(j, "secret")))
+        fprintf(stderr, "vcsctl: keep the secret now: it is shown only once\n");
 }
 
 /* One request; 0 with *j (may be NULL for 204) and *status, 1 after an API error, 2. */
@@ -400,6 +433,8 @@ static int take_option(const struct ctl_cmd *c, const char *flag, const char *va
 
 int ctl_platform_run(const struct target *t, int argc, char **argv, bool json)
 {
+    if (ctl_media_wants(argc, argv))
+        return ctl_media_run(t, argc, argv);
     /* "vcsctl audit --limit 5": a group alone, or followed by options, lists. */
     bool has_verb = argc > 1 && strncmp(argv[1], "--", 2) != 0;
     const char *verb = has_verb ? argv[1] : "list";

@@ -23,6 +23,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "events/events.h"
 #include "media/port_pool.h"
 #include "media/prompt_cache.h"
 #include "media/recorder.h"
@@ -407,6 +408,10 @@ static int run(struct vcsd *d)
         log_error("store: %s", err);
         return 1;
     }
+    if (events_start(cfg->data_dir, err, sizeof err) != 0) {
+        log_error("%s", err);
+        return 1;
+    }
     const char *roots[] = { cfg->sounds_dir, recordings, cfg->dialplans_dir, NULL };
     d->prompts = prompt_cache_create(roots);
     d->prompts_owned = true;
@@ -521,6 +526,7 @@ static size_t teardown(struct vcsd *d)
         prompt_cache_destroy(d->prompts);
     port_pool_destroy(d->ports);
     size_t lost = store_close(d->store);
+    events_stop(); /* after the store: the last CDRs' call.completed are kept for delivery */
     for (size_t i = 0; i < d->n_script_names; i++)
         free(d->script_names[i]);
     free(d->script_names);

@@ -31,4 +31,8 @@ struct cdr_row {
 int64_t cdr_billsec(const struct cdr_row *row);
 int64_t cdr_bill_minutes(const struct cdr_row *row);
 
+/* The store's hook once an ended row is committed: emits call.completed (events.h) with the
+ * row's columns, for rows of an account. */
+void cdr_completed(const struct cdr_row *row);
+
 #endif

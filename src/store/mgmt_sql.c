@@ -79,7 +79,8 @@ static int is_flag_column(const char *name)
 static int is_json_column(const char *name)
 {
     return strcmp(name, "statements") == 0 || strcmp(name, "policies") == 0 ||
-           strcmp(name, "numbers") == 0 || strcmp(name, "allow") == 0;
+           strcmp(name, "numbers") == 0 || strcmp(name, "allow") == 0 ||
+           strcmp(name, "vars") == 0 || strcmp(name, "events") == 0;
 }
 
 json_t *msql_row_json(sqlite3_stmt *st)

@@ -1,9 +1,9 @@
 /* Small SQLite helpers shared by the modules that keep the platform's data on the API's own
  * connection (iam.c, inventory.c): statements with text parameters, short IMMEDIATE
  * transactions, rows as jansson objects named by their columns (0/1 columns named allowed,
- * main or system as booleans; columns named statements, policies, numbers or allow hold JSON
- * text and are given back as JSON), and list pages {"items",
- * "next"} with the cursor taken from a key column. All log their own failures. */
+ * main or system as booleans; columns named statements, policies, numbers, allow, vars or
+ * events hold JSON text and are given back as JSON), and list pages {"items", "next"} with the
+ * cursor taken from a key column. All log their own failures. */
 #ifndef VCS_STORE_MGMT_SQL_H
 #define VCS_STORE_MGMT_SQL_H
 

@@ -196,6 +196,37 @@ static const char *const migrations[] = {
     " contact TEXT NOT NULL,"
     " source TEXT NOT NULL,"
     " expires_ms INTEGER NOT NULL);",
+    /* 6: what the CDR list filters on (src/store/cdr_query.c; the account's walk keys on the
+     * id), the campaign of a leg (SPEC 6), webhooks and their delivery queue (src/events/). */
+    "ALTER TABLE cdr ADD COLUMN campaign_id TEXT;"
+    "DROP INDEX cdr_account;"
+    "CREATE INDEX cdr_account_id ON cdr(account, id);"
+    "CREATE INDEX cdr_from ON cdr(from_number);"
+    "CREATE INDEX cdr_to ON cdr(to_number);"
+    "CREATE INDEX cdr_campaign ON cdr(campaign_id) WHERE campaign_id IS NOT NULL;"
+    "CREATE TABLE webhooks ("
+    " id INTEGER PRIMARY KEY,"
+    " account TEXT NOT NULL,"
+    " url TEXT NOT NULL,"
+    " events TEXT NOT NULL,"
+    " secret TEXT NOT NULL,"
+    " created_at TEXT NOT NULL);"
+    "CREATE INDEX webhooks_account ON webhooks(account, id);"
+    "CREATE TABLE webhook_deliveries ("
+    " id INTEGER PRIMARY KEY,"
+    " webhook_id INTEGER NOT NULL,"
+    " event TEXT NOT NULL,"
+    " data TEXT NOT NULL,"
+    " created_at TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','delivered','failed')),"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_ms INTEGER NOT NULL,"
+    " last_status INTEGER,"
+    " last_error TEXT,"
+    " delivered_at TEXT);"
+    "CREATE INDEX deliveries_due ON webhook_deliveries(next_ms) WHERE state = 'pending';"
+    "CREATE INDEX deliveries_webhook ON webhook_deliveries(webhook_id, id);",
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 
@@ -916,6 +947,17 @@ static void sleep_until(struct store *st, uint64_t wake_ms)
     pthread_cond_timedwait(&st->wake, &st->mu, &deadline);
 }
 
+/* call.completed for every ended row just committed. Without mu (JSON is built here): the
+ * pending list is the writer's own, and its barriers stay until release_barriers. */
+static void announce_completed(struct store *st)
+{
+    for (struct qnode *q = st->pending; q; q = q->next) {
+        struct wnode *n = container_of(q, struct wnode, link);
+        if (n->op == WOP_END)
+            cdr_completed(&n->row);
+    }
+}
+
 static void *writer_main(void *arg)
 {
     struct store *st = arg;
@@ -937,6 +979,7 @@ static void *writer_main(void *arg)
             now = clock_mono_ms();
             if (rc == SQLITE_OK) {
                 note_success(&retry);
+                announce_completed(st);
                 beat_due_ms = now + HEARTBEAT_MS;
                 if (rows) {
                     checkpoint_due = true;

@@ -12,6 +12,7 @@ endpoint without one fails this test instead of escaping it."""
 import itertools
 import os
 import re
+import sqlite3
 import sys
 from collections import Counter
 
@@ -127,6 +128,28 @@ def live_call(a):
     return {"id": a.call("POST", "/v1/calls", call_body(a))["id"]}, None
 
 
+def fixture_recording(a):
+    """A finished call of a's with its recording, as the call layer leaves them."""
+    call_id = uniq("rec")
+    rel = "calls/2026-11-24/%s.wav" % call_id
+    path = os.path.join(a.v.data, "recordings", rel)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    T.tone_wav(path, 0.1)
+    conn = sqlite3.connect(a.v.db_path, timeout=10)
+    with conn:
+        conn.execute("INSERT INTO cdr(call_id, account, start_time, end_time, recording)"
+                     " VALUES (?, ?, '2026-11-24T06:00:00.000Z', '2026-11-24T06:01:00.000Z', ?)",
+                     (call_id, a.name, rel))
+    conn.close()
+    return {"call_id": call_id}, None
+
+
+def fixture_webhook(a):
+    hook = a.call("POST", "/v1/webhooks", {"url": "http://127.0.0.1:9/hook",
+                                           "events": ["order.approved"]})
+    return {"id": str(hook["id"])}, None
+
+
 # "METHOD /pattern" -> (the action SPEC 8 says it needs, or None for any caller; fixture).
 FIXTURES = {
     "GET /v1/health": (None, none),
@@ -174,6 +197,14 @@ FIXTURES = {
     "GET /v1/trunks/{name}": ("vcs:ViewTrunks", fixture_trunk),
     "PATCH /v1/trunks/{name}": ("vcs:ManageTrunks", lambda a: fixture_trunk(a, {"max_calls": 3})),
     "DELETE /v1/trunks/{name}": ("vcs:ManageTrunks", fixture_trunk),
+    "GET /v1/cdrs": ("vcs:ListCdrs", none),
+    "GET /v1/recordings/{call_id}": ("vcs:GetRecording", fixture_recording),
+    "DELETE /v1/recordings/{call_id}": ("vcs:DeleteRecording", fixture_recording),
+    "GET /v1/webhooks": ("vcs:ManageWebhooks", none),
+    "POST /v1/webhooks": ("vcs:ManageWebhooks", lambda a: (
+        {}, {"url": "http://127.0.0.1:9/hook", "events": ["*"]})),
+    "DELETE /v1/webhooks/{id}": ("vcs:ManageWebhooks", fixture_webhook),
+    "GET /v1/webhooks/{id}/deliveries": ("vcs:ManageWebhooks", fixture_webhook),
 }
 # SPEC 8: accounts, recharges, order approval, number import, gateways, reload (and metrics)
 # are the operator's alone; user and policy management the main user's alone.

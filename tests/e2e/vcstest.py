@@ -2207,6 +2207,22 @@ class Vcsd:
         except ValueError:
             return r.status, raw.decode("utf-8", "replace")
 
+    def api_ok(self, method, path, body=None, token=True, status=None):
+        """The parsed answer of a request that must succeed (2xx, or exactly status)."""
+        got, answer = self.api(method, path, body, token=token)
+        check(200 <= got < 300 if status is None else got == status,
+              "%s %s: %s %s" % (method, path, got, answer))
+        return answer
+
+    def own_number(self, token, number, script):
+        """Gives the account of token the number (imported, ordered, approved by the operator)
+        bound to script, routed from now on (reload)."""
+        self.api_ok("POST", "/v1/numbers/import", number + ",beijing,fixed,\n")
+        order = self.api_ok("POST", "/v1/orders", {"numbers": [number]}, token)
+        self.api_ok("POST", "/v1/orders/%d/approve" % order["id"])
+        self.api_ok("PATCH", "/v1/numbers/" + number, {"script": script}, token)
+        self.api_ok("POST", "/v1/reload")
+
     def health(self):
         return self.api("GET", "/v1/health", timeout=3)
 
@@ -2307,6 +2323,17 @@ def check_cdr_times(row, answered):
 
 # ------------------------------------------------------------------------------------------
 # The test context
+
+def call_until_hangup(t, v, number, seconds, freq=440):
+    """Calls number, sends a tone for seconds, waits for the server's BYE; (SIP Call-ID, the
+    completed CDR row)."""
+    peer = t.rtp_peer()
+    uac = t.uac(v, number, peer.port)
+    uac.invite()
+    peer.send_tone(uac.media, seconds, freq=freq)
+    uac.wait_bye(15)
+    return uac.call_id, v.wait_cdr(uac.call_id)
+
 
 class Test:
     def __init__(self, name):

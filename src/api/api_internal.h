@@ -159,5 +159,17 @@ void api_trunks_get(struct api_call *c, struct api_reply *r);
 void api_trunks_update(struct api_call *c, struct api_reply *r);
 void api_trunks_delete(struct api_call *c, struct api_reply *r);
 void api_gateways_list(struct api_call *c, struct api_reply *r);
+void api_campaigns_create(struct api_call *c, struct api_reply *r);
+void api_campaigns_list(struct api_call *c, struct api_reply *r);
+void api_campaigns_get(struct api_call *c, struct api_reply *r);
+void api_campaigns_callees(struct api_call *c, struct api_reply *r);
+void api_campaigns_start(struct api_call *c, struct api_reply *r);
+void api_campaigns_pause(struct api_call *c, struct api_reply *r);
+void api_campaigns_resume(struct api_call *c, struct api_reply *r);
+void api_campaigns_cancel(struct api_call *c, struct api_reply *r);
+void api_campaigns_results(struct api_call *c, struct api_reply *r);
+void api_dnc_list(struct api_call *c, struct api_reply *r);
+void api_dnc_add(struct api_call *c, struct api_reply *r);
+void api_dnc_delete(struct api_call *c, struct api_reply *r);
 
 #endif

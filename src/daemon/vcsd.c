@@ -179,6 +179,16 @@ static int api_reload(void *ctx, struct api_reload_result *res, char *err, size_
     return 0;
 }
 
+static int api_script_exists(void *ctx, const char *name)
+{
+    struct vcsd *d = ctx;
+    struct script_set *set = script_registry_acquire(d->scripts);
+    const struct script_source *src = set ? script_set_find(set, name) : NULL;
+    int found = src && src->handler;
+    script_set_release(set);
+    return found;
+}
+
 static void api_health(void *ctx, struct api_health *out)
 {
     struct vcsd *d = ctx;
@@ -474,9 +484,12 @@ static int run(struct vcsd *d)
         log_error("%s", err);
         return 1;
     }
-    struct api_ops ops = { d, api_health, api_reload, api_metrics, api_after_write,
-                           api_originate, api_calls_list, api_call_get, api_call_hangup,
-                           d->trunks, engine_gateways(d->engine), engine_limits(d->engine) };
+    struct api_ops ops = { .ctx = d, .health = api_health, .reload = api_reload,
+                           .metrics = api_metrics, .after_write = api_after_write,
+                           .originate = api_originate, .calls_list = api_calls_list,
+                           .call_get = api_call_get, .call_hangup = api_call_hangup,
+                           .trunks = d->trunks, .gateways = engine_gateways(d->engine),
+                           .limits = engine_limits(d->engine), .script_exists = api_script_exists };
     d->api = api_start(d->base, cfg->http_host, cfg->http_port, d->store, &ops, err, sizeof err);
     if (!d->api) {
         log_error("api: %s", err);

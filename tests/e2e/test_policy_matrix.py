@@ -125,6 +125,21 @@ def call_body(a):
 
 def live_call(a):
     return {"id": a.call("POST", "/v1/calls", call_body(a))["id"]}, None
+CAMPAIGN = {"name": "matrix", "script": "hello", "caller_id": "auto",
+            "window": {"tz": "UTC", "days": "mon-sun", "start": "00:00", "end": "24:00"}}
+
+
+def campaign(a, *moves):
+    cid = a.call("POST", "/v1/campaigns", CAMPAIGN)["id"]
+    for m in moves:
+        a.call("POST", "/v1/campaigns/%d/%s" % (cid, m))
+    return {"id": str(cid)}
+
+
+def dnc_number(a):
+    n = "+8613%09d" % next(_seq)
+    a.call("POST", "/v1/dnc", {"numbers": [n]})
+    return {"number": n}, None
 
 
 # "METHOD /pattern" -> (the action SPEC 8 says it needs, or None for any caller; fixture).
@@ -174,6 +189,21 @@ FIXTURES = {
     "GET /v1/trunks/{name}": ("vcs:ViewTrunks", fixture_trunk),
     "PATCH /v1/trunks/{name}": ("vcs:ManageTrunks", lambda a: fixture_trunk(a, {"max_calls": 3})),
     "DELETE /v1/trunks/{name}": ("vcs:ManageTrunks", fixture_trunk),
+    "POST /v1/campaigns": ("vcs:ManageCampaigns", lambda a: ({}, CAMPAIGN)),
+    "GET /v1/campaigns": ("vcs:ViewCampaigns", none),
+    "GET /v1/campaigns/{id}": ("vcs:ViewCampaigns", lambda a: (campaign(a), None)),
+    "GET /v1/campaigns/{id}/results": ("vcs:ViewCampaigns", lambda a: (campaign(a), None)),
+    "POST /v1/campaigns/{id}/callees": ("vcs:ManageCampaigns", lambda a: (
+        campaign(a), "number\n+8613%09d\n" % next(_seq))),
+    "POST /v1/campaigns/{id}/start": ("vcs:ManageCampaigns", lambda a: (campaign(a), None)),
+    "POST /v1/campaigns/{id}/pause": ("vcs:ManageCampaigns", lambda a: (
+        campaign(a, "start"), None)),
+    "POST /v1/campaigns/{id}/resume": ("vcs:ManageCampaigns", lambda a: (
+        campaign(a, "start", "pause"), None)),
+    "POST /v1/campaigns/{id}/cancel": ("vcs:ManageCampaigns", lambda a: (campaign(a), None)),
+    "GET /v1/dnc": ("vcs:ManageDnc", none),
+    "POST /v1/dnc": ("vcs:ManageDnc", lambda a: ({}, {"numbers": ["+8613%09d" % next(_seq)]})),
+    "DELETE /v1/dnc/{number}": ("vcs:ManageDnc", dnc_number),
 }
 # SPEC 8: accounts, recharges, order approval, number import, gateways, reload (and metrics)
 # are the operator's alone; user and policy management the main user's alone.

@@ -741,7 +741,7 @@ static void test_schema_version(void **state)
 {
     struct fixture *f = *state;
     struct store *st = open_ok(f);
-    assert_int_equal(q_int(f, "PRAGMA user_version"), 5);
+    assert_int_equal(q_int(f, "PRAGMA user_version"), 6);
     char *mode = q_text(f, "PRAGMA journal_mode");
     assert_string_equal(mode, "wal");
     free(mode);
@@ -752,7 +752,7 @@ static void test_schema_version(void **state)
     assert_string_equal(cols, "id,call_id,sip_call_id,parent_call_id,direction,account,"
                               "from_number,to_number,script,gateway,start_time,answer_time,"
                               "end_time,duration_ms,billsec,bill_minutes,cost_fen,sip_code,"
-                              "hangup_cause,hangup_by,recording,vars,trunk");
+                              "hangup_cause,hangup_by,recording,vars,trunk,campaign_id");
     free(cols);
     assert_int_equal(q_int(f, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND"
                               " tbl_name = 'cdr' AND sql LIKE '%%(start_time)%%'"), 1);
@@ -762,7 +762,7 @@ static void test_schema_version(void **state)
 
     /* Reopening an up-to-date database migrates nothing and keeps the version. */
     st = open_ok(f);
-    assert_int_equal(q_int(f, "PRAGMA user_version"), 5);
+    assert_int_equal(q_int(f, "PRAGMA user_version"), 6);
     assert_int_equal(q_int(f, "SELECT count(*) FROM meta WHERE key = 'created_at'"), 1);
     store_close(st);
 }

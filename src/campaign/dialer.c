@@ -433,13 +433,16 @@ struct due {
     char *vars;
 };
 
-/* The vars of the call: the campaign's, the callee's columns over them. */
+/* The vars of the call: the campaign's, the callee's columns over them, and campaign_amd (the
+ * campaign's amd option, for the script's call:detect_machine) unless it is off. */
 static char *call_vars(const struct camp *c, const char *callee_vars)
 {
     json_t *v = json_is_object(c->vars) ? json_copy(c->vars) : json_object();
     json_t *own = json_loads(callee_vars ? callee_vars : "{}", 0, NULL);
     if (v && json_is_object(own))
         json_object_update(v, own);
+    if (v && strcmp(c->amd, "off") != 0)
+        json_object_set_new(v, "campaign_amd", json_string(c->amd));
     json_decref(own);
     char *s = v ? json_dumps(v, JSON_COMPACT) : NULL;
     json_decref(v);

@@ -115,6 +115,9 @@ void api_reply_result(struct api_reply *r, int iam_rc, json_t *obj, const char *
 /* 204 when rc is IAM_OK, else as api_reply_store. */
 void api_reply_done(struct api_reply *r, int iam_rc, const char *what);
 
+/* The text/csv body of an API_CSV route (n bytes, no NUL in them); NULL after a 400 or 500. */
+const char *api_csv_body(struct api_call *c, struct api_reply *r, size_t *len);
+
 /* The body's "name" when it is a valid account, user or policy name; NULL after a 400. */
 const char *api_body_name(struct api_call *c, struct api_reply *r);
 

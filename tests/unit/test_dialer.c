@@ -54,30 +54,36 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
     return remove(path);
 }
 
-static void sql(struct fx *f, const char *fmt, ...)
+/* Runs one statement; the first column of its first row (-1 when none). */
+static int64_t vquery(struct fx *f, const char *fmt, va_list ap)
 {
     char q[4096];
+    vsnprintf(q, sizeof q, fmt, ap);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(f->db, q, -1, &st, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", q, sqlite3_errmsg(f->db));
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        fail_msg("%s: %s", q, sqlite3_errmsg(f->db));
+    int64_t v = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void sql(struct fx *f, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(q, sizeof q, fmt, ap);
+    vquery(f, fmt, ap);
     va_end(ap);
-    char *err = NULL;
-    if (sqlite3_exec(f->db, q, NULL, NULL, &err) != SQLITE_OK)
-        fail_msg("%s: %s", q, err);
 }
 
 static int64_t num(struct fx *f, const char *fmt, ...)
 {
-    char q[2048];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(q, sizeof q, fmt, ap);
+    int64_t v = vquery(f, fmt, ap);
     va_end(ap);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(f->db, q, -1, &st, NULL) != SQLITE_OK)
-        fail_msg("%s: %s", q, sqlite3_errmsg(f->db));
-    int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_finalize(st);
     return v;
 }
 

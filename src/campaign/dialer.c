@@ -22,6 +22,7 @@
 #define BUSY_TIMEOUT_MS 5000
 #define DAY_MS INT64_C(86400000)
 #define NEVER_OPEN_RECHECK_MS (3600 * 1000)
+#define LIMIT_BACKOFF_MS 1000 /* after an over_limit attempt the campaign waits this long */
 #define PAGE 256 /* at most this many callees or attempts looked at per campaign and step */
 
 enum { RETRY_BUSY = 1, RETRY_NO_ANSWER = 2, RETRY_FAILED = 4 };
@@ -38,6 +39,7 @@ struct camp {
     int64_t *recent;   /* times of the last cps placements (a ring) */
     size_t recent_pos;
     int64_t closed_until;
+    unsigned next_caller; /* "auto": the account's numbers taken in turn */
     int open;          /* attempts up, counted by this step's reconcile */
     bool check_done;   /* something changed: see whether it is complete */
     bool seen;
@@ -321,6 +323,16 @@ static void settle(struct dialer *d, struct open_attempt *a, int64_t now)
     struct camp *tmp = NULL, *c = settings_of(d, a->campaign, &tmp);
     if (c)
         c->check_done = true;
+    if (!a->answered && strcmp(a->cause, "over_limit") == 0) {
+        /* A full gateway, number or account: not the callee's attempt; the campaign waits. */
+        run(d, "DELETE FROM campaign_attempts WHERE id = ?1", "i", a->id);
+        run(d, "UPDATE campaign_callees SET state = 'pending', attempts = attempts - 1,"
+               " next_attempt_at = ?2 WHERE id = ?1", "ii", a->callee, now + LIMIT_BACKOFF_MS);
+        if (c)
+            c->closed_until = now + LIMIT_BACKOFF_MS;
+        camp_free(tmp);
+        return;
+    }
     char nowiso[ISO8601_LEN];
     iso(now, nowiso);
     const char *result = a->answered ? (a->machine ? "machine" : "answered")
@@ -449,6 +461,28 @@ static char *call_vars(const struct camp *c, const char *callee_vars)
     return s;
 }
 
+/* The number to present: the campaign's, or for "auto" the account's active numbers in turn
+ * (the gateway's or number's limits refuse a busy one: over_limit, the campaign waits). "auto"
+ * without any active number is presented as is, and the engine refuses it (failed). */
+static void caller_id(struct dialer *d, struct camp *c, char *out, size_t len)
+{
+    snprintf(out, len, "%s", c->caller_id);
+    if (strcmp(c->caller_id, "auto") != 0)
+        return;
+    int n = run(d, "SELECT count(*) FROM numbers WHERE account = ?1 AND state = 'active'", "t",
+                c->account);
+    sqlite3_stmt *st = n > 0 ? prep(d, "SELECT number FROM numbers WHERE account = ?1"
+                                       " AND state = 'active' ORDER BY number LIMIT 1 OFFSET ?2")
+                             : NULL;
+    if (!st)
+        return;
+    sqlite3_bind_text(st, 1, c->account, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, (int)(c->next_caller++ % (unsigned)n));
+    if (sqlite3_step(st) == SQLITE_ROW)
+        copy_col(st, 0, out, len);
+    sqlite3_finalize(st);
+}
+
 /* Places one call; false when the placer said later (stop for this step). */
 static bool place(struct dialer *d, struct camp *c, const struct due *k, int64_t now)
 {
@@ -466,9 +500,12 @@ static bool place(struct dialer *d, struct camp *c, const struct due *k, int64_t
     exec(d, "COMMIT");
     if (!inserted)
         return true;
-    char *vars = call_vars(c, k->vars);
-    struct dialer_call call = { c->id, c->account, k->number, c->caller_id, c->script, c->amd,
-                                vars ? vars : "{}", c->ring_timeout_s };
+    char *vars = call_vars(c, k->vars), from[32];
+    caller_id(d, c, from, sizeof from);
+    struct dialer_call call = { .campaign_id = c->id, .account = c->account,
+                                .number = k->number, .script = c->script, .amd = c->amd,
+                                .caller_id = from, .vars_json = vars ? vars : "{}",
+                                .ring_timeout_s = c->ring_timeout_s };
     enum dialer_placed r = d->cfg.place(d->cfg.ctx, &call, id, sizeof id);
     free(vars);
     exec(d, "BEGIN IMMEDIATE");

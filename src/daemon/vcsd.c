@@ -19,6 +19,8 @@
 #include "api/http_api.h"
 #include "api/metrics_text.h"
 #include "call/engine.h"
+#include "campaign/dialer.h"
+#include "campaign/placer.h"
 #include "call/originate.h"
 #include "core/clock.h"
 #include "core/config.h"
@@ -56,6 +58,7 @@ struct vcsd {
     struct tts *tts;             /* owned by the engine; kept here for metrics */
     struct engine *engine;
     struct api_server *api;
+    struct dialer *dialer;       /* campaigns (SPEC 9) */
     uint64_t started_ms;
     /* shutdown */
     struct event *drain_ev;
@@ -495,6 +498,16 @@ static int run(struct vcsd *d)
         log_error("api: %s", err);
         return 1;
     }
+    /* No webhooks yet (SPEC 10): campaign.completed is only logged by the dialer. */
+    struct dialer_config dc = { .max_per_callee_day = cfg->max_per_callee_day,
+                                .max_per_callee_week = cfg->max_per_callee_week,
+                                .place = campaign_place, .ctx = d->engine };
+    snprintf(dc.db_path, sizeof dc.db_path, "%s/vcs.db", cfg->data_dir);
+    d->dialer = dialer_create(&dc, err, sizeof err);
+    if (!d->dialer || dialer_start(d->dialer, err, sizeof err) != 0) {
+        log_error("%s", err);
+        return 1;
+    }
     struct event *term = evsignal_new(d->base, SIGTERM, on_sigterm, d);
     struct event *intr = evsignal_new(d->base, SIGINT, on_sigterm, d);
     struct event *hup = evsignal_new(d->base, SIGHUP, on_sighup, d);
@@ -523,6 +536,7 @@ static int run(struct vcsd *d)
 static size_t teardown(struct vcsd *d)
 {
     api_stop(d->api);
+    dialer_destroy(d->dialer); /* before the engine it places calls on */
     engine_destroy(d->engine);
     if (d->drain_ev)
         event_free(d->drain_ev);

@@ -251,9 +251,10 @@ static const char *const migrations[] = {
 static const char sql_insert_cdr[] =
     "INSERT INTO cdr(call_id, sip_call_id, parent_call_id, direction, account, from_number,"
     " to_number, script, gateway, start_time, answer_time, end_time, duration_ms, billsec,"
-    " bill_minutes, cost_fen, sip_code, hangup_cause, hangup_by, recording, vars, trunk)"
+    " bill_minutes, cost_fen, sip_code, hangup_cause, hangup_by, recording, vars, trunk,"
+    " campaign_id)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-    " ?19, ?20, ?21, ?22)";
+    " ?19, ?20, ?21, ?22, ?23)";
 static const char sql_update_cdr[] =
     "UPDATE cdr SET sip_call_id = COALESCE(?2, sip_call_id),"
     " parent_call_id = COALESCE(?3, parent_call_id), direction = COALESCE(?4, direction),"
@@ -263,7 +264,7 @@ static const char sql_update_cdr[] =
     " answer_time = COALESCE(?11, answer_time), end_time = ?12, duration_ms = ?13,"
     " billsec = ?14, bill_minutes = ?15, cost_fen = ?16, sip_code = COALESCE(?17, sip_code),"
     " hangup_cause = ?18, hangup_by = ?19, recording = COALESCE(?20, recording), vars = ?21,"
-    " trunk = COALESCE(?22, trunk) WHERE call_id = ?1";
+    " trunk = COALESCE(?22, trunk), campaign_id = COALESCE(?23, campaign_id) WHERE call_id = ?1";
 
 enum wop { WOP_BEGIN, WOP_END, WOP_BARRIER };
 
@@ -750,6 +751,10 @@ static void bind_row(sqlite3_stmt *s, const struct cdr_row *row)
     BIND_FIELD(s, 20, row, recording);
     sqlite3_bind_text(s, 21, row->vars_json ? row->vars_json : "{}", -1, SQLITE_TRANSIENT);
     BIND_FIELD(s, 22, row, trunk);
+    if (row->campaign_id > 0)
+        sqlite3_bind_int64(s, 23, row->campaign_id);
+    else
+        sqlite3_bind_null(s, 23);
 }
 
 static int call_id_len(const struct cdr_row *row)

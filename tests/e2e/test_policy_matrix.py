@@ -130,7 +130,10 @@ CAMPAIGN = {"name": "matrix", "script": "hello", "caller_id": "auto",
 
 
 def campaign(a, *moves):
+    """A campaign of a in the state the moves give. Its one callee keeps a started campaign
+    running: no gateway is configured, its attempt fails and waits 600 s for its retry."""
     cid = a.call("POST", "/v1/campaigns", CAMPAIGN)["id"]
+    a.call("POST", "/v1/campaigns/%d/callees" % cid, "number\n+8613%09d\n" % next(_seq))
     for m in moves:
         a.call("POST", "/v1/campaigns/%d/%s" % (cid, m))
     return {"id": str(cid)}

@@ -39,7 +39,6 @@ struct camp {
     int64_t *recent;   /* times of the last cps placements (a ring) */
     size_t recent_pos;
     int64_t closed_until;
-    unsigned next_caller; /* "auto": the account's numbers taken in turn */
     int open;          /* attempts up, counted by this step's reconcile */
     bool check_done;   /* something changed: see whether it is complete */
     bool seen;
@@ -461,28 +460,6 @@ static char *call_vars(const struct camp *c, const char *callee_vars)
     return s;
 }
 
-/* The number to present: the campaign's, or for "auto" the account's active numbers in turn
- * (the gateway's or number's limits refuse a busy one: over_limit, the campaign waits). "auto"
- * without any active number is presented as is, and the engine refuses it (failed). */
-static void caller_id(struct dialer *d, struct camp *c, char *out, size_t len)
-{
-    snprintf(out, len, "%s", c->caller_id);
-    if (strcmp(c->caller_id, "auto") != 0)
-        return;
-    int n = run(d, "SELECT count(*) FROM numbers WHERE account = ?1 AND state = 'active'", "t",
-                c->account);
-    sqlite3_stmt *st = n > 0 ? prep(d, "SELECT number FROM numbers WHERE account = ?1"
-                                       " AND state = 'active' ORDER BY number LIMIT 1 OFFSET ?2")
-                             : NULL;
-    if (!st)
-        return;
-    sqlite3_bind_text(st, 1, c->account, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, (int)(c->next_caller++ % (unsigned)n));
-    if (sqlite3_step(st) == SQLITE_ROW)
-        copy_col(st, 0, out, len);
-    sqlite3_finalize(st);
-}
-
 /* Places one call; false when the placer said later (stop for this step). */
 static bool place(struct dialer *d, struct camp *c, const struct due *k, int64_t now)
 {
@@ -500,11 +477,10 @@ static bool place(struct dialer *d, struct camp *c, const struct due *k, int64_t
     exec(d, "COMMIT");
     if (!inserted)
         return true;
-    char *vars = call_vars(c, k->vars), from[32];
-    caller_id(d, c, from, sizeof from);
+    char *vars = call_vars(c, k->vars);
     struct dialer_call call = { .campaign_id = c->id, .account = c->account,
                                 .number = k->number, .script = c->script, .amd = c->amd,
-                                .caller_id = from, .vars_json = vars ? vars : "{}",
+                                .caller_id = c->caller_id, .vars_json = vars ? vars : "{}",
                                 .ring_timeout_s = c->ring_timeout_s };
     enum dialer_placed r = d->cfg.place(d->cfg.ctx, &call, id, sizeof id);
     free(vars);

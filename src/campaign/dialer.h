@@ -16,8 +16,8 @@
  * Paused, draft and finished campaigns cost nothing; a running one costs a few indexed queries
  * per step while its window is open.
  * Calls go out through a placer function (the engine's originate, placer.h) from the campaign's
- * caller ID, or for "auto" from the account's active numbers in turn (no region matching yet).
- * A placer that refuses for now (draining), or an attempt that ends over_limit (a full gateway,
+ * caller ID ("auto": the engine picks, SPEC 8). A placer that refuses for now (draining, no
+ * number free for "auto"), or an attempt that ends over_limit (a full gateway,
  * number or account), is undone: it slows the campaign (1 s) and fails no callee.
  * An attempt row is written before the call is placed and gets the call's id after; one left
  * without an id by a crash is matched to the CDR row of its campaign and number started after
@@ -33,7 +33,7 @@
 struct dialer_call {
     int64_t campaign_id;
     const char *account, *number, *script, *amd;
-    const char *caller_id; /* a number ("auto" resolved by the dialer) */
+    const char *caller_id; /* a number of the account or "auto" */
     const char *vars_json; /* the campaign's vars with the callee's CSV columns over them */
     int ring_timeout_s;
 };

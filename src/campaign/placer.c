@@ -22,5 +22,6 @@ enum dialer_placed campaign_place(void *ctx, const struct dialer_call *call, cha
         return DIALER_PLACED;
     log_warn("campaign %lld: call to %s not placed (%d): %s", (long long)call->campaign_id,
              call->number, status, err[0] ? err : "out of memory");
-    return status == 503 || status == 500 ? DIALER_LATER : DIALER_FAILED;
+    /* 503 draining, 409 no number free for "auto", 500 out of memory: not the callee's fault */
+    return status == 503 || status == 409 || status == 500 ? DIALER_LATER : DIALER_FAILED;
 }

@@ -347,8 +347,9 @@ static void settle(struct dialer *d, struct open_attempt *a, int64_t now)
     camp_free(tmp);
 }
 
-/* Step 1: every open attempt against its CDR row; counts the open ones per campaign. */
-static void reconcile(struct dialer *d, int64_t now)
+/* Step 1: every open attempt against its CDR row; counts the open ones per campaign. Returns
+ * how many attempts were open. */
+static size_t reconcile(struct dialer *d, int64_t now)
 {
     for (size_t i = 0; i < d->n; i++)
         d->camps[i]->open = 0;
@@ -399,6 +400,7 @@ static void reconcile(struct dialer *d, int64_t now)
             c->open++;
     }
     free(list);
+    return n;
 }
 
 /* ---- placing -------------------------------------------------------------------------------- */
@@ -577,14 +579,15 @@ static void maybe_complete(struct dialer *d, struct camp *c, int64_t now)
     }
 }
 
-void dialer_step(struct dialer *d, int64_t now)
+bool dialer_step(struct dialer *d, int64_t now)
 {
     refresh(d);
-    reconcile(d, now);
+    size_t open = reconcile(d, now);
     for (size_t i = 0; i < d->n; i++) {
         dial(d, d->camps[i], now);
         maybe_complete(d, d->camps[i], now);
     }
+    return d->n > 0 || open > 0;
 }
 
 /* ---- life ----------------------------------------------------------------------------------- */
@@ -612,8 +615,8 @@ static void *dialer_main(void *arg)
 {
     struct dialer *d = arg;
     while (!atomic_load(&d->stop)) {
-        dialer_step(d, clock_wall_ms());
-        struct timespec ts = { 0, DIALER_STEP_MS * 1000000L };
+        bool busy = dialer_step(d, clock_wall_ms());
+        struct timespec ts = { 0, (busy ? DIALER_STEP_MS : DIALER_IDLE_MS) * 1000000L };
         while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
             ;
     }

@@ -1,6 +1,7 @@
 /* The campaign dialer (SPEC 9): one scheduler for every campaign, a thread with its own
- * connection to vcs.db that runs dialer_step() every DIALER_STEP_MS. Everything it knows is in
- * the database, so a restart (kill -9 included) goes on where it stopped.
+ * connection to vcs.db that runs dialer_step() every DIALER_STEP_MS (DIALER_IDLE_MS while no
+ * campaign runs and no attempt is open). Everything it knows is in the database, so a restart
+ * (kill -9 included) goes on where it stopped.
  *
  * A step: (1) reconciles the open attempts with their CDR rows: an answer marks the callee done
  * ("answered", or "machine" when the call's CDR var amd says so) at once, so that it is never
@@ -25,10 +26,12 @@
 #ifndef VCS_CAMPAIGN_DIALER_H
 #define VCS_CAMPAIGN_DIALER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define DIALER_STEP_MS 20
+#define DIALER_IDLE_MS 250 /* between steps while no campaign runs and no attempt is open */
 
 struct dialer_call {
     int64_t campaign_id;
@@ -54,8 +57,10 @@ struct dialer_config {
 struct dialer;
 
 struct dialer *dialer_create(const struct dialer_config *cfg, char *err, size_t errlen);
-/* One pass at the wall-clock time now_ms (the thread passes the real clock, tests their own). */
-void dialer_step(struct dialer *d, int64_t now_ms);
+/* One pass at the wall-clock time now_ms (the thread passes the real clock, tests their own).
+ * False when nothing runs: no running campaign, no attempt open (the thread then waits
+ * DIALER_IDLE_MS instead of DIALER_STEP_MS). */
+bool dialer_step(struct dialer *d, int64_t now_ms);
 /* Runs dialer_step on its own thread until dialer_stop. */
 int dialer_start(struct dialer *d, char *err, size_t errlen);
 void dialer_stop(struct dialer *d);

@@ -116,6 +116,9 @@ void api_reply_result(struct api_reply *r, int iam_rc, json_t *obj, const char *
 /* 204 when rc is IAM_OK, else as api_reply_store. */
 void api_reply_done(struct api_reply *r, int iam_rc, const char *what);
 
+/* The text/csv body of an API_CSV route (n bytes, no NUL in them); NULL after a 400 or 500. */
+const char *api_csv_body(struct api_call *c, struct api_reply *r, size_t *len);
+
 /* The body's "name" when it is a valid account, user or policy name; NULL after a 400. */
 const char *api_body_name(struct api_call *c, struct api_reply *r);
 
@@ -167,5 +170,17 @@ void api_webhooks_list(struct api_call *c, struct api_reply *r);
 void api_webhooks_create(struct api_call *c, struct api_reply *r);
 void api_webhooks_delete(struct api_call *c, struct api_reply *r);
 void api_webhooks_deliveries(struct api_call *c, struct api_reply *r);
+void api_campaigns_create(struct api_call *c, struct api_reply *r);
+void api_campaigns_list(struct api_call *c, struct api_reply *r);
+void api_campaigns_get(struct api_call *c, struct api_reply *r);
+void api_campaigns_callees(struct api_call *c, struct api_reply *r);
+void api_campaigns_start(struct api_call *c, struct api_reply *r);
+void api_campaigns_pause(struct api_call *c, struct api_reply *r);
+void api_campaigns_resume(struct api_call *c, struct api_reply *r);
+void api_campaigns_cancel(struct api_call *c, struct api_reply *r);
+void api_campaigns_results(struct api_call *c, struct api_reply *r);
+void api_dnc_list(struct api_call *c, struct api_reply *r);
+void api_dnc_add(struct api_call *c, struct api_reply *r);
+void api_dnc_delete(struct api_call *c, struct api_reply *r);
 
 #endif

@@ -53,6 +53,8 @@ struct api_ops {
     struct trunks *trunks;  /* the SIP side's trunk table: /v1/trunks changes it at once */
     struct gateways *gateways; /* carrier gateways and their health, for /v1/gateways */
     struct limits *limits;     /* legs up per gateway */
+    /* Whether the current dialplans hold a script of that name (NULL: not checked). */
+    int (*script_exists)(void *ctx, const char *name);
 };
 
 struct api_server;

@@ -341,6 +341,8 @@ void call_media_tick(struct call *c, uint64_t now_us)
         call_recording_tick(c, sending ? frame : NULL);
         if (c->rec && c->rec_ring)
             record_tick(c);
+        if (c->amd)
+            call_amd_tick(c);
         if (sending) {
             rtp_session_send(&c->rtp, pt, frame, FRAME_SAMPLES, FRAME_SAMPLES, marker);
             c->marker_next = false;
@@ -702,6 +704,7 @@ void call_free(struct call *c)
     number_snapshot_release(c->numbers);
     free(c->echo);
     free(c->rec_ring);
+    free(c->amd);
     free(c->callrec_ring);
     free(c->cdr.vars_json);
     free(c->from_uri);

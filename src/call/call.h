@@ -34,6 +34,7 @@ struct outleg_request;
 struct conf_member;
 struct dial_state;
 struct jitter;
+struct amd;
 
 enum call_state {
     CALL_INCOMING,  /* INVITE received, no answer sent but maybe 180 (outbound: INVITE sent) */
@@ -126,7 +127,8 @@ struct call {
 
     /* call:record */
     struct recording *rec;           /* open while recording; the writer thread owns it after close */
-    struct frame_ring *rec_ring;      /* caller audio waiting for the tick that records it */
+    struct frame_ring *rec_ring;      /* caller audio waiting for the tick that records or analyses it */
+    struct amd *amd;                 /* call:detect_machine's analysis (kept for the call's life) */
 
     /* whole-call recording (call_recording.c) */
     struct recording *callrec;       /* stereo: left the caller, right what the caller heard */
@@ -243,6 +245,8 @@ void call_prompt_loaded(struct call *c, uint32_t generation, int slot, const str
 void call_record_stop(struct call *c, const char *reason, size_t trim_frames);
 /* The recording's file is complete (from the recorder's thread, via the worker). */
 void call_record_done(struct call *c, uint32_t generation, uint64_t duration_ms, const char *err);
+/* call:detect_machine, once per tick: the caller's next 20 ms through the analysis. */
+void call_amd_tick(struct call *c);
 
 /* call:dial: the b-leg b rang with early media, answered or ended (method_dial.c). */
 void call_dial_leg_event(struct call *b);

@@ -166,7 +166,7 @@ void call_lua_register(lua_State *L)
     static const luaL_Reg *const method_files[] = {
         object_funcs, method_answer_funcs, method_play_funcs, method_sleep_funcs,
         method_dtmf_funcs, method_record_funcs, method_record_call_funcs, method_conference_funcs,
-        method_dial_funcs };
+        method_dial_funcs, method_detect_machine_funcs };
     luaL_newmetatable(L, CALL_MT);
     lua_newtable(L);
     for (size_t i = 0; i < sizeof method_files / sizeof method_files[0]; i++)

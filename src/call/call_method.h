@@ -42,5 +42,6 @@ extern const luaL_Reg method_record_call_funcs[]; /* record_call, pause_recordin
 extern const luaL_Reg method_conference_funcs[]; /* conference, mute */
 extern const luaL_Reg vcs_conference_funcs[];    /* vcs.conference_members, vcs.conference_kick */
 extern const luaL_Reg method_dial_funcs[];    /* dial */
+extern const luaL_Reg method_detect_machine_funcs[]; /* detect_machine */
 
 #endif

@@ -202,6 +202,12 @@ static int json_vars(const json_t *vars, struct outleg_request *req, char *err, 
 int originate_json(struct engine *e, const char *account, const json_t *body, char *id,
                    size_t idlen, char *err, size_t errlen)
 {
+    return originate_campaign_json(e, account, body, 0, id, idlen, err, errlen);
+}
+
+int originate_campaign_json(struct engine *e, const char *account, const json_t *body,
+                            int64_t campaign_id, char *id, size_t idlen, char *err, size_t errlen)
+{
     struct outleg_request *req = request_new(account);
     if (!req) {
         snprintf(err, errlen, "out of memory");
@@ -229,6 +235,7 @@ int originate_json(struct engine *e, const char *account, const json_t *body, ch
     }
     if (timeout)
         req->timeout_ms = (int)json_integer_value(timeout) * 1000;
+    req->campaign_id = campaign_id;
     return engine_originate(e, req, id, idlen, err, errlen);
 }
 

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 #include <lua.h>
@@ -21,6 +22,9 @@ int originate_lua(lua_State *L);
 /* POST /v1/calls for account: 0 with the new call's id, or an HTTP status with a message. */
 int originate_json(struct engine *e, const char *account, const json_t *body, char *id,
                    size_t idlen, char *err, size_t errlen);
+/* The same for a campaign's attempt (src/campaign/dialer.h): the CDR row carries campaign_id. */
+int originate_campaign_json(struct engine *e, const char *account, const json_t *body,
+                            int64_t campaign_id, char *id, size_t idlen, char *err, size_t errlen);
 
 /* GET /v1/calls: the live legs of account (NULL: all) as a JSON array (NULL: out of memory). */
 json_t *originate_live_list(struct engine *e, const char *account);

@@ -349,6 +349,7 @@ struct call *outleg_start(struct worker *w, uint64_t leg_id, struct outleg_reque
     snprintf(r->script, sizeof r->script, "%s", req->script);
     c->callrec_wanted = c->callrec_wanted && !parent; /* a b-leg is in its a-leg's recording */
     snprintf(r->parent_call_id, sizeof r->parent_call_id, "%s", req->parent_call_id);
+    r->campaign_id = req->campaign_id;
     r->start_ms = clock_wall_ms();
     char from_uri[160];
     snprintf(from_uri, sizeof from_uri, "sip:%s@%s:%u", req->from, svc->media_ip, svc->cfg->sip_port);

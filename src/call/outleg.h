@@ -35,6 +35,7 @@ struct outleg_request {
     char account[64];        /* pays and owns the leg */
     char parent_call_id[48]; /* the call that placed it, "" for the API */
     int timeout_ms;          /* ringing at most this long */
+    int64_t campaign_id;     /* the campaign placing it (the CDR's campaign_id), 0: none */
     size_t n_vars;           /* call.vars of the script (owned) */
     struct route_var *vars;
 };

@@ -57,6 +57,8 @@ void config_defaults(struct vcs_config *cfg)
     cfg->media_timeout_s = 60;
     cfg->media_hold_timeout_s = 3600;
     cfg->session_interval_s = 1800;
+    cfg->max_per_callee_day = 2;  /* SPEC 9 */
+    cfg->max_per_callee_week = 5;
     cfg->n_trunks = 0;
     cfg->n_gateways = 0;
 }
@@ -825,6 +827,12 @@ static const struct field session_timer_fields[] = {
     { 0 },
 };
 
+static const struct field compliance_fields[] = {
+    INT("max_per_callee_day", max_per_callee_day, 0, 1000), /* 0: no cap */
+    INT("max_per_callee_week", max_per_callee_week, 0, 1000),
+    { 0 },
+};
+
 static const struct field trunk_fields[] = {
     { .key = "name", .set = set_str, .off = TRK(name), .size = TRK_SIZE(name), .required = true },
     { .key = "account", .set = set_str, .off = TRK(account), .size = TRK_SIZE(account),
@@ -870,6 +878,7 @@ static const struct field top_fields[] = {
     SECTION("recording", recording_fields),
     SECTION("media", media_fields),
     SECTION("session_timer", session_timer_fields),
+    SECTION("compliance", compliance_fields),
     { .key = "trunks", .set = set_trunks, .off = CFG(n_trunks), .off2 = CFG(trunks), .min = 0,
       .max = CONFIG_MAX_TRUNKS, .size = sizeof(struct trunk_config), .sub = trunk_fields },
     { .key = "gateways", .set = set_gateways, .off = CFG(n_gateways), .off2 = CFG(gateways),

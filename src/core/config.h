@@ -90,6 +90,10 @@ struct vcs_config {
     int max_delay_ms;             /* 20: queueing delay that admission keeps under; 0 = off */
     /* recording = { all_calls= } whole-call stereo recording (SPEC 8) */
     bool record_all_calls;        /* true; a script may turn it off or on per call */
+    /* compliance = { max_per_callee_day=, max_per_callee_week= } frequency caps (SPEC 9):
+     * answered outbound calls per callee and account, days and weeks (from Monday) in UTC */
+    int max_per_callee_day;       /* 2; 0: no cap */
+    int max_per_callee_week;      /* 5; 0: no cap */
     /* media = { timeout_s=, hold_timeout_s= }: an answered call that receives no RTP/RTCP this
      * long is hung up (cause media_timeout); 0 = never */
     int media_timeout_s;          /* 60 */

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "ctl/media_cmds.h"
+#include "ctl/campaign_status.h"
 #include "ctl/table.h"
 
 #define CALL_TIMEOUT_S 30
@@ -61,6 +62,13 @@ static const struct ctl_opt order_opts[] = {
     { "--type", "type", 's' },       { "--count", "count", 'i' },
     { NULL, NULL, 0 },
 };
+static const char *const campaign_cols[] = { "id", "account", "name", "state", "created_at",
+                                             "started_at", "ended_at", NULL };
+static const char *const result_cols[] = { "number", "attempts", "result", "last_call_id",
+                                           "answered_at", "billsec", "vars", NULL };
+static const char *const dnc_cols[] = { "number", "created_at", NULL };
+static const char *const whole_body[] = { "@", NULL };
+static const struct ctl_opt dnc_opts[] = { { "--numbers", "numbers", 'a' }, { NULL, NULL, 0 } };
 static const struct ctl_opt reject_opts[] = { { "--reason", "reason", 's' }, { NULL, NULL, 0 } };
 static const char *const audit_cols[] = { "id", "time", "account", "user", "action", "resource",
                                           "allowed", "status", "method", "path", NULL };
@@ -188,6 +196,23 @@ static const struct ctl_cmd cmds[] = {
     { "webhooks", "delete", "ID", DEL, "/v1/webhooks/%s", NULL, NULL, NULL },
     { "webhooks", "deliveries", "ID [--limit N] [--after CURSOR]", GET,
       "/v1/webhooks/%s/deliveries", NULL, list_opts, delivery_cols },
+    { "campaign", "list", "[--limit N] [--after CURSOR]", GET, "/v1/campaigns", NULL, list_opts,
+      campaign_cols },
+    { "campaign", "create", "FILE   (the campaign as JSON, docs/management-api.md; - for stdin)",
+      POST, "/v1/campaigns", whole_body, NULL, NULL },
+    { "campaign", "upload", "ID FILE   (CSV number[,var...]; - for stdin)", POST,
+      "/v1/campaigns/%s/callees", csv_arg, NULL, NULL },
+    { "campaign", "start", "ID", POST, "/v1/campaigns/%s/start", NULL, NULL, NULL },
+    { "campaign", "pause", "ID", POST, "/v1/campaigns/%s/pause", NULL, NULL, NULL },
+    { "campaign", "resume", "ID", POST, "/v1/campaigns/%s/resume", NULL, NULL, NULL },
+    { "campaign", "cancel", "ID", POST, "/v1/campaigns/%s/cancel", NULL, NULL, NULL },
+    { "campaign", "status", "ID   (follows a running campaign on a terminal)", GET,
+      "/v1/campaigns/%s", NULL, NULL, NULL },
+    { "campaign", "results", "ID [--limit N] [--after CURSOR]", GET, "/v1/campaigns/%s/results",
+      NULL, list_opts, result_cols },
+    { "dnc", "list", "[--limit N] [--after CURSOR]", GET, "/v1/dnc", NULL, list_opts, dnc_cols },
+    { "dnc", "add", "--numbers N1,N2", POST, "/v1/dnc", NULL, dnc_opts, NULL },
+    { "dnc", "delete", "NUMBER", DEL, "/v1/dnc/%s", NULL, NULL, NULL },
 };
 #define N_CMDS (sizeof cmds / sizeof cmds[0])
 
@@ -499,10 +524,18 @@ int ctl_platform_run(const struct target *t, int argc, char **argv, bool json)
         json_t *v = field[0] == '@' ? read_json_file(pos[used + k]) : json_string(pos[used + k]);
         if (!v)
             rc = EXIT_ERROR;
+        else if (strcmp(field, "@") == 0 && !json_is_object(v))
+            rc = usage_error(c, "%s must hold a JSON object", pos[used + k]);
+        else if (strcmp(field, "@") == 0) /* the file is the whole body */
+            json_object_update(body, v);
         else
             json_object_set_new(body, field[0] == '@' ? field + 1 : field, v);
+        if (v && strcmp(field, "@") == 0)
+            json_decref(v);
     }
-    if (rc == EXIT_OK) {
+    if (rc == EXIT_OK && strcmp(c->group, "campaign") == 0 && strcmp(c->verb, "status") == 0) {
+        rc = ctl_campaign_status(t, pos[0], json);
+    } else if (rc == EXIT_OK) {
         if (c->columns) {
             rc = run_list(t, c, path, query, json);
         } else {

@@ -19,6 +19,8 @@
 #include "api/http_api.h"
 #include "api/metrics_text.h"
 #include "call/engine.h"
+#include "campaign/dialer.h"
+#include "campaign/placer.h"
 #include "call/originate.h"
 #include "core/clock.h"
 #include "core/config.h"
@@ -57,6 +59,7 @@ struct vcsd {
     struct tts *tts;             /* owned by the engine; kept here for metrics */
     struct engine *engine;
     struct api_server *api;
+    struct dialer *dialer;       /* campaigns (SPEC 9) */
     uint64_t started_ms;
     /* shutdown */
     struct event *drain_ev;
@@ -178,6 +181,16 @@ static int api_reload(void *ctx, struct api_reload_result *res, char *err, size_
     res->n_scripts = d->n_script_names;
     log_info("reload ok: version %ld (API)", res->version);
     return 0;
+}
+
+static int api_script_exists(void *ctx, const char *name)
+{
+    struct vcsd *d = ctx;
+    struct script_set *set = script_registry_acquire(d->scripts);
+    const struct script_source *src = set ? script_set_find(set, name) : NULL;
+    int found = src && src->handler;
+    script_set_release(set);
+    return found;
 }
 
 static void api_health(void *ctx, struct api_health *out)
@@ -479,12 +492,25 @@ static int run(struct vcsd *d)
         log_error("%s", err);
         return 1;
     }
-    struct api_ops ops = { d, api_health, api_reload, api_metrics, api_after_write,
-                           api_originate, api_calls_list, api_call_get, api_call_hangup,
-                           d->trunks, engine_gateways(d->engine), engine_limits(d->engine) };
+    struct api_ops ops = { .ctx = d, .health = api_health, .reload = api_reload,
+                           .metrics = api_metrics, .after_write = api_after_write,
+                           .originate = api_originate, .calls_list = api_calls_list,
+                           .call_get = api_call_get, .call_hangup = api_call_hangup,
+                           .trunks = d->trunks, .gateways = engine_gateways(d->engine),
+                           .limits = engine_limits(d->engine), .script_exists = api_script_exists };
     d->api = api_start(d->base, cfg->http_host, cfg->http_port, d->store, &ops, err, sizeof err);
     if (!d->api) {
         log_error("api: %s", err);
+        return 1;
+    }
+    /* No webhooks yet (SPEC 10): campaign.completed is only logged by the dialer. */
+    struct dialer_config dc = { .max_per_callee_day = cfg->max_per_callee_day,
+                                .max_per_callee_week = cfg->max_per_callee_week,
+                                .place = campaign_place, .ctx = d->engine };
+    snprintf(dc.db_path, sizeof dc.db_path, "%s/vcs.db", cfg->data_dir);
+    d->dialer = dialer_create(&dc, err, sizeof err);
+    if (!d->dialer || dialer_start(d->dialer, err, sizeof err) != 0) {
+        log_error("%s", err);
         return 1;
     }
     struct event *term = evsignal_new(d->base, SIGTERM, on_sigterm, d);
@@ -515,6 +541,7 @@ static int run(struct vcsd *d)
 static size_t teardown(struct vcsd *d)
 {
     api_stop(d->api);
+    dialer_destroy(d->dialer); /* before the engine it places calls on */
     engine_destroy(d->engine);
     if (d->drain_ev)
         event_free(d->drain_ev);

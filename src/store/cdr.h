@@ -24,6 +24,7 @@ struct cdr_row {
     char hangup_by[16];          /* caller | callee | script | system */
     char recording[512];         /* "" = NULL */
     char *vars_json;             /* JSON object text, owned by the row's producer; NULL = "{}" */
+    int64_t campaign_id;         /* the campaign that placed the leg; 0 = NULL */
 };
 
 /* Billing columns derived from the times (SPEC 6): billsec rounds answered time up to seconds,

@@ -198,7 +198,7 @@ static const char *const migrations[] = {
     " expires_ms INTEGER NOT NULL);",
     /* 6: what the CDR list filters on (src/store/cdr_query.c; the account's walk keys on the
      * id), the campaign of a leg (SPEC 6), webhooks and their delivery queue (src/events/). */
-    "ALTER TABLE cdr ADD COLUMN campaign_id TEXT;"
+    "ALTER TABLE cdr ADD COLUMN campaign_id INTEGER;"
     "DROP INDEX cdr_account;"
     "CREATE INDEX cdr_account_id ON cdr(account, id);"
     "CREATE INDEX cdr_from ON cdr(from_number);"
@@ -227,6 +227,51 @@ static const char *const migrations[] = {
     " delivered_at TEXT);"
     "CREATE INDEX deliveries_due ON webhook_deliveries(next_ms) WHERE state = 'pending';"
     "CREATE INDEX deliveries_webhook ON webhook_deliveries(webhook_id, id);",
+    /* 7: campaigns, their callees and attempts, do-not-call lists (src/store/campaigns.c);
+     * answered outbound calls per callee for the frequency caps are counted from the CDRs. */
+    "CREATE INDEX cdr_callee_answered ON cdr(account, to_number, answer_time)"
+    " WHERE direction = 'outbound' AND answer_time IS NOT NULL;"
+    "CREATE TABLE campaigns ("
+    " id INTEGER PRIMARY KEY,"
+    " account TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " state TEXT NOT NULL DEFAULT 'draft'"
+    "  CHECK (state IN ('draft','running','paused','completed','cancelled')),"
+    " settings TEXT NOT NULL,"
+    " created_at TEXT NOT NULL,"
+    " started_at TEXT,"
+    " ended_at TEXT);"
+    "CREATE INDEX campaigns_account ON campaigns(account, id);"
+    "CREATE INDEX campaigns_running ON campaigns(state) WHERE state = 'running';"
+    "CREATE TABLE campaign_callees ("
+    " id INTEGER PRIMARY KEY,"
+    " campaign_id INTEGER NOT NULL REFERENCES campaigns(id),"
+    " line INTEGER NOT NULL,"
+    " number TEXT NOT NULL,"
+    " vars TEXT NOT NULL DEFAULT '{}',"
+    " state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','in_progress','done')),"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_attempt_at INTEGER NOT NULL DEFAULT 0,"
+    " result TEXT,"
+    " last_call_id TEXT,"
+    " UNIQUE (campaign_id, number));"
+    "CREATE INDEX campaign_callees_due ON campaign_callees(campaign_id, state, next_attempt_at);"
+    "CREATE TABLE campaign_attempts ("
+    " id INTEGER PRIMARY KEY,"
+    " campaign_id INTEGER NOT NULL,"
+    " callee_id INTEGER NOT NULL,"
+    " call_id TEXT UNIQUE,"
+    " started_at TEXT NOT NULL,"
+    " ended_at TEXT,"
+    " result TEXT);"
+    "CREATE INDEX campaign_attempts_callee ON campaign_attempts(callee_id);"
+    "CREATE INDEX campaign_attempts_open ON campaign_attempts(campaign_id) WHERE ended_at IS NULL;"
+    /* account '' is the operator's global list. */
+    "CREATE TABLE dnc ("
+    " account TEXT NOT NULL,"
+    " number TEXT NOT NULL,"
+    " created_at TEXT NOT NULL,"
+    " PRIMARY KEY (number, account));",
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 
@@ -235,9 +280,10 @@ static const char *const migrations[] = {
 static const char sql_insert_cdr[] =
     "INSERT INTO cdr(call_id, sip_call_id, parent_call_id, direction, account, from_number,"
     " to_number, script, gateway, start_time, answer_time, end_time, duration_ms, billsec,"
-    " bill_minutes, cost_fen, sip_code, hangup_cause, hangup_by, recording, vars, trunk)"
+    " bill_minutes, cost_fen, sip_code, hangup_cause, hangup_by, recording, vars, trunk,"
+    " campaign_id)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-    " ?19, ?20, ?21, ?22)";
+    " ?19, ?20, ?21, ?22, ?23)";
 static const char sql_update_cdr[] =
     "UPDATE cdr SET sip_call_id = COALESCE(?2, sip_call_id),"
     " parent_call_id = COALESCE(?3, parent_call_id), direction = COALESCE(?4, direction),"
@@ -247,7 +293,7 @@ static const char sql_update_cdr[] =
     " answer_time = COALESCE(?11, answer_time), end_time = ?12, duration_ms = ?13,"
     " billsec = ?14, bill_minutes = ?15, cost_fen = ?16, sip_code = COALESCE(?17, sip_code),"
     " hangup_cause = ?18, hangup_by = ?19, recording = COALESCE(?20, recording), vars = ?21,"
-    " trunk = COALESCE(?22, trunk) WHERE call_id = ?1";
+    " trunk = COALESCE(?22, trunk), campaign_id = COALESCE(?23, campaign_id) WHERE call_id = ?1";
 
 enum wop { WOP_BEGIN, WOP_END, WOP_BARRIER };
 
@@ -734,6 +780,10 @@ static void bind_row(sqlite3_stmt *s, const struct cdr_row *row)
     BIND_FIELD(s, 20, row, recording);
     sqlite3_bind_text(s, 21, row->vars_json ? row->vars_json : "{}", -1, SQLITE_TRANSIENT);
     BIND_FIELD(s, 22, row, trunk);
+    if (row->campaign_id > 0)
+        sqlite3_bind_int64(s, 23, row->campaign_id);
+    else
+        sqlite3_bind_null(s, 23);
 }
 
 static int call_id_len(const struct cdr_row *row)

@@ -78,6 +78,8 @@ static void test_defaults(void **state)
     assert_int_equal(c.max_message_bytes, 65536);
     assert_int_equal(c.rate_per_second, 500);
     assert_int_equal(c.rate_burst, 1000);
+    assert_int_equal(c.max_per_callee_day, 2);
+    assert_int_equal(c.max_per_callee_week, 5);
     assert_int_equal(c.max_delay_ms, 20);
     assert_string_equal(c.http_host, "127.0.0.1");
     assert_int_equal(c.http_port, 8080);
@@ -295,6 +297,8 @@ static void test_bad_values(void **state)
                  "vcsd.conf: sip.advertise: expected an IP address, got \"example.com\"");
     expect_error("return { shutdown = { grace_seconds = -1 } }",
                  "vcsd.conf: shutdown.grace_seconds: -1 is out of range 0..86400");
+    expect_error("return { compliance = { max_per_callee_day = -1 } }",
+                 "vcsd.conf: compliance.max_per_callee_day: -1 is out of range 0..1000");
     expect_error("return { engine = { max_calls = 0 } }",
                  "vcsd.conf: engine.max_calls: 0 is out of range 1..10000000");
     expect_error("return { script = { max_instructions = 1 << 40 } }",

@@ -741,7 +741,7 @@ static void test_schema_version(void **state)
 {
     struct fixture *f = *state;
     struct store *st = open_ok(f);
-    assert_int_equal(q_int(f, "PRAGMA user_version"), 6);
+    assert_int_equal(q_int(f, "PRAGMA user_version"), 7);
     char *mode = q_text(f, "PRAGMA journal_mode");
     assert_string_equal(mode, "wal");
     free(mode);
@@ -762,7 +762,7 @@ static void test_schema_version(void **state)
 
     /* Reopening an up-to-date database migrates nothing and keeps the version. */
     st = open_ok(f);
-    assert_int_equal(q_int(f, "PRAGMA user_version"), 6);
+    assert_int_equal(q_int(f, "PRAGMA user_version"), 7);
     assert_int_equal(q_int(f, "SELECT count(*) FROM meta WHERE key = 'created_at'"), 1);
     store_close(st);
 }

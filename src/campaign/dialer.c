@@ -1,0 +1,656 @@
+/* The campaign dialer (see dialer.h). */
+#include "campaign/dialer.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "campaign/tz.h"
+#include "campaign/window.h"
+#include "core/clock.h"
+#include "core/log.h"
+
+#define BUSY_TIMEOUT_MS 5000
+#define DAY_MS INT64_C(86400000)
+#define NEVER_OPEN_RECHECK_MS (3600 * 1000)
+#define LIMIT_BACKOFF_MS 1000 /* after an over_limit attempt the campaign waits this long */
+#define PAGE 256 /* at most this many callees or attempts looked at per campaign and step */
+
+enum { RETRY_BUSY = 1, RETRY_NO_ANSWER = 2, RETRY_FAILED = 4 };
+
+struct camp {
+    int64_t id;
+    char account[64], script[128], caller_id[32], amd[16];
+    json_t *vars;
+    int max_concurrent, cps, max_attempts, ring_timeout_s;
+    int64_t interval_ms;
+    unsigned retry_on;
+    struct tz *tz;
+    struct window win;
+    int64_t *recent;   /* times of the last cps placements (a ring) */
+    size_t recent_pos;
+    int64_t closed_until;
+    int open;          /* attempts up, counted by this step's reconcile */
+    bool check_done;   /* something changed: see whether it is complete */
+    bool seen;
+};
+
+struct dialer {
+    struct dialer_config cfg;
+    sqlite3 *db;
+    struct camp **camps;
+    size_t n, cap;
+    pthread_t thread;
+    bool thread_started;
+    atomic_bool stop;
+};
+
+/* ---- SQL helpers ---------------------------------------------------------------------------- */
+
+static sqlite3_stmt *prep(struct dialer *d, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(d->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        log_error("dialer: preparing \"%.60s\": %s", sql, sqlite3_errmsg(d->db));
+        return NULL;
+    }
+    return st;
+}
+
+/* Runs a write whose parameters are given as a format: 'i' int64, 't' text (NULL: NULL). */
+static int run(struct dialer *d, const char *sql, const char *fmt, ...)
+{
+    sqlite3_stmt *st = prep(d, sql);
+    if (!st)
+        return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    for (int i = 0; fmt[i]; i++) {
+        if (fmt[i] == 'i')
+            sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+        else {
+            const char *t = va_arg(ap, const char *);
+            if (t)
+                sqlite3_bind_text(st, i + 1, t, -1, SQLITE_TRANSIENT);
+        }
+    }
+    va_end(ap);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        log_error("dialer: \"%.60s\": %s", sql, sqlite3_errmsg(d->db));
+    int64_t v = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? (int)(v > INT32_MAX ? INT32_MAX : v) : -1;
+}
+
+static void exec(struct dialer *d, const char *sql)
+{
+    if (sqlite3_exec(d->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        log_error("dialer: %s: %s", sql, sqlite3_errmsg(d->db));
+}
+
+static void iso(int64_t ms, char out[ISO8601_LEN])
+{
+    iso8601_ms(ms, out);
+}
+
+/* ---- campaigns ------------------------------------------------------------------------------ */
+
+static void camp_free(struct camp *c)
+{
+    if (!c)
+        return;
+    json_decref(c->vars);
+    tz_free(c->tz);
+    free(c->recent);
+    free(c);
+}
+
+static const char *jstr(json_t *o, const char *k, const char *dflt)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : dflt;
+}
+
+/* The settings the API checked (src/api/campaigns.c); NULL when they cannot be used. */
+static struct camp *camp_parse(int64_t id, const char *account, const char *settings)
+{
+    json_t *s = json_loads(settings, 0, NULL);
+    struct camp *c = s ? calloc(1, sizeof *c) : NULL;
+    if (!c) {
+        json_decref(s);
+        return NULL;
+    }
+    c->id = id;
+    snprintf(c->account, sizeof c->account, "%s", account);
+    snprintf(c->script, sizeof c->script, "%s", jstr(s, "script", ""));
+    snprintf(c->caller_id, sizeof c->caller_id, "%s", jstr(s, "caller_id", "auto"));
+    snprintf(c->amd, sizeof c->amd, "%s", jstr(s, "amd", "off"));
+    c->vars = json_incref(json_object_get(s, "vars"));
+    c->max_concurrent = (int)json_integer_value(json_object_get(s, "max_concurrent"));
+    c->cps = (int)json_integer_value(json_object_get(s, "cps"));
+    c->ring_timeout_s = (int)json_integer_value(json_object_get(s, "ring_timeout_s"));
+    json_t *retry = json_object_get(s, "retry"), *w = json_object_get(s, "window");
+    c->max_attempts = (int)json_integer_value(json_object_get(retry, "max_attempts"));
+    c->interval_ms = json_integer_value(json_object_get(retry, "interval_s")) * 1000;
+    json_t *on = json_object_get(retry, "on");
+    for (size_t i = 0; i < json_array_size(on); i++) {
+        const char *r = json_string_value(json_array_get(on, i));
+        c->retry_on |= !r ? 0 : strcmp(r, "busy") == 0 ? RETRY_BUSY
+                            : strcmp(r, "no_answer") == 0 ? RETRY_NO_ANSWER
+                            : strcmp(r, "failed") == 0 ? RETRY_FAILED : 0;
+    }
+    char err[160];
+    c->tz = tz_load(jstr(w, "tz", ""), err, sizeof err);
+    c->win.tz = c->tz;
+    bool ok = c->tz && window_parse_days(jstr(w, "days", ""), &c->win.days) == 0 &&
+              window_parse_hhmm(jstr(w, "start", ""), &c->win.start_min) == 0 &&
+              window_parse_hhmm(jstr(w, "end", ""), &c->win.end_min) == 0 &&
+              c->max_concurrent > 0 && c->cps > 0 && c->max_attempts > 0 &&
+              (c->recent = calloc((size_t)c->cps, sizeof *c->recent));
+    json_decref(s);
+    if (!ok) {
+        log_error("dialer: campaign %lld: unusable settings (%s)", (long long)id,
+                  c->tz ? "fields" : err);
+        camp_free(c);
+        return NULL;
+    }
+    for (int i = 0; i < c->cps; i++)
+        c->recent[i] = INT64_MIN / 2;
+    c->check_done = true;
+    return c;
+}
+
+static struct camp *camp_find(struct dialer *d, int64_t id)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        if (d->camps[i]->id == id)
+            return d->camps[i];
+    }
+    return NULL;
+}
+
+/* The running campaigns: new ones parsed, those no longer running dropped. */
+static void refresh(struct dialer *d)
+{
+    for (size_t i = 0; i < d->n; i++)
+        d->camps[i]->seen = false;
+    sqlite3_stmt *st = prep(d, "SELECT id, account, settings FROM campaigns WHERE state = 'running'");
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        struct camp *c = camp_find(d, id);
+        if (!c && d->n == d->cap) {
+            size_t cap = d->cap ? 2 * d->cap : 16;
+            struct camp **more = realloc(d->camps, cap * sizeof *more);
+            if (!more)
+                break;
+            d->camps = more;
+            d->cap = cap;
+        }
+        if (!c && (c = camp_parse(id, (const char *)sqlite3_column_text(st, 1),
+                                  (const char *)sqlite3_column_text(st, 2))))
+            d->camps[d->n++] = c;
+        if (c)
+            c->seen = true;
+    }
+    sqlite3_finalize(st);
+    for (size_t i = 0; i < d->n;) {
+        if (d->camps[i]->seen) {
+            i++;
+            continue;
+        }
+        camp_free(d->camps[i]);
+        d->camps[i] = d->camps[--d->n];
+    }
+}
+
+/* ---- attempts ------------------------------------------------------------------------------- */
+
+static unsigned retry_bit(const char *result)
+{
+    return strcmp(result, "busy") == 0 ? RETRY_BUSY
+           : strcmp(result, "no_answer") == 0 ? RETRY_NO_ANSWER
+           : strcmp(result, "failed") == 0 ? RETRY_FAILED : 0;
+}
+
+/* What an unanswered attempt's CDR cause means for the campaign. */
+static const char *unanswered_result(const char *cause)
+{
+    if (cause && strcmp(cause, "busy") == 0)
+        return "busy";
+    if (cause && strcmp(cause, "no_answer") == 0)
+        return "no_answer";
+    return "failed";
+}
+
+/* The callee after an unanswered attempt: retried later or done. */
+static void settle_unanswered(struct dialer *d, const struct camp *c, int64_t callee,
+                              int attempts, const char *result, int64_t now)
+{
+    if (c && (c->retry_on & retry_bit(result)) && attempts < c->max_attempts)
+        run(d, "UPDATE campaign_callees SET state = 'pending', result = ?2, next_attempt_at = ?3"
+               " WHERE id = ?1", "iti", callee, result, now + c->interval_ms);
+    else
+        run(d, "UPDATE campaign_callees SET state = 'done', result = ?2 WHERE id = ?1", "it",
+            callee, result);
+}
+
+/* The campaign's settings for an attempt: the running one's, or read for a paused one. */
+static struct camp *settings_of(struct dialer *d, int64_t id, struct camp **tmp)
+{
+    struct camp *c = camp_find(d, id);
+    if (c)
+        return c;
+    sqlite3_stmt *st = prep(d, "SELECT account, settings FROM campaigns WHERE id = ?1");
+    if (st) {
+        sqlite3_bind_int64(st, 1, id);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            *tmp = camp_parse(id, (const char *)sqlite3_column_text(st, 0),
+                              (const char *)sqlite3_column_text(st, 1));
+        sqlite3_finalize(st);
+    }
+    return *tmp;
+}
+
+struct open_attempt {
+    int64_t id, campaign, callee;
+    int attempts;
+    bool has_call, answered, ended, callee_done, machine;
+    char call_id[48], started_at[ISO8601_LEN], cause[32], number[20];
+};
+
+static bool is_machine(const char *vars)
+{
+    json_t *v = vars ? json_loads(vars, 0, NULL) : NULL;
+    bool m = v && json_is_string(json_object_get(v, "amd")) &&
+             strcmp(json_string_value(json_object_get(v, "amd")), "machine") == 0;
+    json_decref(v);
+    return m;
+}
+
+static void copy_col(sqlite3_stmt *st, int col, char *out, size_t len)
+{
+    const char *t = (const char *)sqlite3_column_text(st, col);
+    snprintf(out, len, "%s", t ? t : "");
+}
+
+/* An attempt a crash left without its call id: its CDR row if the call went out, else undone. */
+static bool relink(struct dialer *d, struct open_attempt *a)
+{
+    sqlite3_stmt *st = prep(d, "SELECT call_id FROM cdr WHERE campaign_id = ?1 AND to_number = ?2"
+                               " AND start_time >= ?3 AND call_id NOT IN"
+                               " (SELECT call_id FROM campaign_attempts WHERE call_id IS NOT NULL)"
+                               " ORDER BY id LIMIT 1");
+    bool found = false;
+    if (st) {
+        sqlite3_bind_int64(st, 1, a->campaign);
+        sqlite3_bind_text(st, 2, a->number, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, a->started_at, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            copy_col(st, 0, a->call_id, sizeof a->call_id);
+            found = true;
+        }
+        sqlite3_finalize(st);
+    }
+    if (found) {
+        run(d, "UPDATE campaign_attempts SET call_id = ?2 WHERE id = ?1", "it", a->id, a->call_id);
+        run(d, "UPDATE campaign_callees SET last_call_id = ?2 WHERE id = ?1", "it", a->callee,
+            a->call_id);
+        log_info("dialer: campaign %lld: attempt %lld is call %s (found after a restart)",
+                 (long long)a->campaign, (long long)a->id, a->call_id);
+    } else {
+        run(d, "DELETE FROM campaign_attempts WHERE id = ?1", "i", a->id);
+        run(d, "UPDATE campaign_callees SET state = 'pending', attempts = attempts - 1"
+               " WHERE id = ?1 AND state = 'in_progress'", "i", a->callee);
+        log_info("dialer: campaign %lld: attempt %lld never went out (undone after a restart)",
+                 (long long)a->campaign, (long long)a->id);
+    }
+    return found;
+}
+
+static void settle(struct dialer *d, struct open_attempt *a, int64_t now)
+{
+    struct camp *tmp = NULL, *c = settings_of(d, a->campaign, &tmp);
+    if (c)
+        c->check_done = true;
+    if (!a->answered && strcmp(a->cause, "over_limit") == 0) {
+        /* A full gateway, number or account: not the callee's attempt; the campaign waits. */
+        run(d, "DELETE FROM campaign_attempts WHERE id = ?1", "i", a->id);
+        run(d, "UPDATE campaign_callees SET state = 'pending', attempts = attempts - 1,"
+               " next_attempt_at = ?2 WHERE id = ?1", "ii", a->callee, now + LIMIT_BACKOFF_MS);
+        if (c)
+            c->closed_until = now + LIMIT_BACKOFF_MS;
+        camp_free(tmp);
+        return;
+    }
+    char nowiso[ISO8601_LEN];
+    iso(now, nowiso);
+    const char *result = a->answered ? (a->machine ? "machine" : "answered")
+                                     : unanswered_result(a->cause);
+    if (a->ended)
+        run(d, "UPDATE campaign_attempts SET ended_at = ?2, result = ?3 WHERE id = ?1", "itt",
+            a->id, nowiso, result);
+    if (a->answered) /* done at the answer: a crash while it is up must not dial it again */
+        run(d, "UPDATE campaign_callees SET state = 'done', result = ?2, last_call_id = ?3"
+               " WHERE id = ?1", "itt", a->callee, result, a->call_id);
+    else
+        settle_unanswered(d, c, a->callee, a->attempts, result, now);
+    camp_free(tmp);
+}
+
+/* Step 1: every open attempt against its CDR row; counts the open ones per campaign. Returns
+ * how many attempts were open. */
+static size_t reconcile(struct dialer *d, int64_t now)
+{
+    for (size_t i = 0; i < d->n; i++)
+        d->camps[i]->open = 0;
+    sqlite3_stmt *st = prep(d,
+        "SELECT a.id, a.campaign_id, a.callee_id, a.call_id, a.started_at, k.attempts,"
+        " k.state = 'done', k.number, c.answer_time IS NOT NULL, c.end_time IS NOT NULL,"
+        " c.hangup_cause, c.vars FROM campaign_attempts a"
+        " JOIN campaign_callees k ON k.id = a.callee_id"
+        " LEFT JOIN cdr c ON c.call_id = a.call_id WHERE a.ended_at IS NULL");
+    size_t n = 0, cap = 0;
+    struct open_attempt *list = NULL;
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t nc = cap ? 2 * cap : 64;
+            struct open_attempt *more = realloc(list, nc * sizeof *more);
+            if (!more)
+                break;
+            list = more;
+            cap = nc;
+        }
+        struct open_attempt *a = &list[n++];
+        *a = (struct open_attempt){ .id = sqlite3_column_int64(st, 0),
+                                    .campaign = sqlite3_column_int64(st, 1),
+                                    .callee = sqlite3_column_int64(st, 2),
+                                    .has_call = sqlite3_column_type(st, 3) != SQLITE_NULL,
+                                    .attempts = sqlite3_column_int(st, 5),
+                                    .callee_done = sqlite3_column_int(st, 6),
+                                    .answered = sqlite3_column_int(st, 8),
+                                    .ended = sqlite3_column_int(st, 9) };
+        copy_col(st, 3, a->call_id, sizeof a->call_id);
+        copy_col(st, 4, a->started_at, sizeof a->started_at);
+        copy_col(st, 7, a->number, sizeof a->number);
+        copy_col(st, 10, a->cause, sizeof a->cause);
+        a->machine = a->answered && is_machine((const char *)sqlite3_column_text(st, 11));
+    }
+    sqlite3_finalize(st);
+    for (size_t i = 0; i < n; i++) {
+        struct open_attempt *a = &list[i];
+        if (!a->has_call && !relink(d, a))
+            continue;
+        if ((a->answered && !a->callee_done) || a->ended) {
+            exec(d, "BEGIN IMMEDIATE");
+            settle(d, a, now);
+            exec(d, "COMMIT");
+        }
+        struct camp *c = camp_find(d, a->campaign);
+        if (c && !a->ended)
+            c->open++;
+    }
+    free(list);
+    return n;
+}
+
+/* ---- placing -------------------------------------------------------------------------------- */
+
+static int placed_last_second(const struct camp *c, int64_t now)
+{
+    int n = 0;
+    for (int i = 0; i < c->cps; i++)
+        n += c->recent[i] > now - 1000;
+    return n;
+}
+
+static int64_t answered_since(struct dialer *d, const char *account, const char *number, int64_t since)
+{
+    char t[ISO8601_LEN];
+    iso(since, t);
+    return run(d, "SELECT count(*) FROM cdr WHERE account = ?1 AND to_number = ?2"
+                  " AND direction = 'outbound' AND answer_time IS NOT NULL AND answer_time >= ?3",
+               "ttt", account, number, t);
+}
+
+/* Over a frequency cap: answered outbound calls from the account, today and this week (UTC,
+ * weeks from Monday). */
+static bool over_cap(struct dialer *d, const struct camp *c, const char *number, int64_t now)
+{
+    int64_t day = now / DAY_MS * DAY_MS;
+    int64_t weekday = (now / DAY_MS + 3) % 7; /* 1970-01-01 was a Thursday: 0 = Monday */
+    int day_cap = d->cfg.max_per_callee_day, week_cap = d->cfg.max_per_callee_week;
+    return (day_cap > 0 && answered_since(d, c->account, number, day) >= day_cap) ||
+           (week_cap > 0 && answered_since(d, c->account, number, day - weekday * DAY_MS) >= week_cap);
+}
+
+static bool on_dnc(struct dialer *d, const struct camp *c, const char *number)
+{
+    return run(d, "SELECT count(*) FROM dnc WHERE number = ?1 AND account IN (?2, '')", "tt",
+               number, c->account) > 0;
+}
+
+struct due {
+    int64_t id;
+    int attempts;
+    char number[20];
+    char *vars;
+};
+
+/* The vars of the call: the campaign's, the callee's columns over them, and campaign_amd (the
+ * campaign's amd option, for the script's call:detect_machine) unless it is off. */
+static char *call_vars(const struct camp *c, const char *callee_vars)
+{
+    json_t *v = json_is_object(c->vars) ? json_copy(c->vars) : json_object();
+    json_t *own = json_loads(callee_vars ? callee_vars : "{}", 0, NULL);
+    if (v && json_is_object(own))
+        json_object_update(v, own);
+    if (v && strcmp(c->amd, "off") != 0)
+        json_object_set_new(v, "campaign_amd", json_string(c->amd));
+    json_decref(own);
+    char *s = v ? json_dumps(v, JSON_COMPACT) : NULL;
+    json_decref(v);
+    return s;
+}
+
+/* Places one call; false when the placer said later (stop for this step). */
+static bool place(struct dialer *d, struct camp *c, const struct due *k, int64_t now)
+{
+    char nowiso[ISO8601_LEN], id[64] = "";
+    iso(now, nowiso);
+    exec(d, "BEGIN IMMEDIATE");
+    int moved = run(d, "UPDATE campaign_callees SET state = 'in_progress', attempts = attempts + 1"
+                       " WHERE id = ?1 AND state = 'pending' AND attempts < ?2", "ii", k->id,
+                    (int64_t)c->max_attempts);
+    if (moved >= 0 && sqlite3_changes(d->db) == 1)
+        run(d, "INSERT INTO campaign_attempts(campaign_id, callee_id, started_at)"
+               " VALUES (?1, ?2, ?3)", "iit", c->id, k->id, nowiso);
+    bool inserted = moved >= 0 && sqlite3_changes(d->db) == 1;
+    int64_t attempt = sqlite3_last_insert_rowid(d->db);
+    exec(d, "COMMIT");
+    if (!inserted)
+        return true;
+    char *vars = call_vars(c, k->vars);
+    struct dialer_call call = { .campaign_id = c->id, .account = c->account,
+                                .number = k->number, .script = c->script, .amd = c->amd,
+                                .caller_id = c->caller_id, .vars_json = vars ? vars : "{}",
+                                .ring_timeout_s = c->ring_timeout_s };
+    enum dialer_placed r = d->cfg.place(d->cfg.ctx, &call, id, sizeof id);
+    free(vars);
+    exec(d, "BEGIN IMMEDIATE");
+    if (r == DIALER_PLACED) {
+        run(d, "UPDATE campaign_attempts SET call_id = ?2 WHERE id = ?1", "it", attempt, id);
+        run(d, "UPDATE campaign_callees SET last_call_id = ?2 WHERE id = ?1", "it", k->id, id);
+        c->recent[c->recent_pos] = now;
+        c->recent_pos = (c->recent_pos + 1) % (size_t)c->cps;
+        c->open++;
+    } else if (r == DIALER_LATER) {
+        run(d, "DELETE FROM campaign_attempts WHERE id = ?1", "i", attempt);
+        run(d, "UPDATE campaign_callees SET state = 'pending', attempts = attempts - 1"
+               " WHERE id = ?1", "i", k->id);
+    } else {
+        run(d, "UPDATE campaign_attempts SET ended_at = ?2, result = 'failed' WHERE id = ?1",
+            "it", attempt, nowiso);
+        settle_unanswered(d, c, k->id, k->attempts + 1, "failed", now);
+        c->check_done = true;
+    }
+    exec(d, "COMMIT");
+    return r != DIALER_LATER;
+}
+
+/* Step 2 for one running campaign. */
+static void dial(struct dialer *d, struct camp *c, int64_t now)
+{
+    if (c->closed_until > now)
+        return;
+    if (!window_open(&c->win, now / 1000)) {
+        int64_t next = window_next_open(&c->win, now / 1000);
+        c->closed_until = next < 0 ? now + NEVER_OPEN_RECHECK_MS : next * 1000;
+        return;
+    }
+    int budget = c->max_concurrent - c->open;
+    int rate = c->cps - placed_last_second(c, now);
+    if (rate < budget)
+        budget = rate;
+    if (budget <= 0)
+        return;
+    if (budget > PAGE)
+        budget = PAGE;
+    sqlite3_stmt *st = prep(d, "SELECT id, attempts, number, vars FROM campaign_callees"
+                               " WHERE campaign_id = ?1 AND state = 'pending'"
+                               " AND next_attempt_at <= ?2 ORDER BY next_attempt_at, id LIMIT ?3");
+    struct due due[PAGE];
+    int n = 0;
+    if (st) {
+        sqlite3_bind_int64(st, 1, c->id);
+        sqlite3_bind_int64(st, 2, now);
+        sqlite3_bind_int(st, 3, budget);
+        while (n < budget && sqlite3_step(st) == SQLITE_ROW) {
+            due[n] = (struct due){ .id = sqlite3_column_int64(st, 0),
+                                   .attempts = sqlite3_column_int(st, 1) };
+            copy_col(st, 2, due[n].number, sizeof due[n].number);
+            due[n].vars = strdup((const char *)sqlite3_column_text(st, 3));
+            n++;
+        }
+        sqlite3_finalize(st);
+    }
+    if (n == 0)
+        c->check_done = true;
+    bool go = true;
+    for (int i = 0; i < n; i++) {
+        const char *skip = !go ? NULL : on_dnc(d, c, due[i].number) ? "skipped_dnc"
+                           : over_cap(d, c, due[i].number, now) ? "skipped_cap" : NULL;
+        if (skip) {
+            run(d, "UPDATE campaign_callees SET state = 'done', result = ?2 WHERE id = ?1", "it",
+                due[i].id, skip);
+            c->check_done = true;
+        } else if (go) {
+            go = place(d, c, &due[i], now);
+        }
+        free(due[i].vars);
+    }
+}
+
+/* Step 3: a running campaign with nobody left to call and no call up is completed. */
+static void maybe_complete(struct dialer *d, struct camp *c, int64_t now)
+{
+    if (!c->check_done || c->open > 0)
+        return;
+    c->check_done = false;
+    if (run(d, "SELECT count(*) FROM campaign_callees WHERE campaign_id = ?1 AND state != 'done'",
+            "i", c->id) != 0)
+        return;
+    char nowiso[ISO8601_LEN];
+    iso(now, nowiso);
+    if (run(d, "UPDATE campaigns SET state = 'completed', ended_at = ?2 WHERE id = ?1"
+               " AND state = 'running'", "it", c->id, nowiso) == 0 && sqlite3_changes(d->db) == 1) {
+        log_info("dialer: campaign %lld of %s completed", (long long)c->id, c->account);
+        if (d->cfg.completed)
+            d->cfg.completed(d->cfg.ctx, c->id, c->account);
+    }
+}
+
+bool dialer_step(struct dialer *d, int64_t now)
+{
+    refresh(d);
+    size_t open = reconcile(d, now);
+    for (size_t i = 0; i < d->n; i++) {
+        dial(d, d->camps[i], now);
+        maybe_complete(d, d->camps[i], now);
+    }
+    return d->n > 0 || open > 0;
+}
+
+/* ---- life ----------------------------------------------------------------------------------- */
+
+struct dialer *dialer_create(const struct dialer_config *cfg, char *err, size_t errlen)
+{
+    struct dialer *d = calloc(1, sizeof *d);
+    if (!d) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    d->cfg = *cfg;
+    if (sqlite3_open_v2(cfg->db_path, &d->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        snprintf(err, errlen, "dialer: %s: %s", cfg->db_path,
+                 d->db ? sqlite3_errmsg(d->db) : "out of memory");
+        dialer_destroy(d);
+        return NULL;
+    }
+    sqlite3_busy_timeout(d->db, BUSY_TIMEOUT_MS);
+    return d;
+}
+
+static void *dialer_main(void *arg)
+{
+    struct dialer *d = arg;
+    while (!atomic_load(&d->stop)) {
+        bool busy = dialer_step(d, clock_wall_ms());
+        struct timespec ts = { 0, (busy ? DIALER_STEP_MS : DIALER_IDLE_MS) * 1000000L };
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+    }
+    return NULL;
+}
+
+int dialer_start(struct dialer *d, char *err, size_t errlen)
+{
+    int rc = pthread_create(&d->thread, NULL, dialer_main, d);
+    if (rc != 0) {
+        snprintf(err, errlen, "dialer: cannot start its thread: %s", strerror(rc));
+        return -1;
+    }
+    d->thread_started = true;
+    return 0;
+}
+
+void dialer_stop(struct dialer *d)
+{
+    if (!d || !d->thread_started)
+        return;
+    atomic_store(&d->stop, true);
+    pthread_join(d->thread, NULL);
+    d->thread_started = false;
+}
+
+void dialer_destroy(struct dialer *d)
+{
+    if (!d)
+        return;
+    dialer_stop(d);
+    for (size_t i = 0; i < d->n; i++)
+        camp_free(d->camps[i]);
+    free(d->camps);
+    sqlite3_close(d->db);
+    free(d);
+}

@@ -167,5 +167,9 @@ void api_webhooks_list(struct api_call *c, struct api_reply *r);
 void api_webhooks_create(struct api_call *c, struct api_reply *r);
 void api_webhooks_delete(struct api_call *c, struct api_reply *r);
 void api_webhooks_deliveries(struct api_call *c, struct api_reply *r);
+void api_recharges_create(struct api_call *c, struct api_reply *r);
+void api_balance_get(struct api_call *c, struct api_reply *r);
+void api_statements_get(struct api_call *c, struct api_reply *r);
+void api_clock_set(struct api_call *c, struct api_reply *r);
 
 #endif

@@ -18,6 +18,7 @@ struct json_t;
 struct trunks;
 struct gateways;
 struct limits;
+struct billing;
 
 struct api_health {
     int calls;        /* calls up now */
@@ -53,6 +54,7 @@ struct api_ops {
     struct trunks *trunks;  /* the SIP side's trunk table: /v1/trunks changes it at once */
     struct gateways *gateways; /* carrier gateways and their health, for /v1/gateways */
     struct limits *limits;     /* legs up per gateway */
+    struct billing *billing;   /* recharges, balances, statements, releases (billing.h) */
 };
 
 struct api_server;

@@ -639,6 +639,12 @@ void call_on_invite(struct worker *w, struct sip_event *ev)
     copy_str(r->script, sizeof r->script, script);
     store_cdr_update(svc->store, &c->cdr);
     call_publish(c);
+    if (c->number && strcmp(c->number->state, "suspended") == 0) {
+        log_info("call %s: number %s is suspended (rent unpaid)", c->id, c->number->number);
+        c->script_done = true;
+        call_end_because(c, 403, "no_balance", "system", "no balance");
+        return;
+    }
     if (!call_take_channels(c))
         return;
     char err[200];

@@ -90,6 +90,9 @@ struct vcs_config {
     int max_delay_ms;             /* 20: queueing delay that admission keeps under; 0 = off */
     /* recording = { all_calls= } whole-call stereo recording (SPEC 8) */
     bool record_all_calls;        /* true; a script may turn it off or on per call */
+    /* billing = { tz= } the day and month of rent and statements (an IANA name) */
+    char billing_tz[64];          /* Asia/Shanghai */
+    bool fake_clock;              /* --fake-clock only: POST /v1/admin/clock moves billing time */
     /* media = { timeout_s=, hold_timeout_s= }: an answered call that receives no RTP/RTCP this
      * long is hung up (cause media_timeout); 0 = never */
     int media_timeout_s;          /* 60 */

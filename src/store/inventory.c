@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "billing/bclock.h"
 #include "core/clock.h"
 #include "core/errmsg.h"
 #include "core/log.h"
@@ -18,7 +19,7 @@
 static const char number_columns[] =
     "SELECT number, account, region, type, state, script, trunk,"
     " COALESCE(max_concurrent, CASE type WHEN 'mobile' THEN 3 ELSE 10 END) AS max_concurrent,"
-    " issued_at, order_id FROM numbers";
+    " issued_at, order_id, release_at FROM numbers";
 
 bool inv_number_valid(const char *n)
 {
@@ -264,26 +265,6 @@ enum iam_rc inv_number_update(sqlite3 *db, const char *account, const char *numb
     return msql_commit(db, rc);
 }
 
-enum iam_rc inv_number_release(sqlite3 *db, const char *account, const char *number, char *msg,
-                               size_t msglen)
-{
-    if (msql_begin(db) != 0)
-        return IAM_FAIL;
-    char state[16];
-    enum iam_rc rc = IAM_OK;
-    const char *v[] = { number };
-    if (owned_state(db, account, number, state, sizeof state) != 0) {
-        rc = IAM_NOT_FOUND;
-    } else if (strcmp(state, "active") != 0) {
-        set_err(msg, msglen, "number %s cannot move from %s to released", number, state);
-        rc = IAM_IN_USE;
-    } else if (msql_run(db, "UPDATE numbers SET state = 'released', script = NULL,"
-                            " trunk = NULL WHERE number = ?1", v, 1) != SQLITE_DONE) {
-        rc = IAM_FAIL;
-    }
-    return msql_commit(db, rc);
-}
-
 /* ---- orders ----------------------------------------------------------------------------- */
 
 static enum iam_rc order_get(sqlite3 *db, int64_t id, json_t **out)
@@ -423,7 +404,7 @@ enum iam_rc inv_order_decide(sqlite3 *db, const char *id, bool approve, const ch
         rc = IAM_IN_USE;
     }
     char now[ISO8601_LEN], ids[32];
-    iso8601_ms(clock_wall_ms(), now);
+    iso8601_ms(bclock_now_ms(), now); /* the day rent is first charged */
     snprintf(ids, sizeof ids, "%lld", oid);
     const char *v[] = { ids, to, reason, now };
     if (rc == IAM_OK &&

@@ -71,13 +71,10 @@ void api_statements_get(struct api_call *c, struct api_reply *r)
     } else if (!reachable(c, name)) {
         api_reply_store(r, IAM_NOT_FOUND, "account");
     } else {
-        if (m) {
+        if (m)
             snprintf(month, sizeof month, "%s", m);
-        } else {
-            char now[ISO8601_LEN];
-            iso8601_ms(bclock_now_ms(), now); /* UTC: good enough to name a default month */
-            snprintf(month, sizeof month, "%.7s", now);
-        }
+        else
+            cal_month_name(bclock_now_ms(), month);
         json_t *out = NULL;
         enum iam_rc rc = billing_statement(c->api->ops.billing, name, month, &out);
         api_reply_result(r, rc, out, "account");

@@ -61,6 +61,13 @@ int64_t cal_period_at(int64_t issued_ms, int64_t now_ms)
     return k;
 }
 
+void cal_month_name(int64_t ms, char out[8])
+{
+    int y, m, d;
+    local_date(ms, &y, &m, &d);
+    snprintf(out, 8, "%04u-%02u", (unsigned)y % 10000u, (unsigned)m % 100u);
+}
+
 int cal_month_parse(const char *s, int64_t *start_ms, int64_t *end_ms)
 {
     int y, m, n = 0;

@@ -15,6 +15,8 @@ int64_t cal_period_start(int64_t issued_ms, int64_t k);
 int64_t cal_period_at(int64_t issued_ms, int64_t now_ms);
 /* "YYYY-MM" (years 2000-9998): 0 with the local month's [start, end), else -1. */
 int cal_month_parse(const char *s, int64_t *start_ms, int64_t *end_ms);
+/* The local month of ms as "YYYY-MM". */
+void cal_month_name(int64_t ms, char out[8]);
 /* 1..31 */
 int cal_days_in_month(int year, int month);
 

@@ -66,12 +66,6 @@ static bool number_ok(const char *n)
     return len > 0 && len < 32 && strspn(n + (n[0] == '+'), "0123456789") == len - (n[0] == '+');
 }
 
-bool outleg_billing_admit(struct call *c)
-{
-    (void)c;
-    return true;
-}
-
 /* trunk:NAME/NUMBER: the trunk's registered contact as the request URI (the number in To),
  * else NUMBER at its static address; the leg counts against the trunk's max_calls. False once
  * the leg ended (unreachable trunk, a limit). */
@@ -99,16 +93,6 @@ static bool through_trunk(struct call *c, char **to_header)
     free(c->to_uri);
     c->to_uri = strdup(at ? route : uri); /* a contact is the request URI as registered */
     return c->to_uri && *to_header;
-}
-
-void outleg_billing_answered(struct call *c)
-{
-    (void)c;
-}
-
-void outleg_billing_ended(struct call *c)
-{
-    (void)c;
 }
 
 /* "PREFIX:NAME/NUMBER": NAME into name (cap bytes); the number, or NULL when malformed. */

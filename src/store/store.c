@@ -758,7 +758,7 @@ static void bind_row(sqlite3_stmt *s, const struct cdr_row *row)
         sqlite3_bind_null(s, 14);
         sqlite3_bind_null(s, 15);
     }
-    sqlite3_bind_int64(s, 16, 0); /* rating comes with billing (SPEC 8) */
+    sqlite3_bind_int64(s, 16, row->cost_fen);
     if (row->sip_code > 0)
         sqlite3_bind_int(s, 17, row->sip_code);
     else

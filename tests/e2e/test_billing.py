@@ -22,6 +22,7 @@ DIALPLANS = {
     "hold": "return function(call) call:answer() call:sleep(100) end\n",
 }
 NUMBER = "+861012340001"
+LONG = "return function(call) call:answer() call:sleep(300000) end\n"
 
 
 def expect(v, method, path, body, status, what, token=True, headers=None):
@@ -248,11 +249,68 @@ def month_range(first_ms, last_ms):
     return out
 
 
+GW_CONFIG = """return {
+  gateways = { { name = "carrier", address = "127.0.0.2:5099", options_interval_s = 0 } },
+  trunks = { { name = "pbx", account = "admin", allow = { "127.0.0.1/32" } } },
+}
+"""
+GW_NUMBER = "+861012349999"
+
+
+def gateway_call(t, v, expect):
+    uac = t.uac(v, GW_NUMBER, t.rtp_peer().port, local_ip="127.0.0.2")
+    r = uac.invite(expect=expect)
+    return uac, r
+
+
+def cut_at_zero(t):
+    """A PSTN call (from the carrier gateway) whose account can pay exactly one minute: a
+    second call is refused while it is up, it hears a beep before the minute ends and is hung
+    up at the boundary with cause no_balance, costing one minute, and the balance is 0."""
+    v = t.vcsd(dialplans={"routes": T.routes_lua(), "long": LONG}, config=GW_CONFIG,
+               name="gw")
+    tok = expect(v, "POST", "/v1/accounts", {"name": "cut", "rate_fen_per_minute": 20}, 201,
+                 "account")["token"]
+    expect(v, "POST", "/v1/numbers/import", GW_NUMBER + ",beijing,fixed,\n", 200, "import")
+    expect(v, "POST", "/v1/accounts/cut/recharges", {"amount_fen": 1500 + 20}, 201, "recharge")
+    order(v, "cut", tok, [GW_NUMBER])
+    expect(v, "PATCH", "/v1/numbers/" + GW_NUMBER, {"script": "long"}, 200, "bind", token=tok)
+    T.check_eq(balance(v, "cut")["balance_fen"], 20, "one minute left after the rent")
+
+    peer = t.rtp_peer()
+    uac = t.uac(v, GW_NUMBER, peer.port, local_ip="127.0.0.2")
+    uac.invite(expect=200)
+    T.check_eq(balance(v, "cut"), {"account": "cut", "balance_fen": 20, "reserved_fen": 20},
+               "the first minute reserved")
+    other, r = gateway_call(t, v, 403)
+    reasons = r.headers.get("reason", [])
+    T.check(any('text="no balance"' in x for x in reasons), "no balance: %r" % reasons)
+    T.check_cdr(v.wait_cdr(other.call_id), hangup_cause="no_balance", sip_code=403,
+                gateway="carrier")
+    uac.wait_bye(90)  # the minute (60 s) and a margin for a loaded machine
+    row = v.wait_cdr(uac.call_id)
+    T.check_cdr(row, hangup_cause="no_balance", hangup_by="system", billsec=60,
+                bill_minutes=1, cost_fen=20, gateway="carrier", account="cut")
+    beeps = [p for p in peer.packets() if p.pt in (0, 8) and
+             T.dominant(T.decode_payload(p.pt, p.payload), [1000, 450]) == 1000]
+    T.log("%d frames of the 1000 Hz beep before the cut" % len(beeps))
+    T.check(len(beeps) >= 5, "the caller heard the beep before the cut (%d frames of 1000 Hz)"
+            % len(beeps))
+    T.wait_until(lambda: balance(v, "cut")["balance_fen"] == 0, 10, "the cost in the ledger")
+    T.check_eq(balance(v, "cut")["reserved_fen"], 0, "nothing reserved after the call")
+    s = expect(v, "GET", "/v1/accounts/cut/statements", None, 200, "this month's statement")
+    T.check_eq([(u["amount_fen"], u["ref"]) for u in s["usage"]], [(20, row["call_id"])],
+               "one usage line for the call")
+    gateway_call(t, v, 403)  # nothing left
+
+
 def run(t):
     v = t.vcsd(dialplans=DIALPLANS, args=["--fake-clock"])
     tok = anniversaries(t, v)
     bad_bodies(v, tok)
     property_test(v)
+    v.stop()
+    cut_at_zero(t)
 
 
 if __name__ == "__main__":

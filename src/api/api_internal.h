@@ -119,6 +119,9 @@ void api_reply_done(struct api_reply *r, int iam_rc, const char *what);
 /* The body's "name" when it is a valid account, user or policy name; NULL after a 400. */
 const char *api_body_name(struct api_call *c, struct api_reply *r);
 
+/* The text/csv body of an API_CSV route (no NUL inside; *n bytes); NULL after a 400 or 500. */
+const char *api_csv_body(struct api_call *c, struct api_reply *r, size_t *n);
+
 /* /v1/openapi.json from the route table. */
 json_t *api_openapi(void);
 
@@ -171,5 +174,6 @@ void api_recharges_create(struct api_call *c, struct api_reply *r);
 void api_balance_get(struct api_call *c, struct api_reply *r);
 void api_statements_get(struct api_call *c, struct api_reply *r);
 void api_clock_set(struct api_call *c, struct api_reply *r);
+void api_regions_import(struct api_call *c, struct api_reply *r);
 
 #endif

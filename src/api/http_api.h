@@ -19,6 +19,7 @@ struct trunks;
 struct gateways;
 struct limits;
 struct billing;
+struct region_dir;
 
 struct api_health {
     int calls;        /* calls up now */
@@ -55,6 +56,7 @@ struct api_ops {
     struct gateways *gateways; /* carrier gateways and their health, for /v1/gateways */
     struct limits *limits;     /* legs up per gateway */
     struct billing *billing;   /* recharges, balances, statements, releases (billing.h) */
+    struct region_dir *regions; /* the callee regions in use, loaded here (region_dir.h) */
 };
 
 struct api_server;

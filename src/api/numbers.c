@@ -18,17 +18,10 @@ static const char *scope(const struct api_call *c)
 
 void api_numbers_import(struct api_call *c, struct api_reply *r)
 {
-    struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
-    size_t n = evbuffer_get_length(in);
-    const char *csv = n ? (const char *)evbuffer_pullup(in, (ev_ssize_t)n) : "";
-    if (n && !csv) {
-        api_reply_error(r, 500, "internal", "out of memory reading the body");
+    size_t n;
+    const char *csv = api_csv_body(c, r, &n);
+    if (!csv)
         return;
-    }
-    if (memchr(csv, '\0', n)) {
-        api_reply_error(r, 400, "bad_request", "the CSV body holds a NUL byte");
-        return;
-    }
     json_t *result = NULL;
     enum iam_rc rc = inv_import(iam_store_db(c->api->iam), csv, n, &result);
     api_reply_result(r, rc, result, "numbers");

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
+
 #include "api/api_internal.h"
 #include "store/iam.h"
 
@@ -79,4 +81,20 @@ const char *api_body_name(struct api_call *c, struct api_reply *r)
                     "name must be 1 to %d of [A-Za-z0-9_.-], starting with a letter",
                     IAM_NAME_MAX);
     return NULL;
+}
+
+const char *api_csv_body(struct api_call *c, struct api_reply *r, size_t *n)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
+    *n = evbuffer_get_length(in);
+    const char *csv = *n ? (const char *)evbuffer_pullup(in, (ev_ssize_t)*n) : "";
+    if (*n && !csv) {
+        api_reply_error(r, 500, "internal", "out of memory reading the body");
+        return NULL;
+    }
+    if (memchr(csv, '\0', *n)) {
+        api_reply_error(r, 400, "bad_request", "the CSV body holds a NUL byte");
+        return NULL;
+    }
+    return csv;
 }

@@ -140,6 +140,8 @@ const struct api_route api_routes[] = {
     { POST, "/v1/numbers/import", api_numbers_import, "vcs:ImportNumbers", "number:*", API_CSV,
       200, "Import numbers: text/csv number,region,type,max_concurrent; errors per line",
       NULL },
+    { POST, "/v1/regions/import", api_regions_import, "vcs:ImportRegions", "region:*", API_CSV,
+      200, "Import callee regions: text/csv number_prefix,region; errors per line", NULL },
     { GET, "/v1/numbers", api_numbers_list, "vcs:ListNumbers", "number:*",
       API_LIST | API_ANY_ACCOUNT, 200,
       "The caller's numbers, or with ?available=true&region=&type= the inventory", NULL },

@@ -1,6 +1,7 @@
 /* vcsctl's platform commands (SPEC 7 and 8): accounts, users, tokens, policies, audit,
- * numbers, orders, trunks, gateways. Each is one request to the management API; lists follow the cursor to the
- * end unless --limit or --after is given. People get tables (objects as "key: value" lines); --json prints the API's JSON for
+ * numbers, orders, trunks, gateways, regions, balance, recharge, statement. Each is one request
+ * to the management API; lists follow the cursor to the end unless --limit or --after is
+ * given. People get tables (objects as "key: value" lines); --json prints the API's JSON for
  * scripts. Exit status: 0 success, 1 the API answered an error (its message on stderr),
  * 2 usage or no answer. */
 #ifndef VCS_CTL_PLATFORM_CMDS_H

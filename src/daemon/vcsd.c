@@ -35,6 +35,7 @@
 #include "sip/sip_auth.h"
 #include "sip/sip_stack.h"
 #include "numbers/number_table.h"
+#include "numbers/region_dir.h"
 #include "script/script_set.h"
 #include "store/store.h"
 #include "store/trunk_store.h"
@@ -60,6 +61,7 @@ struct vcsd {
     struct tts *tts;             /* owned by the engine; kept here for metrics */
     struct engine *engine;
     struct billing *billing;
+    struct region_dir *regions;
     struct api_server *api;
     uint64_t started_ms;
     /* shutdown */
@@ -443,8 +445,9 @@ static int run(struct vcsd *d)
         return 1;
     }
     d->billing = billing_create(d->base, cfg->data_dir, err, sizeof err);
-    if (!d->billing) {
-        log_error("%s", err);
+    d->regions = region_dir_create();
+    if (!d->billing || !d->regions) {
+        log_error("%s", d->billing ? "out of memory" : err);
         return 1;
     }
     const char *roots[] = { cfg->sounds_dir, recordings, cfg->dialplans_dir, NULL };
@@ -472,7 +475,7 @@ static int run(struct vcsd *d)
     trunks_set_persist(d->trunks, trunk_persist_reg, d->trunk_persist);
     struct engine_services svc = { .cfg = cfg, .store = d->store, .prompts = d->prompts,
                                    .ports = d->ports, .trunks = d->trunks,
-                                   .billing = d->billing };
+                                   .billing = d->billing, .regions = d->regions };
     snprintf(svc.sandbox.dialplans_dir, sizeof svc.sandbox.dialplans_dir, "%s", cfg->dialplans_dir);
     snprintf(svc.sandbox.lua_dir, sizeof svc.sandbox.lua_dir, "%s", cfg->lua_dir);
     snprintf(svc.sandbox.sounds_dir, sizeof svc.sandbox.sounds_dir, "%s", cfg->sounds_dir);
@@ -518,7 +521,7 @@ static int run(struct vcsd *d)
     struct api_ops ops = { d, api_health, api_reload, api_metrics, api_after_write,
                            api_originate, api_calls_list, api_call_get, api_call_hangup,
                            d->trunks, engine_gateways(d->engine), engine_limits(d->engine),
-                           d->billing };
+                           d->billing, d->regions };
     d->api = api_start(d->base, cfg->http_host, cfg->http_port, d->store, &ops, err, sizeof err);
     if (!d->api) {
         log_error("api: %s", err);
@@ -554,6 +557,7 @@ static size_t teardown(struct vcsd *d)
     api_stop(d->api);
     engine_destroy(d->engine);
     billing_destroy(d->billing); /* the workers have stopped: their usage is queued */
+    region_dir_destroy(d->regions);
     if (d->drain_ev)
         event_free(d->drain_ev);
     script_registry_destroy(d->scripts);

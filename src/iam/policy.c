@@ -15,7 +15,7 @@ static const char *const main_actions[] = { "vcs:ManageUsers", "vcs:ManagePolici
 static const char *const operator_actions[] = {
     "vcs:ManageAccounts", "vcs:Recharge",     "vcs:ApproveOrders", "vcs:ImportNumbers",
     "vcs:ViewGateways",   "vcs:Reload",       "vcs:ViewMetrics",   "vcs:SetClock",
-    NULL,
+    "vcs:ImportRegions",  NULL,
 };
 
 static const char *const all[] = { "*" };

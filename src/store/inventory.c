@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/errmsg.h"
 #include "core/log.h"
+#include "store/csv_lines.h"
 #include "store/mgmt_sql.h"
 
 #define MAX_ORDER_NUMBERS 1000
@@ -33,7 +34,7 @@ bool inv_number_valid(const char *n)
     return true;
 }
 
-static bool region_valid(const char *r)
+bool inv_region_valid(const char *r)
 {
     size_t len = strlen(r);
     if (len == 0 || len > 32)
@@ -47,29 +48,6 @@ static bool region_valid(const char *r)
 
 /* ---- import ----------------------------------------------------------------------------- */
 
-/* Splits a CSV line of plain fields (no quoting: none of these fields needs it). */
-static size_t split_fields(char *line, char **f, size_t max)
-{
-    size_t n = 0;
-    for (char *p = line;; p++) {
-        if (n < max)
-            f[n] = p;
-        n++;
-        p = strchr(p, ',');
-        if (!p)
-            break;
-        *p = '\0';
-    }
-    for (size_t i = 0; i < n && i < max; i++) {
-        size_t l = strlen(f[i]);
-        while (l > 0 && isspace((unsigned char)f[i][l - 1]))
-            f[i][--l] = '\0';
-        while (isspace((unsigned char)*f[i]))
-            f[i]++;
-    }
-    return n;
-}
-
 /* Checks one line: NULL when it is good (fields in f), else the message. */
 static const char *check_line(char **f, size_t n, int64_t *maxc)
 {
@@ -77,7 +55,7 @@ static const char *check_line(char **f, size_t n, int64_t *maxc)
         return "expected number,region,type,max_concurrent";
     if (!inv_number_valid(f[0]))
         return "number must be E.164: + and 6 to 15 digits";
-    if (!region_valid(f[1]))
+    if (!inv_region_valid(f[1]))
         return "region must be 1 to 32 of [a-z0-9_-]";
     if (strcmp(f[2], "fixed") != 0 && strcmp(f[2], "mobile") != 0)
         return "type must be fixed or mobile";
@@ -93,71 +71,50 @@ static const char *check_line(char **f, size_t n, int64_t *maxc)
     return NULL;
 }
 
-static int add_error(json_t *errors, size_t line, const char *msg)
+struct import {
+    sqlite3_stmt *ins;
+    json_int_t imported;
+};
+
+/* One line of a numbers import into the prepared INSERT. */
+static int import_line(void *ctx, char **f, size_t n, const char **msg)
 {
-    return json_array_append_new(errors, json_pack("{s:I,s:s}", "line", (json_int_t)line,
-                                                   "message", msg));
+    struct import *im = ctx;
+    sqlite3_stmt *ins = im->ins;
+    int64_t maxc;
+    if ((*msg = check_line(f, n, &maxc)))
+        return 1;
+    const char *v[] = { f[0], f[1], f[2] };
+    msql_bind_texts(ins, v, 3);
+    if (maxc >= 0)
+        sqlite3_bind_int64(ins, 4, maxc);
+    else
+        sqlite3_bind_null(ins, 4);
+    int r = sqlite3_step(ins);
+    sqlite3_reset(ins);
+    if ((r & 0xff) == SQLITE_CONSTRAINT)
+        *msg = "the number exists already";
+    im->imported += r == SQLITE_DONE;
+    return r == SQLITE_DONE ? 0 : (r & 0xff) == SQLITE_CONSTRAINT ? 1 : -1;
 }
 
 enum iam_rc inv_import(sqlite3 *db, const char *csv, size_t len, json_t **out)
 {
     *out = NULL;
-    char *text = malloc(len + 1);
     json_t *errors = json_array();
-    sqlite3_stmt *ins = NULL;
-    if (!text || !errors || msql_begin(db) != 0) {
-        free(text);
+    if (!errors || msql_begin(db) != 0) {
         json_decref(errors);
         return IAM_FAIL;
     }
-    memcpy(text, csv, len);
-    text[len] = '\0';
-    ins = msql_prep(db, "INSERT INTO numbers(number, region, type, max_concurrent, state)"
-                        " VALUES (?1, ?2, ?3, ?4, 'available')");
-    enum iam_rc rc = ins ? IAM_OK : IAM_FAIL;
-    json_int_t imported = 0;
-    size_t lineno = 0;
-    for (char *line = text, *next; rc == IAM_OK && line; line = next) {
-        next = strchr(line, '\n');
-        if (next)
-            *next++ = '\0';
-        lineno++;
-        char *f[4];
-        if (strspn(line, " \t\r") == strlen(line))
-            continue;
-        if (strlen(line) > 256) {
-            add_error(errors, lineno, "line longer than 256 characters");
-            continue;
-        }
-        size_t n = split_fields(line, f, 4);
-        if (lineno == 1 && n >= 1 && strcmp(f[0], "number") == 0)
-            continue; /* the header */
-        int64_t maxc;
-        const char *bad = check_line(f, n, &maxc);
-        if (bad) {
-            add_error(errors, lineno, bad);
-            continue;
-        }
-        const char *v[] = { f[0], f[1], f[2] };
-        msql_bind_texts(ins, v, 3);
-        if (maxc >= 0)
-            sqlite3_bind_int64(ins, 4, maxc);
-        else
-            sqlite3_bind_null(ins, 4);
-        int r = sqlite3_step(ins);
-        sqlite3_reset(ins);
-        if (r == SQLITE_DONE)
-            imported++;
-        else if ((r & 0xff) == SQLITE_CONSTRAINT)
-            add_error(errors, lineno, "the number exists already");
-        else
-            rc = IAM_FAIL;
-    }
-    sqlite3_finalize(ins);
-    free(text);
+    struct import im = { msql_prep(db, "INSERT INTO numbers(number, region, type,"
+                                        " max_concurrent, state)"
+                                        " VALUES (?1, ?2, ?3, ?4, 'available')"), 0 };
+    enum iam_rc rc = im.ins && csv_each_line(csv, len, "number", 4, import_line, &im,
+                                             errors) == 0 ? IAM_OK : IAM_FAIL;
+    sqlite3_finalize(im.ins);
     rc = msql_commit(db, rc);
     if (rc == IAM_OK)
-        *out = json_pack("{s:I,s:o}", "imported", imported, "errors", errors);
+        *out = json_pack("{s:I,s:o}", "imported", im.imported, "errors", errors);
     else
         json_decref(errors);
     return rc == IAM_OK && !*out ? IAM_FAIL : rc;

@@ -48,5 +48,7 @@ enum iam_rc inv_order_decide(sqlite3 *db, const char *id, bool approve, const ch
                              json_t **out, char *msg, size_t msglen);
 
 bool inv_number_valid(const char *number);
+/* A region name: 1 to 32 of [a-z0-9_-]. */
+bool inv_region_valid(const char *region);
 
 #endif

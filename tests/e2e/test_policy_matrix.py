@@ -180,6 +180,7 @@ FIXTURES = {
     "GET /v1/audit": ("vcs:ViewAudit", none),
     "POST /v1/numbers/import": ("vcs:ImportNumbers", lambda a: (
         {}, "+863%010d,shanghai,mobile,\n" % next(_seq))),
+    "POST /v1/regions/import": ("vcs:ImportRegions", lambda a: ({}, "1390123,beijing\n")),
     "GET /v1/numbers": ("vcs:ListNumbers", none),
     "GET /v1/numbers/{number}": ("vcs:GetNumber", lambda a: (owned_number(a), None)),
     "PATCH /v1/numbers/{number}": ("vcs:UpdateNumber", lambda a: (
@@ -216,7 +217,7 @@ FIXTURES = {
 # are the operator's alone; user and policy management the main user's alone.
 OPERATOR_ACTIONS = {"vcs:ManageAccounts", "vcs:Recharge", "vcs:ApproveOrders",
                     "vcs:ImportNumbers", "vcs:ViewGateways", "vcs:Reload", "vcs:ViewMetrics",
-                    "vcs:SetClock"}
+                    "vcs:SetClock", "vcs:ImportRegions"}
 MAIN_ACTIONS = {"vcs:ManageUsers", "vcs:ManagePolicies"}
 
 

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/mgmt_sql.h"
+
 #define MAX_LINE 256
 #define MAX_FIELDS 8
 
@@ -36,8 +38,12 @@ static int add_error(json_t *errors, size_t line, const char *msg)
                                                    "message", msg));
 }
 
-int csv_each_line(const char *csv, size_t len, const char *first_column, size_t max_fields,
-                  csv_line_fn fn, void *ctx, json_t *errors)
+typedef int (*csv_line_fn)(void *ctx, char **fields, size_t n, const char **msg);
+
+/* Splits csv into lines for fn; refusals appended to errors. 0, or -1 when fn failed or
+ * memory ran out. */
+static int csv_each_line(const char *csv, size_t len, const char *first_column,
+                         size_t max_fields, csv_line_fn fn, void *ctx, json_t *errors)
 {
     char *text = malloc(len + 1);
     if (!text || max_fields > MAX_FIELDS) {
@@ -72,4 +78,41 @@ int csv_each_line(const char *csv, size_t len, const char *first_column, size_t 
     }
     free(text);
     return rc;
+}
+
+struct import {
+    sqlite3_stmt *st;
+    csv_row_fn fn;
+    json_int_t taken;
+};
+
+static int import_line(void *ctx, char **f, size_t n, const char **msg)
+{
+    struct import *im = ctx;
+    int rc = im->fn(im->st, f, n, msg);
+    sqlite3_reset(im->st);
+    im->taken += rc == 0;
+    return rc;
+}
+
+enum iam_rc csv_import(sqlite3 *db, const char *sql, const char *csv, size_t len,
+                       const char *first_column, size_t max_fields, csv_row_fn fn,
+                       json_t **out)
+{
+    *out = NULL;
+    json_t *errors = json_array();
+    if (!errors || msql_begin(db) != 0) {
+        json_decref(errors);
+        return IAM_FAIL;
+    }
+    struct import im = { msql_prep(db, sql), fn, 0 };
+    enum iam_rc rc = im.st && csv_each_line(csv, len, first_column, max_fields, import_line,
+                                            &im, errors) == 0 ? IAM_OK : IAM_FAIL;
+    sqlite3_finalize(im.st);
+    rc = msql_commit(db, rc);
+    if (rc == IAM_OK)
+        *out = json_pack("{s:I,s:o}", "imported", im.taken, "errors", errors);
+    else
+        json_decref(errors);
+    return rc == IAM_OK && !*out ? IAM_FAIL : rc;
 }

@@ -9,14 +9,18 @@
 #include <stddef.h>
 
 #include <jansson.h>
+#include <sqlite3.h>
 
-/* 0 taken, 1 refused (*msg says why), -1 failed (the import stops). */
-typedef int (*csv_line_fn)(void *ctx, char **fields, size_t n, const char **msg);
+#include "store/iam.h"
 
-/* Splits csv (len bytes, no NUL inside) into lines for fn, of at most max_fields fields
- * (n is the count found, which may be more). Appends refusals to errors. 0, or -1 when fn
- * failed or memory ran out. */
-int csv_each_line(const char *csv, size_t len, const char *first_column, size_t max_fields,
-                  csv_line_fn fn, void *ctx, json_t *errors);
+/* One line (n fields found, at most max_fields of them in fields) into the prepared statement
+ * of csv_import: 0 taken, 1 refused (*msg says why), -1 failed (the import stops). */
+typedef int (*csv_row_fn)(sqlite3_stmt *st, char **fields, size_t n, const char **msg);
+
+/* An import in one IMMEDIATE transaction: each line through fn into the statement of sql;
+ * *out = {"imported": lines taken, "errors": [...]}. */
+enum iam_rc csv_import(sqlite3 *db, const char *sql, const char *csv, size_t len,
+                       const char *first_column, size_t max_fields, csv_row_fn fn,
+                       json_t **out);
 
 #endif

@@ -71,16 +71,9 @@ static const char *check_line(char **f, size_t n, int64_t *maxc)
     return NULL;
 }
 
-struct import {
-    sqlite3_stmt *ins;
-    json_int_t imported;
-};
-
 /* One line of a numbers import into the prepared INSERT. */
-static int import_line(void *ctx, char **f, size_t n, const char **msg)
+static int import_line(sqlite3_stmt *ins, char **f, size_t n, const char **msg)
 {
-    struct import *im = ctx;
-    sqlite3_stmt *ins = im->ins;
     int64_t maxc;
     if ((*msg = check_line(f, n, &maxc)))
         return 1;
@@ -91,33 +84,16 @@ static int import_line(void *ctx, char **f, size_t n, const char **msg)
     else
         sqlite3_bind_null(ins, 4);
     int r = sqlite3_step(ins);
-    sqlite3_reset(ins);
     if ((r & 0xff) == SQLITE_CONSTRAINT)
         *msg = "the number exists already";
-    im->imported += r == SQLITE_DONE;
     return r == SQLITE_DONE ? 0 : (r & 0xff) == SQLITE_CONSTRAINT ? 1 : -1;
 }
 
 enum iam_rc inv_import(sqlite3 *db, const char *csv, size_t len, json_t **out)
 {
-    *out = NULL;
-    json_t *errors = json_array();
-    if (!errors || msql_begin(db) != 0) {
-        json_decref(errors);
-        return IAM_FAIL;
-    }
-    struct import im = { msql_prep(db, "INSERT INTO numbers(number, region, type,"
-                                        " max_concurrent, state)"
-                                        " VALUES (?1, ?2, ?3, ?4, 'available')"), 0 };
-    enum iam_rc rc = im.ins && csv_each_line(csv, len, "number", 4, import_line, &im,
-                                             errors) == 0 ? IAM_OK : IAM_FAIL;
-    sqlite3_finalize(im.ins);
-    rc = msql_commit(db, rc);
-    if (rc == IAM_OK)
-        *out = json_pack("{s:I,s:o}", "imported", im.imported, "errors", errors);
-    else
-        json_decref(errors);
-    return rc == IAM_OK && !*out ? IAM_FAIL : rc;
+    return csv_import(db, "INSERT INTO numbers(number, region, type, max_concurrent, state)"
+                          " VALUES (?1, ?2, ?3, ?4, 'available')",
+                      csv, len, "number", 4, import_line, out);
 }
 
 /* ---- numbers ---------------------------------------------------------------------------- */

@@ -10,14 +10,8 @@
 
 #define MAX_PREFIX 20
 
-struct import {
-    sqlite3_stmt *ins;
-    json_int_t imported;
-};
-
-static int import_line(void *ctx, char **f, size_t n, const char **msg)
+static int import_line(sqlite3_stmt *ins, char **f, size_t n, const char **msg)
 {
-    struct import *im = ctx;
     const char *prefix = n >= 1 && f[0][0] == '+' ? f[0] + 1 : f[0];
     size_t len = n >= 1 ? strlen(prefix) : 0;
     if (n != 2)
@@ -29,35 +23,19 @@ static int import_line(void *ctx, char **f, size_t n, const char **msg)
     if (*msg)
         return 1;
     const char *v[] = { prefix, f[1] };
-    msql_bind_texts(im->ins, v, 2);
-    int r = sqlite3_step(im->ins);
-    sqlite3_reset(im->ins);
-    im->imported += r == SQLITE_DONE;
-    return r == SQLITE_DONE ? 0 : -1;
+    msql_bind_texts(ins, v, 2);
+    return sqlite3_step(ins) == SQLITE_DONE ? 0 : -1;
 }
 
 enum iam_rc regions_import(sqlite3 *db, const char *csv, size_t len, json_t **out)
 {
-    *out = NULL;
-    json_t *errors = json_array();
-    if (!errors || msql_begin(db) != 0) {
-        json_decref(errors);
-        return IAM_FAIL;
-    }
-    struct import im = { msql_prep(db, "INSERT INTO regions(prefix, region) VALUES (?1, ?2)"
-                                       " ON CONFLICT(prefix)"
-                                       " DO UPDATE SET region = excluded.region"), 0 };
-    enum iam_rc rc = im.ins && csv_each_line(csv, len, "number_prefix", 2, import_line, &im,
-                                             errors) == 0 ? IAM_OK : IAM_FAIL;
-    sqlite3_finalize(im.ins);
-    int64_t total = msql_count(db, "SELECT count(*) FROM regions", NULL, 0);
-    rc = msql_commit(db, rc);
-    if (rc == IAM_OK)
-        *out = json_pack("{s:I,s:o,s:I}", "imported", im.imported, "errors", errors,
-                         "prefixes", (json_int_t)total);
-    else
-        json_decref(errors);
-    return rc == IAM_OK && !*out ? IAM_FAIL : rc;
+    enum iam_rc rc = csv_import(db, "INSERT INTO regions(prefix, region) VALUES (?1, ?2)"
+                                    " ON CONFLICT(prefix) DO UPDATE SET region = excluded.region",
+                                csv, len, "number_prefix", 2, import_line, out);
+    int64_t total = rc == IAM_OK ? msql_count(db, "SELECT count(*) FROM regions", NULL, 0) : -1;
+    if (rc == IAM_OK && json_object_set_new(*out, "prefixes", json_integer(total)) != 0)
+        rc = IAM_FAIL;
+    return rc;
 }
 
 struct region_table *regions_load(sqlite3 *db)

@@ -3,10 +3,14 @@ rent charged on issue and on each monthly anniversary (issued Jan 31: Feb 28, Ma
 suspension when the balance cannot pay it (calls to the number get 403 "no balance", CDR
 no_balance) until a recharge settles it at once, catch-up of missed anniversaries exactly once
 each, release at the end of the paid month, recharges with Idempotency-Key, bad bodies (400,
-nothing written), and a seeded money property test: over several months of random days,
-recharges, orders and releases, every month's statement closes at opening + recharges - rent
-- usage, opens at the previous closing, and the last one closes at the balance."""
+nothing written); a seeded money property test: over several months of random days,
+recharges, orders, releases and PSTN calls (from a carrier gateway, billed by the minute),
+every month's statement closes at opening + recharges - rent - usage, opens at the previous
+closing, the last one closes at the balance, and the usage lines add up to the calls' CDR
+costs; and an account cut at zero balance mid-call: a PSTN call that can pay one minute
+hears a beep before the minute ends and is hung up at its boundary (no_balance, 20 fen)."""
 
+import collections
 import datetime
 import os
 import random
@@ -193,7 +197,7 @@ def bad_bodies(v, tok):
                       token=other)["balance_fen"], 0, "a new account's balance")
 
 
-def property_test(v):
+def property_test(t, v):
     """Random days, recharges, orders and releases over several months; statements checked
     every month, every time."""
     rng = random.Random(SEED)
@@ -204,7 +208,9 @@ def property_test(v):
     accts = {}
     for name, rent in (("p1", 1500), ("p2", 999), ("p3", 1)):
         accts[name] = {"token": expect(v, "POST", "/v1/accounts", {
-            "name": name, "rent_fen_per_month": rent}, 201, "account")["token"], "numbers": []}
+            "name": name, "rent_fen_per_month": rent}, 201, "account")["token"], "numbers": [],
+            "calls": 0, "cost": 0}
+    states = collections.Counter()
     day_ms = 86400 * 1000
     now_ms = 1833000000000  # 2028-01-31T...
     for step in range(60):
@@ -218,18 +224,45 @@ def property_test(v):
             elif what < 0.55 and free:
                 num = free.pop(rng.randrange(len(free)))
                 order(v, name, a["token"], [num])
+                if number(v, num)["state"] == "active":
+                    expect(v, "PATCH", "/v1/numbers/" + num, {"script": "hold"}, 200, "bind",
+                           token=a["token"])
                 a["numbers"].append(num)
-            elif what < 0.65 and a["numbers"]:
+            elif what < 0.75 and a["numbers"]:
+                # A PSTN call: paid by the minute, or refused when the number is suspended
+                # or the balance cannot pay a minute.
+                num = rng.choice(a["numbers"])
+                uac = t.uac(v, num, t.rtp_peer().port, local_ip="127.0.0.2")
+                code = uac.invite(expect=None).code
+                T.check(code in (200, 403, 404), "PSTN call to %s: %d" % (num, code))
+                if code == 200:
+                    uac.wait_bye(10)
+                    a["calls"] += 1
+                if code != 404:  # 404: still unbound (issued while suspended)
+                    row = v.wait_cdr(uac.call_id)
+                    T.check_eq(row["cost_fen"], 20 * row["bill_minutes"] if code == 200 else 0,
+                               "cost of %s" % row["call_id"])
+                    a["cost"] += row["cost_fen"]
+                    states["no_balance"] += row["hangup_cause"] == "no_balance"
+            elif what < 0.8 and a["numbers"]:
                 num = a["numbers"].pop(rng.randrange(len(a["numbers"])))
                 expect(v, "POST", "/v1/numbers/%s/release" % num, None, 200, "release",
                        token=a["token"])
+        for a in accts.values():
+            for num in a["numbers"]:
+                states[number(v, num)["state"]] += 1
         if step % 10 == 9:
             for name in accts:
                 check_months(v, name, month_range(1833000000000, now_ms))
-    for name in accts:
-        check_months(v, name, month_range(1833000000000, now_ms))
-        for num in accts[name]["numbers"]:
-            T.check(number(v, num)["state"] in ("active", "suspended"), "%s's %s" % (name, num))
+    for name, a in accts.items():
+        months = month_range(1833000000000, now_ms)
+        check_months(v, name, months)
+        usage = sum(statement(v, name, m)["usage_fen"] for m in months)
+        T.check_eq(usage, a["cost"], "%s: the usage lines are the calls' CDR costs" % name)
+    T.log("property test: %d calls answered, %d refused for no balance; number-days by state %s"
+          % (sum(a["calls"] for a in accts.values()), states["no_balance"], dict(states)))
+    T.check(states["suspended"] and states["active"] and states["no_balance"],
+            "the random walk went through suspensions and refusals (%s)" % dict(states))
 
 
 def iso(ms):
@@ -305,10 +338,10 @@ def cut_at_zero(t):
 
 
 def run(t):
-    v = t.vcsd(dialplans=DIALPLANS, args=["--fake-clock"])
+    v = t.vcsd(dialplans=DIALPLANS, config=GW_CONFIG, args=["--fake-clock"])
     tok = anniversaries(t, v)
     bad_bodies(v, tok)
-    property_test(v)
+    property_test(t, v)
     v.stop()
     cut_at_zero(t)
 

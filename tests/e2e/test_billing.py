@@ -8,7 +8,8 @@ recharges, orders, releases and PSTN calls (from a carrier gateway, billed by th
 every month's statement closes at opening + recharges - rent - usage, opens at the previous
 closing, the last one closes at the balance, and the usage lines add up to the calls' CDR
 costs; and an account cut at zero balance mid-call: a PSTN call that can pay one minute
-hears a beep before the minute ends and is hung up at its boundary (no_balance, 20 fen)."""
+hears a beep before the minute ends and is hung up at its boundary (no_balance, 20 fen); an
+outbound leg through a gateway is refused with nothing left and costs its minute once paid."""
 
 import collections
 import datetime
@@ -283,10 +284,13 @@ def month_range(first_ms, last_ms):
 
 
 GW_CONFIG = """return {
-  gateways = { { name = "carrier", address = "127.0.0.2:5099", options_interval_s = 0 } },
+  gateways = { { name = "carrier", address = "127.0.0.2:5099", options_interval_s = 0 }%s },
   trunks = { { name = "pbx", account = "admin", allow = { "127.0.0.1/32" } } },
 }
 """
+OUT_GATEWAY = """,
+    { name = "out", address = "127.0.0.1:%d", options_interval_s = 0, inbound = false }"""
+SHORT = "return function(call) call:answer() call:sleep(1500) end\n"
 GW_NUMBER = "+861012349999"
 
 
@@ -300,8 +304,10 @@ def cut_at_zero(t):
     """A PSTN call (from the carrier gateway) whose account can pay exactly one minute: a
     second call is refused while it is up, it hears a beep before the minute ends and is hung
     up at the boundary with cause no_balance, costing one minute, and the balance is 0."""
-    v = t.vcsd(dialplans={"routes": T.routes_lua(), "long": LONG}, config=GW_CONFIG,
-               name="gw")
+    carrier = t.sipp_uas("uas_carrier", keys={"rtp_port": t.rtp_peer().port},
+                         tmpl={"codec": "PCMU", "pt": 0}, timeout=180).start()
+    v = t.vcsd(dialplans={"routes": T.routes_lua(), "long": LONG, "short": SHORT},
+               config=GW_CONFIG % (OUT_GATEWAY % carrier.port), name="gw")
     tok = expect(v, "POST", "/v1/accounts", {"name": "cut", "rate_fen_per_minute": 20}, 201,
                  "account")["token"]
     expect(v, "POST", "/v1/numbers/import", GW_NUMBER + ",beijing,fixed,\n", 200, "import")
@@ -336,9 +342,31 @@ def cut_at_zero(t):
                "one usage line for the call")
     gateway_call(t, v, 403)  # nothing left
 
+    # An outbound leg through a gateway is billed the same way: refused while nothing is
+    # left, then paid by the minute.
+    leg = originate(v, tok)
+    T.check_cdr(completed_cdr(v, leg), hangup_cause="no_balance", cost_fen=0, gateway="out")
+    expect(v, "POST", "/v1/accounts/cut/recharges", {"amount_fen": 50}, 201, "recharge")
+    leg = originate(v, tok)
+    T.check_cdr(completed_cdr(v, leg), hangup_cause="normal_clearing", bill_minutes=1,
+                cost_fen=20, gateway="out", direction="outbound")
+    T.wait_until(lambda: balance(v, "cut")["balance_fen"] == 30, 10, "the outbound cost")
+
+
+def originate(v, tok):
+    body = {"to": "13800138000", "from": GW_NUMBER, "script": "short", "gateway": "out"}
+    return expect(v, "POST", "/v1/calls", body, 201, "originate", token=tok)["id"]
+
+
+def completed_cdr(v, call_id):
+    def look():
+        rows = v.cdrs("call_id = ?", (call_id,))
+        return rows[0] if rows and rows[0].get("end_time") else None
+    return T.wait_until(look, 20, "the CDR of %s to be completed" % call_id)
+
 
 def run(t):
-    v = t.vcsd(dialplans=DIALPLANS, config=GW_CONFIG, args=["--fake-clock"])
+    v = t.vcsd(dialplans=DIALPLANS, config=GW_CONFIG % "", args=["--fake-clock"])
     tok = anniversaries(t, v)
     bad_bodies(v, tok)
     property_test(t, v)

@@ -9,7 +9,8 @@ every month's statement closes at opening + recharges - rent - usage, opens at t
 closing, the last one closes at the balance, and the usage lines add up to the calls' CDR
 costs; and an account cut at zero balance mid-call: a PSTN call that can pay one minute
 hears a beep before the minute ends and is hung up at its boundary (no_balance, 20 fen); an
-outbound leg through a gateway is refused with nothing left and costs its minute once paid."""
+outbound leg through a gateway is refused with nothing left and costs its minute once paid;
+caller ID "auto" presents the number of the callee's region from the imported region table."""
 
 import collections
 import datetime
@@ -305,7 +306,7 @@ def cut_at_zero(t):
     second call is refused while it is up, it hears a beep before the minute ends and is hung
     up at the boundary with cause no_balance, costing one minute, and the balance is 0."""
     carrier = t.sipp_uas("uas_carrier", keys={"rtp_port": t.rtp_peer().port},
-                         tmpl={"codec": "PCMU", "pt": 0}, timeout=180).start()
+                         tmpl={"codec": "PCMU", "pt": 0}, calls=3, timeout=180).start()
     v = t.vcsd(dialplans={"routes": T.routes_lua(), "long": LONG, "short": SHORT},
                config=GW_CONFIG % (OUT_GATEWAY % carrier.port), name="gw")
     tok = expect(v, "POST", "/v1/accounts", {"name": "cut", "rate_fen_per_minute": 20}, 201,
@@ -351,6 +352,16 @@ def cut_at_zero(t):
     T.check_cdr(completed_cdr(v, leg), hangup_cause="normal_clearing", bill_minutes=1,
                 cost_fen=20, gateway="out", direction="outbound")
     T.wait_until(lambda: balance(v, "cut")["balance_fen"] == 30, 10, "the outbound cost")
+
+    # Caller ID "auto" presents the account's number of the callee's region (the region table).
+    expect(v, "POST", "/v1/numbers/import", "+862112349999,shanghai,fixed,\n", 200, "import")
+    expect(v, "POST", "/v1/accounts/cut/recharges", {"amount_fen": 5000}, 201, "recharge")
+    order(v, "cut", tok, ["+862112349999"])
+    expect(v, "POST", "/v1/regions/import", "138,shanghai\n139,beijing\n", 200, "regions")
+    for callee, presented in (("13800138000", "+862112349999"), ("13900139000", GW_NUMBER)):
+        body = {"to": callee, "from": "auto", "script": "short", "gateway": "out"}
+        leg = expect(v, "POST", "/v1/calls", body, 201, "originate", token=tok)["id"]
+        T.check_cdr(completed_cdr(v, leg), from_number=presented, hangup_cause="normal_clearing")
 
 
 def originate(v, tok):

@@ -122,6 +122,7 @@ const char *api_csv_body(struct api_call *c, struct api_reply *r, size_t *len);
 /* The body's "name" when it is a valid account, user or policy name; NULL after a 400. */
 const char *api_body_name(struct api_call *c, struct api_reply *r);
 
+
 /* /v1/openapi.json from the route table. */
 json_t *api_openapi(void);
 
@@ -182,5 +183,10 @@ void api_campaigns_results(struct api_call *c, struct api_reply *r);
 void api_dnc_list(struct api_call *c, struct api_reply *r);
 void api_dnc_add(struct api_call *c, struct api_reply *r);
 void api_dnc_delete(struct api_call *c, struct api_reply *r);
+void api_recharges_create(struct api_call *c, struct api_reply *r);
+void api_balance_get(struct api_call *c, struct api_reply *r);
+void api_statements_get(struct api_call *c, struct api_reply *r);
+void api_clock_set(struct api_call *c, struct api_reply *r);
+void api_regions_import(struct api_call *c, struct api_reply *r);
 
 #endif

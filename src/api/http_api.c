@@ -28,7 +28,9 @@
 #include "core/digest.h"
 #include "core/log.h"
 #include "iam/policy_doc.h"
+#include "numbers/region_dir.h"
 #include "store/iam.h"
+#include "store/regions_db.h"
 #include "store/store.h"
 
 #define API_MAX_BODY (1024 * 1024)
@@ -561,6 +563,8 @@ struct api_server *api_start(struct event_base *base, const char *host, uint16_t
     api->st = st;
     api->ops = *ops;
     api->iam = iam_store_open(store_data_dir(st), err, errlen);
+    if (api->iam && ops->regions) /* the table in use starts as the database's */
+        region_dir_set(ops->regions, regions_load(iam_store_db(api->iam)));
     api->http = api->iam ? evhttp_new(base) : NULL;
     if (!api->http) {
         if (api->iam)

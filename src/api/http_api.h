@@ -18,6 +18,8 @@ struct json_t;
 struct trunks;
 struct gateways;
 struct limits;
+struct billing;
+struct region_dir;
 
 struct api_health {
     int calls;        /* calls up now */
@@ -55,6 +57,8 @@ struct api_ops {
     struct limits *limits;     /* legs up per gateway */
     /* Whether the current dialplans hold a script of that name (NULL: not checked). */
     int (*script_exists)(void *ctx, const char *name);
+    struct billing *billing;   /* recharges, balances, statements, releases (billing.h) */
+    struct region_dir *regions; /* the callee regions in use, loaded here (region_dir.h) */
 };
 
 struct api_server;

@@ -6,6 +6,7 @@
 #include <sys/queue.h>
 
 #include "api/api_internal.h"
+#include "billing/billing.h"
 #include "store/inventory.h"
 
 /* The operator acts on every account's numbers. */
@@ -109,6 +110,6 @@ void api_numbers_update(struct api_call *c, struct api_reply *r)
 void api_numbers_release(struct api_call *c, struct api_reply *r)
 {
     char msg[256] = "";
-    changed(c, r, inv_number_release(iam_store_db(c->api->iam), scope(c),
-                                     api_param(c, "number"), msg, sizeof msg), msg);
+    changed(c, r, billing_release(c->api->ops.billing, scope(c), api_param(c, "number"), msg,
+                                  sizeof msg), msg);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api/api_internal.h"
+#include "billing/billing.h"
 #include "events/events.h"
 #include "store/inventory.h"
 
@@ -91,6 +92,8 @@ static void decide(struct api_call *c, struct api_reply *r, bool approve)
     if (rc == IAM_OK)
         events_emit(json_string_value(json_object_get(order, "account")),
                     approve ? "order.approved" : "order.rejected", json_deep_copy(order));
+    if (rc == IAM_OK && approve)
+        billing_run(c->api->ops.billing); /* rent is charged from the day of issue */
     answer(r, rc, order, msg, 200);
 }
 

@@ -92,6 +92,16 @@ static const struct api_field dnc_fields[] = {
     { "numbers", "array", true, "E.164 numbers never to be called by a campaign or originate" },
     { NULL, NULL, false, NULL },
 };
+static const struct api_field recharge_fields[] = {
+    { "amount_fen", "integer", true, "fen added to the balance (1 to 10^12)" },
+    { "note", "string", false, "shown on the statement" },
+    { NULL, NULL, false, NULL },
+};
+static const struct api_field clock_fields[] = {
+    { "now", "string", false, "the billing clock's new time, 2027-01-31T00:00:00.000Z" },
+    { "advance_s", "integer", false, "or move it on by this many seconds" },
+    { NULL, NULL, false, NULL },
+};
 static const struct api_field no_fields[] = { { NULL, NULL, false, NULL } };
 
 #define GET EVHTTP_REQ_GET
@@ -114,6 +124,16 @@ const struct api_route api_routes[] = {
       "Every account", NULL },
     { GET, "/v1/accounts/{name}", api_accounts_get, "vcs:ViewBilling", "account:{name}",
       API_ANY_ACCOUNT, 200, "One account: terms and balance", NULL },
+    { POST, "/v1/accounts/{name}/recharges", api_recharges_create, "vcs:Recharge",
+      "account:{name}", API_CREATES | API_ANY_ACCOUNT, 201,
+      "Add to the account's balance; owed rent is paid at once", recharge_fields },
+    { GET, "/v1/accounts/{name}/balance", api_balance_get, "vcs:ViewBilling", "account:{name}",
+      API_ANY_ACCOUNT, 200, "balance_fen and what live calls reserve of it", NULL },
+    { GET, "/v1/accounts/{name}/statements", api_statements_get, "vcs:ViewBilling",
+      "account:{name}", API_ANY_ACCOUNT, 200,
+      "The statement of ?month=YYYY-MM (billing.tz; default this month)", NULL },
+    { POST, "/v1/admin/clock", api_clock_set, "vcs:SetClock", "*", 0, 200,
+      "Move the billing clock (only when vcsd runs with --fake-clock; tests)", clock_fields },
     { GET, "/v1/users", api_users_list, "vcs:ManageUsers", "user:*", API_LIST | API_OPERATOR_AS, 200,
       "The account's users with their policies", NULL },
     { POST, "/v1/users", api_users_create, "vcs:ManageUsers", "user:*", API_CREATES | API_OPERATOR_AS, 201,
@@ -139,6 +159,8 @@ const struct api_route api_routes[] = {
     { POST, "/v1/numbers/import", api_numbers_import, "vcs:ImportNumbers", "number:*", API_CSV,
       200, "Import numbers: text/csv number,region,type,max_concurrent; errors per line",
       NULL },
+    { POST, "/v1/regions/import", api_regions_import, "vcs:ImportRegions", "region:*", API_CSV,
+      200, "Import callee regions: text/csv number_prefix,region; errors per line", NULL },
     { GET, "/v1/numbers", api_numbers_list, "vcs:ListNumbers", "number:*",
       API_LIST | API_ANY_ACCOUNT, 200,
       "The caller's numbers, or with ?available=true&region=&type= the inventory", NULL },

@@ -10,6 +10,7 @@
 #include <lauxlib.h>
 
 #include "call/bridge.h"
+#include "call/call_billing.h"
 #include "call/engine.h"
 #include "call/live_calls.h"
 #include "call/outleg.h"
@@ -279,6 +280,7 @@ static void fill_frame(struct call *c, uint8_t *frame)
     }
     if (filled < FRAME_SAMPLES)
         memset(frame + filled, silence_byte(c), FRAME_SAMPLES - filled);
+    call_billing_beep(c, frame);
 }
 
 /* RFC 4733 out: this tick carries an event packet instead of audio (true), or audio. */
@@ -447,6 +449,7 @@ void call_on_sip(struct call *c, struct sip_event *ev)
             c->cdr.answer_ms = clock_wall_ms();
             c->media_rx_ms = clock_mono_ms(); /* the inactivity timeout counts from here */
             store_cdr_update(svc_of(c)->store, &c->cdr);
+            call_billing_answered(c);
             call_recording_start(c); /* an answered call is recorded from here */
             call_publish(c);
         }
@@ -641,6 +644,14 @@ void call_on_invite(struct worker *w, struct sip_event *ev)
     copy_str(r->script, sizeof r->script, script);
     store_cdr_update(svc->store, &c->cdr);
     call_publish(c);
+    if (c->number && strcmp(c->number->state, "suspended") == 0) {
+        log_info("call %s: number %s is suspended (rent unpaid)", c->id, c->number->number);
+        c->script_done = true;
+        call_end_because(c, 403, "no_balance", "system", "no balance");
+        return;
+    }
+    if (from_gateway && !call_billing_admit(c))
+        return;
     if (!call_take_channels(c))
         return;
     char err[200];
@@ -666,6 +677,7 @@ void call_maybe_finish(struct call *c)
         return;
     if (!c->cdr_written) {
         c->cdr_written = true;
+        call_billing_end(c);
         c->cdr.vars_json = call_script_vars_json(c);
         store_cdr_end(svc_of(c)->store, &c->cdr);
         free(c->cdr.vars_json);
@@ -682,6 +694,7 @@ void call_maybe_finish(struct call *c)
 
 void call_free(struct call *c)
 {
+    call_billing_end(c); /* no effect when the CDR was written */
     live_calls_remove(engine_live(worker_engine(c->w)), c->leg_id);
     call_conference_leave(c); /* normally left when its wait ended */
     limits_release(engine_limits(worker_engine(c->w)), &c->channels);

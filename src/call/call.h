@@ -15,6 +15,7 @@
 
 #include <lua.h>
 
+#include "billing/prepaid.h"
 #include "call/call_wait.h"
 #include "limits/limits.h"
 #include "media/dtmf.h"
@@ -91,6 +92,12 @@ struct call {
     const struct number_record *number; /* in numbers */
     struct limit_ticket channels;    /* number/account/trunk channels held while the call is up */
     int trunk_max_calls;             /* the trunk's max_calls (0: none of its own) */
+    /* prepaid billing of a leg from a carrier gateway (call_billing.h) */
+    struct prepaid_leg bill;         /* its reservation; no account when not billed */
+    struct event *bill_ev;           /* the next minute's reservation, or the cut */
+    bool bill_cut;                   /* the next minute could not be paid */
+    struct tone_gen beep;            /* the warning before the cut */
+    uint32_t beep_left;              /* samples */
 
     /* media */
     struct rtp_session rtp;

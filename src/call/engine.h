@@ -24,6 +24,8 @@ struct recorder;
 struct tts;
 struct live_calls;
 struct outleg_request;
+struct billing;
+struct region_dir;
 
 struct engine_services {
     const struct vcs_config *cfg;
@@ -34,6 +36,8 @@ struct engine_services {
     struct number_directory *numbers; /* the active numbers (numbers/number_table.h) */
     struct sip_stack *sip;
     struct trunks *trunks;        /* customer trunks (trunk/trunks.h), owned by the caller */
+    struct billing *billing;   /* prepaid admission of billed legs (NULL: nothing billed) */
+    struct region_dir *regions; /* callee regions (caller ID "auto"), region_dir.h */
     /* Services whose threads call back into the workers (and prompts above): engine_create
      * takes ownership of them; they are destroyed after the workers stop, before they are freed. */
     struct recorder *recorder;

@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "numbers/caller_id.h"
 #include "numbers/number_table.h"
+#include "numbers/region_dir.h"
 #include "script/script_set.h"
 #include "sip/sip_stack.h"
 #include "store/store.h"
@@ -66,12 +67,6 @@ static bool number_ok(const char *n)
     return len > 0 && len < 32 && strspn(n + (n[0] == '+'), "0123456789") == len - (n[0] == '+');
 }
 
-bool outleg_billing_admit(struct call *c)
-{
-    (void)c;
-    return true;
-}
-
 /* trunk:NAME/NUMBER: the trunk's registered contact as the request URI (the number in To),
  * else NUMBER at its static address; the leg counts against the trunk's max_calls. False once
  * the leg ended (unreachable trunk, a limit). */
@@ -99,16 +94,6 @@ static bool through_trunk(struct call *c, char **to_header)
     free(c->to_uri);
     c->to_uri = strdup(at ? route : uri); /* a contact is the request URI as registered */
     return c->to_uri && *to_header;
-}
-
-void outleg_billing_answered(struct call *c)
-{
-    (void)c;
-}
-
-void outleg_billing_ended(struct call *c)
-{
-    (void)c;
 }
 
 /* "PREFIX:NAME/NUMBER": NAME into name (cap bytes); the number, or NULL when malformed. */
@@ -180,9 +165,9 @@ static int parse_target(struct engine *e, struct outleg_request *req, char *err,
 
 #define AUTO_MAX 256 /* numbers of one account considered for caller ID "auto" */
 
-/* SPEC 8 caller ID "auto": the account's active number with the most free channels (no callee
- * region table is loaded yet, so every number counts as out of region). False when none has
- * a free channel. */
+/* SPEC 8 caller ID "auto": the account's active number of the callee's region (the longest
+ * prefix of the operator's region table) with the most free channels, else any other with the
+ * most free channels. False when none has a free channel. */
 static bool pick_caller_id(struct engine *e, const struct number_snapshot *numbers,
                            struct outleg_request *req)
 {
@@ -194,7 +179,12 @@ static bool pick_caller_id(struct engine *e, const struct number_snapshot *numbe
         own[i] = (struct own_number){ mine[i]->number, mine[i]->region, true,
                                       limits_count(engine_limits(e), LIMIT_NUMBER, mine[i]->number),
                                       mine[i]->max_concurrent };
-    if (caller_id_order(own, n, NULL, order) == 0)
+    struct region_dir *rd = engine_services(e)->regions;
+    struct region_ref *regions = rd ? region_dir_acquire(rd) : NULL;
+    const char *callee = regions ? region_lookup(region_ref_table(regions), req->number) : NULL;
+    size_t k = caller_id_order(own, n, callee, order);
+    region_ref_release(regions);
+    if (k == 0)
         return false;
     snprintf(req->from, sizeof req->from, "%s", mine[order[0]]->number);
     return true;

@@ -50,8 +50,8 @@ void outleg_request_free(struct outleg_request *req);
  * 0, or an HTTP-like status (400, 404, 409: auto found no free number) with a message. */
 int outleg_check(struct engine *e, struct outleg_request *req, char *err, size_t errlen);
 
-/* Billing's hook points for a leg through a carrier gateway (SPEC 8 prepaid; another module
- * fills them in): before its INVITE (false refuses the leg with no_balance), at its answer,
+/* Billing's hook points for a leg through a carrier gateway (SPEC 8 prepaid; defined in
+ * call_billing.c): before its INVITE (false refuses the leg with no_balance), at its answer,
  * and once at its end. Worker thread. */
 bool outleg_billing_admit(struct call *c);
 void outleg_billing_answered(struct call *c);

@@ -36,3 +36,21 @@ void iso8601_ms(int64_t wall_ms, char out[ISO8601_LEN])
              (unsigned)tm.tm_mday % 100u, (unsigned)tm.tm_hour % 100u, (unsigned)tm.tm_min % 100u,
              (unsigned)tm.tm_sec % 100u, (unsigned)(wall_ms % 1000));
 }
+
+int iso8601_parse_ms(const char *s, int64_t *out)
+{
+    int y, mo, d, h, mi, sec, ms, end = 0;
+    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ%n", &y, &mo, &d, &h, &mi, &sec, &ms,
+                     &end) != 7)
+        return -1;
+    if (end == 0 || s[end] != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
+        mi > 59 || sec > 60 || ms < 0)
+        return -1;
+    struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
+                     .tm_min = mi, .tm_sec = sec };
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1)
+        return -1;
+    *out = (int64_t)t * 1000 + ms;
+    return 0;
+}

@@ -11,5 +11,7 @@ int64_t clock_wall_ms(void); /* milliseconds since the Unix epoch */
 /* "2026-11-24T06:15:13.123Z"; out must hold ISO8601_LEN bytes. */
 #define ISO8601_LEN 32
 void iso8601_ms(int64_t wall_ms, char out[ISO8601_LEN]);
+/* Parses exactly what iso8601_ms writes: 0, or -1. */
+int iso8601_parse_ms(const char *s, int64_t *out);
 
 #endif

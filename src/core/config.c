@@ -59,6 +59,7 @@ void config_defaults(struct vcs_config *cfg)
     cfg->session_interval_s = 1800;
     cfg->max_per_callee_day = 2;  /* SPEC 9 */
     cfg->max_per_callee_week = 5;
+    snprintf(cfg->billing_tz, sizeof cfg->billing_tz, "%s", "Asia/Shanghai");
     cfg->n_trunks = 0;
     cfg->n_gateways = 0;
 }
@@ -833,6 +834,11 @@ static const struct field compliance_fields[] = {
     { 0 },
 };
 
+static const struct field billing_fields[] = {
+    STR("tz", billing_tz),
+    { 0 },
+};
+
 static const struct field trunk_fields[] = {
     { .key = "name", .set = set_str, .off = TRK(name), .size = TRK_SIZE(name), .required = true },
     { .key = "account", .set = set_str, .off = TRK(account), .size = TRK_SIZE(account),
@@ -879,6 +885,7 @@ static const struct field top_fields[] = {
     SECTION("media", media_fields),
     SECTION("session_timer", session_timer_fields),
     SECTION("compliance", compliance_fields),
+    SECTION("billing", billing_fields),
     { .key = "trunks", .set = set_trunks, .off = CFG(n_trunks), .off2 = CFG(trunks), .min = 0,
       .max = CONFIG_MAX_TRUNKS, .size = sizeof(struct trunk_config), .sub = trunk_fields },
     { .key = "gateways", .set = set_gateways, .off = CFG(n_gateways), .off2 = CFG(gateways),

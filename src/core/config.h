@@ -94,6 +94,9 @@ struct vcs_config {
      * answered outbound calls per callee and account, days and weeks (from Monday) in UTC */
     int max_per_callee_day;       /* 2; 0: no cap */
     int max_per_callee_week;      /* 5; 0: no cap */
+    /* billing = { tz= } the day and month of rent and statements (an IANA name) */
+    char billing_tz[64];          /* Asia/Shanghai */
+    bool fake_clock;              /* --fake-clock only: POST /v1/admin/clock moves billing time */
     /* media = { timeout_s=, hold_timeout_s= }: an answered call that receives no RTP/RTCP this
      * long is hung up (cause media_timeout); 0 = never */
     int media_timeout_s;          /* 60 */

@@ -33,6 +33,7 @@ struct ctl_cmd {
                                     * "<": the file itself is the body, as text/csv) */
     const struct ctl_opt *opts;
     const char *const *columns;    /* lists: the table's columns */
+    const char *const *lines;      /* an object whose arrays of lines are tables of these */
 };
 
 static const char *const account_cols[] = { "name", "balance_fen", "rate_fen_per_minute",
@@ -91,6 +92,11 @@ static const char *const url_arg[] = { "url", NULL };
 static const struct ctl_opt webhook_opts[] = { { "--events", "events", 'a' },
                                                { NULL, NULL, 0 } };
 static const char *const name_arg[] = { "name", NULL };
+static const char *const amount_arg[] = { "#amount_fen", NULL };
+static const struct ctl_opt note_opts[] = { { "--note", "note", 's' }, { NULL, NULL, 0 } };
+static const struct ctl_opt month_opts[] = { { "--month", "month", 'q' }, { NULL, NULL, 0 } };
+static const char *const statement_lines[] = { "time", "amount_fen", "balance_fen", "ref", "note",
+                                               NULL };
 static const char *const policy_arg[] = { "policy", NULL };
 static const char *const policy_doc_args[] = { "name", "@statements", NULL };
 static const struct ctl_opt list_opts[] = { { "--limit", "limit", 'q' },
@@ -129,90 +135,97 @@ static const struct ctl_opt token_opts[] = { { "--expires-at", "expires_at", 's'
 
 static const struct ctl_cmd cmds[] = {
     { "accounts", "list", "[--limit N] [--after CURSOR]", GET, "/v1/accounts", NULL, list_opts,
-      account_cols },
-    { "accounts", "get", "NAME", GET, "/v1/accounts/%s", NULL, NULL, NULL },
+      account_cols, NULL },
+    { "accounts", "get", "NAME", GET, "/v1/accounts/%s", NULL, NULL, NULL, NULL },
     { "accounts", "create",
       "NAME [--rate-fen-per-minute N] [--rent-fen-per-month N] [--max-calls N]"
-      " [--low-balance-fen N]", POST, "/v1/accounts", name_arg, account_opts, NULL },
+      " [--low-balance-fen N]", POST, "/v1/accounts", name_arg, account_opts, NULL, NULL },
     { "users", "list", "[--limit N] [--after CURSOR]", GET, "/v1/users", NULL, list_opts,
-      user_cols },
-    { "users", "create", "NAME", POST, "/v1/users", name_arg, NULL, NULL },
-    { "users", "delete", "NAME", DEL, "/v1/users/%s", NULL, NULL, NULL },
-    { "users", "attach", "USER POLICY", POST, "/v1/users/%s/policies", policy_arg, NULL, NULL },
-    { "users", "detach", "USER POLICY", DEL, "/v1/users/%s/policies/%s", NULL, NULL, NULL },
+      user_cols, NULL },
+    { "users", "create", "NAME", POST, "/v1/users", name_arg, NULL, NULL, NULL },
+    { "users", "delete", "NAME", DEL, "/v1/users/%s", NULL, NULL, NULL, NULL },
+    { "users", "attach", "USER POLICY", POST, "/v1/users/%s/policies", policy_arg, NULL, NULL, NULL },
+    { "users", "detach", "USER POLICY", DEL, "/v1/users/%s/policies/%s", NULL, NULL, NULL, NULL },
     { "tokens", "create", "USER [--expires-at 2030-01-31T12:00:00Z]", POST,
-      "/v1/users/%s/tokens", NULL, token_opts, NULL },
-    { "tokens", "revoke", "USER ID", DEL, "/v1/users/%s/tokens/%s", NULL, NULL, NULL },
+      "/v1/users/%s/tokens", NULL, token_opts, NULL, NULL },
+    { "tokens", "revoke", "USER ID", DEL, "/v1/users/%s/tokens/%s", NULL, NULL, NULL, NULL },
     { "policies", "list", "[--limit N] [--after CURSOR]", GET, "/v1/policies", NULL, list_opts,
-      policy_cols },
+      policy_cols, NULL },
     { "policies", "create", "NAME FILE   (FILE: the statements as JSON, - for stdin)", POST,
-      "/v1/policies", policy_doc_args, NULL, NULL },
-    { "policies", "delete", "NAME", DEL, "/v1/policies/%s", NULL, NULL, NULL },
+      "/v1/policies", policy_doc_args, NULL, NULL, NULL },
+    { "policies", "delete", "NAME", DEL, "/v1/policies/%s", NULL, NULL, NULL, NULL },
     { "audit", "list", "[--limit N] [--after CURSOR]", GET, "/v1/audit", NULL, list_opts,
-      audit_cols },
+      audit_cols, NULL },
     { "numbers", "list",
       "[--available true --region R --type fixed|mobile] [--limit N] [--after CURSOR]", GET,
-      "/v1/numbers", NULL, number_search_opts, number_cols },
-    { "numbers", "get", "NUMBER", GET, "/v1/numbers/%s", NULL, NULL, NULL },
+      "/v1/numbers", NULL, number_search_opts, number_cols, NULL },
+    { "numbers", "get", "NUMBER", GET, "/v1/numbers/%s", NULL, NULL, NULL, NULL },
     { "numbers", "import", "FILE   (CSV number,region,type,max_concurrent; - for stdin)", POST,
-      "/v1/numbers/import", csv_arg, NULL, NULL },
+      "/v1/numbers/import", csv_arg, NULL, NULL, NULL },
     { "numbers", "bind", "NUMBER [--script NAME] [--trunk NAME] [--max-concurrent N]", PATCH,
-      "/v1/numbers/%s", NULL, bind_opts, NULL },
-    { "numbers", "release", "NUMBER", POST, "/v1/numbers/%s/release", NULL, NULL, NULL },
+      "/v1/numbers/%s", NULL, bind_opts, NULL, NULL },
+    { "numbers", "release", "NUMBER", POST, "/v1/numbers/%s/release", NULL, NULL, NULL, NULL },
     { "orders", "list", "[--limit N] [--after CURSOR]", GET, "/v1/orders", NULL, list_opts,
-      order_cols },
+      order_cols, NULL },
     { "orders", "create", "--numbers N1,N2 | --region R --type fixed|mobile --count N", POST,
-      "/v1/orders", NULL, order_opts, NULL },
-    { "orders", "approve", "ID", POST, "/v1/orders/%s/approve", NULL, NULL, NULL },
+      "/v1/orders", NULL, order_opts, NULL, NULL },
+    { "orders", "approve", "ID", POST, "/v1/orders/%s/approve", NULL, NULL, NULL, NULL },
     { "orders", "reject", "ID [--reason TEXT]", POST, "/v1/orders/%s/reject", NULL, reject_opts,
-      NULL },
+      NULL, NULL },
     { "calls", "list", "[--limit N] [--after CURSOR]", GET, "/v1/calls", NULL, list_opts,
-      call_cols },
-    { "calls", "get", "ID", GET, "/v1/calls/%s", NULL, NULL, NULL },
+      call_cols, NULL },
+    { "calls", "get", "ID", GET, "/v1/calls/%s", NULL, NULL, NULL, NULL },
     { "calls", "originate",
       "TO FROM SCRIPT [--vars '{\"name\": \"value\"}'] [--timeout-s N] [--gateway NAME]", POST,
-      "/v1/calls", originate_args, originate_opts, NULL },
-    { "calls", "hangup", "ID", DEL, "/v1/calls/%s", NULL, NULL, NULL },
+      "/v1/calls", originate_args, originate_opts, NULL, NULL },
+    { "calls", "hangup", "ID", DEL, "/v1/calls/%s", NULL, NULL, NULL, NULL },
     { "trunks", "list", "[--limit N] [--after CURSOR]", GET, "/v1/trunks", NULL, list_opts,
-      trunk_cols },
-    { "trunks", "show", "NAME", GET, "/v1/trunks/%s", NULL, NULL, NULL },
+      trunk_cols, NULL },
+    { "trunks", "show", "NAME", GET, "/v1/trunks/%s", NULL, NULL, NULL, NULL },
     { "trunks", "create",
       "NAME [--allow CIDR,...] [--username U --password P|-] [--max-calls N] [--address IP:PORT]",
-      POST, "/v1/trunks", name_arg, trunk_opts, NULL },
+      POST, "/v1/trunks", name_arg, trunk_opts, NULL, NULL },
     { "trunks", "update",
       "NAME [--allow CIDR,...] [--username U --password P|-] [--max-calls N] [--address IP:PORT]",
-      PATCH, "/v1/trunks/%s", NULL, trunk_opts, NULL },
-    { "trunks", "delete", "NAME", DEL, "/v1/trunks/%s", NULL, NULL, NULL },
+      PATCH, "/v1/trunks/%s", NULL, trunk_opts, NULL, NULL },
+    { "trunks", "delete", "NAME", DEL, "/v1/trunks/%s", NULL, NULL, NULL, NULL },
     { "gateways", "list", "   (the operator's: state, calls, registration of each gateway)", GET,
-      "/v1/gateways", NULL, list_opts, gateway_cols },
+      "/v1/gateways", NULL, list_opts, gateway_cols, NULL },
     { "cdrs", "list",
       "[--since T] [--until T] [--number N] [--cause C] [--campaign ID] [--direction D]"
-      " [--limit N] [--after CURSOR]", GET, "/v1/cdrs", NULL, cdr_opts, cdr_cols },
-    { "recordings", "delete", "CALL_ID", DEL, "/v1/recordings/%s", NULL, NULL, NULL },
+      " [--limit N] [--after CURSOR]", GET, "/v1/cdrs", NULL, cdr_opts, cdr_cols, NULL },
+    { "recordings", "delete", "CALL_ID", DEL, "/v1/recordings/%s", NULL, NULL, NULL, NULL },
     { "webhooks", "list", "[--limit N] [--after CURSOR]", GET, "/v1/webhooks", NULL, list_opts,
-      webhook_cols },
+      webhook_cols, NULL },
     { "webhooks", "create", "URL --events call.completed,recording.ready,...|*", POST,
-      "/v1/webhooks", url_arg, webhook_opts, NULL },
-    { "webhooks", "delete", "ID", DEL, "/v1/webhooks/%s", NULL, NULL, NULL },
+      "/v1/webhooks", url_arg, webhook_opts, NULL, NULL },
+    { "webhooks", "delete", "ID", DEL, "/v1/webhooks/%s", NULL, NULL, NULL, NULL },
     { "webhooks", "deliveries", "ID [--limit N] [--after CURSOR]", GET,
-      "/v1/webhooks/%s/deliveries", NULL, list_opts, delivery_cols },
+      "/v1/webhooks/%s/deliveries", NULL, list_opts, delivery_cols, NULL },
+    { "balance", "", "ACCOUNT", GET, "/v1/accounts/%s/balance", NULL, NULL, NULL, NULL },
+    { "recharge", "", "ACCOUNT AMOUNT_FEN [--note TEXT]", POST, "/v1/accounts/%s/recharges",
+      amount_arg, note_opts, NULL, NULL },
+    { "statement", "", "ACCOUNT [--month YYYY-MM]   (default: this month)", GET,
+      "/v1/accounts/%s/statements", NULL, month_opts, NULL, statement_lines },
+    { "regions", "import", "FILE   (CSV number_prefix,region; - for stdin)", POST,
+      "/v1/regions/import", csv_arg, NULL, NULL, NULL },
     { "campaign", "list", "[--limit N] [--after CURSOR]", GET, "/v1/campaigns", NULL, list_opts,
-      campaign_cols },
+      campaign_cols, NULL },
     { "campaign", "create", "FILE   (the campaign as JSON, docs/management-api.md; - for stdin)",
-      POST, "/v1/campaigns", whole_body, NULL, NULL },
+      POST, "/v1/campaigns", whole_body, NULL, NULL, NULL },
     { "campaign", "upload", "ID FILE   (CSV number[,var...]; - for stdin)", POST,
-      "/v1/campaigns/%s/callees", csv_arg, NULL, NULL },
-    { "campaign", "start", "ID", POST, "/v1/campaigns/%s/start", NULL, NULL, NULL },
-    { "campaign", "pause", "ID", POST, "/v1/campaigns/%s/pause", NULL, NULL, NULL },
-    { "campaign", "resume", "ID", POST, "/v1/campaigns/%s/resume", NULL, NULL, NULL },
-    { "campaign", "cancel", "ID", POST, "/v1/campaigns/%s/cancel", NULL, NULL, NULL },
+      "/v1/campaigns/%s/callees", csv_arg, NULL, NULL, NULL },
+    { "campaign", "start", "ID", POST, "/v1/campaigns/%s/start", NULL, NULL, NULL, NULL },
+    { "campaign", "pause", "ID", POST, "/v1/campaigns/%s/pause", NULL, NULL, NULL, NULL },
+    { "campaign", "resume", "ID", POST, "/v1/campaigns/%s/resume", NULL, NULL, NULL, NULL },
+    { "campaign", "cancel", "ID", POST, "/v1/campaigns/%s/cancel", NULL, NULL, NULL, NULL },
     { "campaign", "status", "ID   (follows a running campaign on a terminal)", GET,
-      "/v1/campaigns/%s", NULL, NULL, NULL },
+      "/v1/campaigns/%s", NULL, NULL, NULL, NULL },
     { "campaign", "results", "ID [--limit N] [--after CURSOR]", GET, "/v1/campaigns/%s/results",
-      NULL, list_opts, result_cols },
-    { "dnc", "list", "[--limit N] [--after CURSOR]", GET, "/v1/dnc", NULL, list_opts, dnc_cols },
-    { "dnc", "add", "--numbers N1,N2", POST, "/v1/dnc", NULL, dnc_opts, NULL },
-    { "dnc", "delete", "NUMBER", DEL, "/v1/dnc/%s", NULL, NULL, NULL },
+      NULL, list_opts, result_cols, NULL },
+    { "dnc", "list", "[--limit N] [--after CURSOR]", GET, "/v1/dnc", NULL, list_opts, dnc_cols, NULL },
+    { "dnc", "add", "--numbers N1,N2", POST, "/v1/dnc", NULL, dnc_opts, NULL, NULL },
+    { "dnc", "delete", "NUMBER", DEL, "/v1/dnc/%s", NULL, NULL, NULL, NULL },
 };
 #define N_CMDS (sizeof cmds / sizeof cmds[0])
 
@@ -228,7 +241,8 @@ bool ctl_platform_group(const char *name)
 void ctl_platform_usage(FILE *f)
 {
     for (size_t i = 0; i < N_CMDS; i++)
-        fprintf(f, "  %s %s %s\n", cmds[i].group, cmds[i].verb, cmds[i].synopsis);
+        fprintf(f, "  %s%s%s %s\n", cmds[i].group, cmds[i].verb[0] ? " " : "", cmds[i].verb,
+                cmds[i].synopsis);
     ctl_media_usage(f);
 }
 
@@ -237,7 +251,8 @@ static int usage_error(const struct ctl_cmd *c, const char *fmt, const char *wha
     fprintf(stderr, "vcsctl: ");
     fprintf(stderr, fmt, what);
     if (c)
-        fprintf(stderr, "\nusage: vcsctl %s %s %s\n", c->group, c->verb, c->synopsis);
+        fprintf(stderr, "\nusage: vcsctl %s%s%s %s\n", c->group, c->verb[0] ? " " : "", c->verb,
+                c->synopsis);
     else
         fputc('\n', stderr);
     return EXIT_ERROR;
@@ -323,6 +338,23 @@ static void print_answer(const struct ctl_cmd *c, int status, json_t *j, bool js
     }
     if (c->columns) {
         table_print(stdout, json_object_get(j, "items"), c->columns);
+        return;
+    }
+    if (c->lines) { /* the summary, then each list of lines as a table */
+        json_t *summary = json_object(), *v;
+        const char *key;
+        json_object_foreach(j, key, v) {
+            if (!json_is_array(v))
+                json_object_set(summary, key, v);
+        }
+        object_print(stdout, summary);
+        json_decref(summary);
+        json_object_foreach(j, key, v) {
+            if (json_is_array(v)) {
+                printf("\n%s:\n", key);
+                table_print(stdout, v, c->lines);
+            }
+        }
         return;
     }
     object_print(stdout, j);
@@ -465,8 +497,14 @@ int ctl_platform_run(const struct target *t, int argc, char **argv, bool json)
     const char *verb = has_verb ? argv[1] : "list";
     const struct ctl_cmd *c = NULL;
     for (size_t i = 0; i < N_CMDS && !c; i++) {
-        if (strcmp(cmds[i].group, argv[0]) == 0 && strcmp(cmds[i].verb, verb) == 0)
+        if (strcmp(cmds[i].group, argv[0]) != 0)
+            continue;
+        if (!cmds[i].verb[0]) { /* "vcsctl balance acme": the group is the command */
             c = &cmds[i];
+            has_verb = false;
+        } else if (strcmp(cmds[i].verb, verb) == 0) {
+            c = &cmds[i];
+        }
     }
     if (!c)
         return usage_error(NULL, "unknown command: vcsctl %s (see vcsctl help)",
@@ -521,7 +559,19 @@ int ctl_platform_run(const struct target *t, int argc, char **argv, bool json)
                 rc = EXIT_ERROR;
             continue;
         }
-        json_t *v = field[0] == '@' ? read_json_file(pos[used + k]) : json_string(pos[used + k]);
+        json_t *v;
+        if (field[0] == '#') { /* an integer */
+            char *end;
+            errno = 0;
+            long long n = strtoll(pos[used + k], &end, 10);
+            if (!pos[used + k][0] || *end || errno) {
+                rc = usage_error(c, "%s must be an integer", field + 1);
+                continue;
+            }
+            v = json_integer(n);
+        } else {
+            v = field[0] == '@' ? read_json_file(pos[used + k]) : json_string(pos[used + k]);
+        }
         if (!v)
             rc = EXIT_ERROR;
         else if (strcmp(field, "@") == 0 && !json_is_object(v))
@@ -529,7 +579,7 @@ int ctl_platform_run(const struct target *t, int argc, char **argv, bool json)
         else if (strcmp(field, "@") == 0) /* the file is the whole body */
             json_object_update(body, v);
         else
-            json_object_set_new(body, field[0] == '@' ? field + 1 : field, v);
+            json_object_set_new(body, strchr("@#", field[0]) ? field + 1 : field, v);
         if (v && strcmp(field, "@") == 0)
             json_decref(v);
     }

@@ -1,5 +1,5 @@
 /* vcsctl's platform commands (SPEC 7, 8 and 9): accounts, users, tokens, policies, audit,
- * numbers, orders, trunks, gateways, campaigns (campaign status: campaign_status.h), do-not-call
+ * numbers, orders, trunks, gateways, regions, balance, recharge, statement, campaigns (campaign status: campaign_status.h), do-not-call
  * lists. Each is one request to the management API; lists follow the cursor to the end unless
  * --limit or --after is given. People get tables (objects as "key: value" lines); --json prints
  * the API's JSON for scripts. Exit status: 0 success, 1 the API answered an error (its message

@@ -11,6 +11,7 @@
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -18,6 +19,8 @@
 
 #include "api/http_api.h"
 #include "api/metrics_text.h"
+#include "billing/bclock.h"
+#include "billing/billing.h"
 #include "call/engine.h"
 #include "campaign/dialer.h"
 #include "campaign/placer.h"
@@ -34,6 +37,7 @@
 #include "sip/sip_auth.h"
 #include "sip/sip_stack.h"
 #include "numbers/number_table.h"
+#include "numbers/region_dir.h"
 #include "script/script_set.h"
 #include "store/store.h"
 #include "store/trunk_store.h"
@@ -58,6 +62,8 @@ struct vcsd {
     struct trunk_persist *trunk_persist; /* managed trunks and registrations in vcs.db */
     struct tts *tts;             /* owned by the engine; kept here for metrics */
     struct engine *engine;
+    struct billing *billing;
+    struct region_dir *regions;
     struct api_server *api;
     struct dialer *dialer;       /* campaigns (SPEC 9) */
     uint64_t started_ms;
@@ -75,7 +81,9 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: vcsd [-c FILE] [--sip HOST:PORT] [--http HOST:PORT] [--data DIR]\n"
             "            [--dialplans DIR] [--sounds DIR] [--rtp-ports LO-HI]\n"
-            "            [--log-level debug|info|warn|error]\n");
+            "            [--log-level debug|info|warn|error] [--fake-clock]\n"
+            "--fake-clock lets the operator move the billing clock (POST /v1/admin/clock):\n"
+            "for tests only, never in production.\n");
 }
 
 /* Flags override the file, so they are applied after it (SPEC 3). */
@@ -86,7 +94,8 @@ static int parse_args(int argc, char **argv, struct vcs_config *cfg)
         { "http", required_argument, NULL, 'h' }, { "data", required_argument, NULL, 'd' },
         { "dialplans", required_argument, NULL, 'p' }, { "sounds", required_argument, NULL, 'o' },
         { "rtp-ports", required_argument, NULL, 'r' }, { "log-level", required_argument, NULL, 'l' },
-        { "help", no_argument, NULL, 'H' }, { NULL, 0, NULL, 0 } };
+        { "fake-clock", no_argument, NULL, 'F' }, { "help", no_argument, NULL, 'H' },
+        { NULL, 0, NULL, 0 } };
     const char *config_file = NULL;
     int ch;
     while ((ch = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
@@ -121,6 +130,7 @@ static int parse_args(int argc, char **argv, struct vcs_config *cfg)
         case 'o': bad = snprintf(cfg->sounds_dir, sizeof cfg->sounds_dir, "%s", optarg) >= (int)sizeof cfg->sounds_dir; break;
         case 'r': bad = config_parse_port_range(optarg, &cfg->rtp_port_lo, &cfg->rtp_port_hi); break;
         case 'l': bad = log_level_parse(optarg, &cfg->log_level); break;
+        case 'F': cfg->fake_clock = true; break;
         default: break;
         }
         if (bad) {
@@ -410,11 +420,33 @@ static int make_dirs(const struct vcs_config *cfg, char *recordings, size_t len)
     return 0;
 }
 
+/* Billing days and months are local to billing.tz (billing/calendar.h): the process's zone,
+ * set before any thread starts. Nothing else in vcsd uses local time. */
+static int set_billing_tz(const struct vcs_config *cfg)
+{
+    char path[PATH_MAX];
+    const char *tz = cfg->billing_tz;
+    if (!tz[0] || tz[0] == '/' || strstr(tz, "..") ||
+        snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", tz) >= (int)sizeof path ||
+        access(path, R_OK) != 0) {
+        fprintf(stderr, "vcsd: billing.tz: '%s' is no time zone of the system's tz database\n",
+                tz);
+        return -1;
+    }
+    setenv("TZ", tz, 1);
+    tzset();
+    if (cfg->fake_clock) {
+        bclock_enable_fake();
+        log_warn("--fake-clock: the operator may move the billing clock (tests only)");
+    }
+    return 0;
+}
+
 static int run(struct vcsd *d)
 {
     struct vcs_config *cfg = &d->cfg;
     char err[1024], recordings[600];
-    if (make_dirs(cfg, recordings, sizeof recordings) != 0)
+    if (set_billing_tz(cfg) != 0 || make_dirs(cfg, recordings, sizeof recordings) != 0)
         return 1;
     d->store = store_open(cfg->data_dir, err, sizeof err);
     if (!d->store) {
@@ -423,6 +455,12 @@ static int run(struct vcsd *d)
     }
     if (events_start(cfg->data_dir, err, sizeof err) != 0) {
         log_error("%s", err);
+        return 1;
+    }
+    d->billing = billing_create(d->base, cfg->data_dir, err, sizeof err);
+    d->regions = region_dir_create();
+    if (!d->billing || !d->regions) {
+        log_error("%s", d->billing ? "out of memory" : err);
         return 1;
     }
     const char *roots[] = { cfg->sounds_dir, recordings, cfg->dialplans_dir, NULL };
@@ -449,7 +487,8 @@ static int run(struct vcsd *d)
     }
     trunks_set_persist(d->trunks, trunk_persist_reg, d->trunk_persist);
     struct engine_services svc = { .cfg = cfg, .store = d->store, .prompts = d->prompts,
-                                   .ports = d->ports, .trunks = d->trunks };
+                                   .ports = d->ports, .trunks = d->trunks,
+                                   .billing = d->billing, .regions = d->regions };
     snprintf(svc.sandbox.dialplans_dir, sizeof svc.sandbox.dialplans_dir, "%s", cfg->dialplans_dir);
     snprintf(svc.sandbox.lua_dir, sizeof svc.sandbox.lua_dir, "%s", cfg->lua_dir);
     snprintf(svc.sandbox.sounds_dir, sizeof svc.sandbox.sounds_dir, "%s", cfg->sounds_dir);
@@ -497,7 +536,8 @@ static int run(struct vcsd *d)
                            .originate = api_originate, .calls_list = api_calls_list,
                            .call_get = api_call_get, .call_hangup = api_call_hangup,
                            .trunks = d->trunks, .gateways = engine_gateways(d->engine),
-                           .limits = engine_limits(d->engine), .script_exists = api_script_exists };
+                           .limits = engine_limits(d->engine), .script_exists = api_script_exists,
+                           .billing = d->billing, .regions = d->regions };
     d->api = api_start(d->base, cfg->http_host, cfg->http_port, d->store, &ops, err, sizeof err);
     if (!d->api) {
         log_error("api: %s", err);
@@ -543,6 +583,8 @@ static size_t teardown(struct vcsd *d)
     api_stop(d->api);
     dialer_destroy(d->dialer); /* before the engine it places calls on */
     engine_destroy(d->engine);
+    billing_destroy(d->billing); /* the workers have stopped: their usage is queued */
+    region_dir_destroy(d->regions);
     if (d->drain_ev)
         event_free(d->drain_ev);
     script_registry_destroy(d->scripts);

@@ -14,7 +14,8 @@ static const char *const customer_actions[] = {
 static const char *const main_actions[] = { "vcs:ManageUsers", "vcs:ManagePolicies", NULL };
 static const char *const operator_actions[] = {
     "vcs:ManageAccounts", "vcs:Recharge",     "vcs:ApproveOrders", "vcs:ImportNumbers",
-    "vcs:ViewGateways",   "vcs:Reload",       "vcs:ViewMetrics",   NULL,
+    "vcs:ViewGateways",   "vcs:Reload",       "vcs:ViewMetrics",   "vcs:SetClock",
+    "vcs:ImportRegions",  NULL,
 };
 
 static const char *const all[] = { "*" };

@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "billing/bclock.h"
 #include "core/clock.h"
 #include "core/errmsg.h"
 #include "core/log.h"
+#include "store/csv_lines.h"
 #include "store/mgmt_sql.h"
 
 #define MAX_ORDER_NUMBERS 1000
@@ -18,7 +20,7 @@
 static const char number_columns[] =
     "SELECT number, account, region, type, state, script, trunk,"
     " COALESCE(max_concurrent, CASE type WHEN 'mobile' THEN 3 ELSE 10 END) AS max_concurrent,"
-    " issued_at, order_id FROM numbers";
+    " issued_at, order_id, release_at FROM numbers";
 
 bool inv_number_valid(const char *n)
 {
@@ -32,7 +34,7 @@ bool inv_number_valid(const char *n)
     return true;
 }
 
-static bool region_valid(const char *r)
+bool inv_region_valid(const char *r)
 {
     size_t len = strlen(r);
     if (len == 0 || len > 32)
@@ -46,29 +48,6 @@ static bool region_valid(const char *r)
 
 /* ---- import ----------------------------------------------------------------------------- */
 
-/* Splits a CSV line of plain fields (no quoting: none of these fields needs it). */
-static size_t split_fields(char *line, char **f, size_t max)
-{
-    size_t n = 0;
-    for (char *p = line;; p++) {
-        if (n < max)
-            f[n] = p;
-        n++;
-        p = strchr(p, ',');
-        if (!p)
-            break;
-        *p = '\0';
-    }
-    for (size_t i = 0; i < n && i < max; i++) {
-        size_t l = strlen(f[i]);
-        while (l > 0 && isspace((unsigned char)f[i][l - 1]))
-            f[i][--l] = '\0';
-        while (isspace((unsigned char)*f[i]))
-            f[i]++;
-    }
-    return n;
-}
-
 /* Checks one line: NULL when it is good (fields in f), else the message. */
 static const char *check_line(char **f, size_t n, int64_t *maxc)
 {
@@ -76,7 +55,7 @@ static const char *check_line(char **f, size_t n, int64_t *maxc)
         return "expected number,region,type,max_concurrent";
     if (!inv_number_valid(f[0]))
         return "number must be E.164: + and 6 to 15 digits";
-    if (!region_valid(f[1]))
+    if (!inv_region_valid(f[1]))
         return "region must be 1 to 32 of [a-z0-9_-]";
     if (strcmp(f[2], "fixed") != 0 && strcmp(f[2], "mobile") != 0)
         return "type must be fixed or mobile";
@@ -92,74 +71,29 @@ static const char *check_line(char **f, size_t n, int64_t *maxc)
     return NULL;
 }
 
-static int add_error(json_t *errors, size_t line, const char *msg)
+/* One line of a numbers import into the prepared INSERT. */
+static int import_line(sqlite3_stmt *ins, char **f, size_t n, const char **msg)
 {
-    return json_array_append_new(errors, json_pack("{s:I,s:s}", "line", (json_int_t)line,
-                                                   "message", msg));
+    int64_t maxc;
+    if ((*msg = check_line(f, n, &maxc)))
+        return 1;
+    const char *v[] = { f[0], f[1], f[2] };
+    msql_bind_texts(ins, v, 3);
+    if (maxc >= 0)
+        sqlite3_bind_int64(ins, 4, maxc);
+    else
+        sqlite3_bind_null(ins, 4);
+    int r = sqlite3_step(ins);
+    if ((r & 0xff) == SQLITE_CONSTRAINT)
+        *msg = "the number exists already";
+    return r == SQLITE_DONE ? 0 : (r & 0xff) == SQLITE_CONSTRAINT ? 1 : -1;
 }
 
 enum iam_rc inv_import(sqlite3 *db, const char *csv, size_t len, json_t **out)
 {
-    *out = NULL;
-    char *text = malloc(len + 1);
-    json_t *errors = json_array();
-    sqlite3_stmt *ins = NULL;
-    if (!text || !errors || msql_begin(db) != 0) {
-        free(text);
-        json_decref(errors);
-        return IAM_FAIL;
-    }
-    memcpy(text, csv, len);
-    text[len] = '\0';
-    ins = msql_prep(db, "INSERT INTO numbers(number, region, type, max_concurrent, state)"
-                        " VALUES (?1, ?2, ?3, ?4, 'available')");
-    enum iam_rc rc = ins ? IAM_OK : IAM_FAIL;
-    json_int_t imported = 0;
-    size_t lineno = 0;
-    for (char *line = text, *next; rc == IAM_OK && line; line = next) {
-        next = strchr(line, '\n');
-        if (next)
-            *next++ = '\0';
-        lineno++;
-        char *f[4];
-        if (strspn(line, " \t\r") == strlen(line))
-            continue;
-        if (strlen(line) > 256) {
-            add_error(errors, lineno, "line longer than 256 characters");
-            continue;
-        }
-        size_t n = split_fields(line, f, 4);
-        if (lineno == 1 && n >= 1 && strcmp(f[0], "number") == 0)
-            continue; /* the header */
-        int64_t maxc;
-        const char *bad = check_line(f, n, &maxc);
-        if (bad) {
-            add_error(errors, lineno, bad);
-            continue;
-        }
-        const char *v[] = { f[0], f[1], f[2] };
-        msql_bind_texts(ins, v, 3);
-        if (maxc >= 0)
-            sqlite3_bind_int64(ins, 4, maxc);
-        else
-            sqlite3_bind_null(ins, 4);
-        int r = sqlite3_step(ins);
-        sqlite3_reset(ins);
-        if (r == SQLITE_DONE)
-            imported++;
-        else if ((r & 0xff) == SQLITE_CONSTRAINT)
-            add_error(errors, lineno, "the number exists already");
-        else
-            rc = IAM_FAIL;
-    }
-    sqlite3_finalize(ins);
-    free(text);
-    rc = msql_commit(db, rc);
-    if (rc == IAM_OK)
-        *out = json_pack("{s:I,s:o}", "imported", imported, "errors", errors);
-    else
-        json_decref(errors);
-    return rc == IAM_OK && !*out ? IAM_FAIL : rc;
+    return csv_import(db, "INSERT INTO numbers(number, region, type, max_concurrent, state)"
+                          " VALUES (?1, ?2, ?3, ?4, 'available')",
+                      csv, len, "number", 4, import_line, out);
 }
 
 /* ---- numbers ---------------------------------------------------------------------------- */
@@ -260,26 +194,6 @@ enum iam_rc inv_number_update(sqlite3 *db, const char *account, const char *numb
         if (!st || sqlite3_step(st) != SQLITE_DONE)
             rc = IAM_FAIL;
         sqlite3_finalize(st);
-    }
-    return msql_commit(db, rc);
-}
-
-enum iam_rc inv_number_release(sqlite3 *db, const char *account, const char *number, char *msg,
-                               size_t msglen)
-{
-    if (msql_begin(db) != 0)
-        return IAM_FAIL;
-    char state[16];
-    enum iam_rc rc = IAM_OK;
-    const char *v[] = { number };
-    if (owned_state(db, account, number, state, sizeof state) != 0) {
-        rc = IAM_NOT_FOUND;
-    } else if (strcmp(state, "active") != 0) {
-        set_err(msg, msglen, "number %s cannot move from %s to released", number, state);
-        rc = IAM_IN_USE;
-    } else if (msql_run(db, "UPDATE numbers SET state = 'released', script = NULL,"
-                            " trunk = NULL WHERE number = ?1", v, 1) != SQLITE_DONE) {
-        rc = IAM_FAIL;
     }
     return msql_commit(db, rc);
 }
@@ -423,7 +337,7 @@ enum iam_rc inv_order_decide(sqlite3 *db, const char *id, bool approve, const ch
         rc = IAM_IN_USE;
     }
     char now[ISO8601_LEN], ids[32];
-    iso8601_ms(clock_wall_ms(), now);
+    iso8601_ms(bclock_now_ms(), now); /* the day rent is first charged */
     snprintf(ids, sizeof ids, "%lld", oid);
     const char *v[] = { ids, to, reason, now };
     if (rc == IAM_OK &&

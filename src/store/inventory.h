@@ -1,5 +1,6 @@
 /* Numbers and orders (SPEC 7 and 8) on the API's connection (iam_store_db). A number moves
- * available -> ordered (an order reserves it) -> active (the operator approves) -> released;
+ * available -> ordered (an order reserves it) -> active (the operator approves) -> released
+ * (store/ledger.h: at the end of the paid month, and suspended while rent is unpaid);
  * a rejected order gives its numbers back to the inventory. Every move runs in one IMMEDIATE
  * transaction that checks the state it moves from, so two orders racing for the last number
  * cannot both win. An illegal move is IAM_IN_USE with a message naming both states. account
@@ -35,8 +36,6 @@ struct inv_update {
 };
 enum iam_rc inv_number_update(sqlite3 *db, const char *account, const char *number,
                               const struct inv_update *u, char *msg, size_t msglen);
-enum iam_rc inv_number_release(sqlite3 *db, const char *account, const char *number, char *msg,
-                               size_t msglen);
 
 /* numbers: a list of E.164 strings, or NULL to take count numbers of region and type. */
 enum iam_rc inv_order_create(sqlite3 *db, const char *account, json_t *numbers,
@@ -49,5 +48,7 @@ enum iam_rc inv_order_decide(sqlite3 *db, const char *id, bool approve, const ch
                              json_t **out, char *msg, size_t msglen);
 
 bool inv_number_valid(const char *number);
+/* A region name: 1 to 32 of [a-z0-9_-]. */
+bool inv_region_valid(const char *region);
 
 #endif

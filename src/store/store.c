@@ -272,6 +272,59 @@ static const char *const migrations[] = {
     " number TEXT NOT NULL,"
     " created_at TEXT NOT NULL,"
     " PRIMARY KEY (number, account));",
+    /* 8: prepaid billing (src/store/ledger.c): numbers may be suspended (rent unpaid) and
+     * released at the end of the paid month (the CHECK constraint needs the table rebuilt);
+     * the ledger of every movement of money; rent periods, one per number, issue and month
+     * (the unique key that makes the rent job idempotent); the callee region table. */
+    "CREATE TABLE numbers_v8 ("
+    " number TEXT PRIMARY KEY,"
+    " account TEXT,"
+    " region TEXT,"
+    " type TEXT CHECK (type IN ('fixed','mobile')),"
+    " state TEXT NOT NULL DEFAULT 'available'"
+    "  CHECK (state IN ('available','ordered','active','suspended','released')),"
+    " script TEXT,"
+    " max_concurrent INTEGER CHECK (max_concurrent IS NULL OR max_concurrent >= 0),"
+    " issued_at TEXT,"
+    " trunk TEXT,"
+    " order_id INTEGER,"
+    " release_at TEXT);"
+    "INSERT INTO numbers_v8 (number, account, region, type, state, script, max_concurrent,"
+    " issued_at, trunk, order_id) SELECT number, account, region, type, state, script,"
+    " max_concurrent, issued_at, trunk, order_id FROM numbers;"
+    "DROP TABLE numbers;"
+    "ALTER TABLE numbers_v8 RENAME TO numbers;"
+    "CREATE INDEX numbers_search ON numbers(state, region, type, number);"
+    "CREATE INDEX numbers_account ON numbers(account, number);"
+    /* Dropping the old table dropped its triggers (step 4). */
+    "CREATE TRIGGER numbers_rev_insert AFTER INSERT ON numbers BEGIN"
+    " UPDATE meta SET value = value + 1 WHERE key = 'numbers_rev'; END;"
+    "CREATE TRIGGER numbers_rev_update AFTER UPDATE ON numbers BEGIN"
+    " UPDATE meta SET value = value + 1 WHERE key = 'numbers_rev'; END;"
+    "CREATE TRIGGER numbers_rev_delete AFTER DELETE ON numbers BEGIN"
+    " UPDATE meta SET value = value + 1 WHERE key = 'numbers_rev'; END;"
+    "CREATE TABLE ledger ("
+    " id INTEGER PRIMARY KEY,"
+    " account TEXT NOT NULL,"
+    " time TEXT NOT NULL,"
+    " kind TEXT NOT NULL CHECK (kind IN ('recharge','rent','usage')),"
+    " amount_fen INTEGER NOT NULL CHECK (amount_fen >= 0),"
+    " balance_fen INTEGER NOT NULL CHECK (balance_fen >= 0),"
+    " ref TEXT,"
+    " note TEXT);"
+    "CREATE UNIQUE INDEX ledger_ref ON ledger(kind, ref) WHERE ref IS NOT NULL;"
+    "CREATE INDEX ledger_account ON ledger(account, time, id);"
+    "CREATE TABLE rent_periods ("
+    " number TEXT NOT NULL,"
+    " issued_at TEXT NOT NULL,"
+    " period INTEGER NOT NULL,"
+    " account TEXT NOT NULL,"
+    " due_at TEXT NOT NULL,"
+    " amount_fen INTEGER NOT NULL,"
+    " ledger_id INTEGER,"
+    " PRIMARY KEY (number, issued_at, period));"
+    "CREATE INDEX rent_unpaid ON rent_periods(account, due_at) WHERE ledger_id IS NULL;"
+    "CREATE TABLE regions (prefix TEXT PRIMARY KEY, region TEXT NOT NULL);",
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 
@@ -581,25 +634,6 @@ static int migrate(sqlite3 *db, char *err, size_t errlen)
     return 0;
 }
 
-/* Parses exactly what iso8601_ms writes. */
-static int parse_iso_ms(const char *s, int64_t *out)
-{
-    int y, mo, d, h, mi, sec, ms, end = 0;
-    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ%n", &y, &mo, &d, &h, &mi, &sec, &ms,
-                     &end) != 7)
-        return -1;
-    if (end == 0 || s[end] != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
-        mi > 59 || sec > 60 || ms < 0)
-        return -1;
-    struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
-                     .tm_min = mi, .tm_sec = sec };
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1)
-        return -1;
-    *out = (int64_t)t * 1000 + ms;
-    return 0;
-}
-
 struct open_row {
     int64_t id;
     int64_t start_ms, answer_ms;
@@ -630,12 +664,12 @@ static int collect_open_rows(sqlite3 *db, struct open_row **rows, size_t *n, cha
         r->id = sqlite3_column_int64(s, 0);
         const char *start = (const char *)sqlite3_column_text(s, 1);
         const char *answer = (const char *)sqlite3_column_text(s, 2);
-        if (parse_iso_ms(start, &r->start_ms) != 0) {
+        if (iso8601_parse_ms(start, &r->start_ms) != 0) {
             log_warn("store: CDR %s has no valid start_time; its duration counts from its end",
                      (const char *)sqlite3_column_text(s, 3));
             r->start_ms = 0;
         }
-        if (parse_iso_ms(answer, &r->answer_ms) != 0)
+        if (iso8601_parse_ms(answer, &r->answer_ms) != 0)
             r->answer_ms = 0;
         rc = SQLITE_OK;
     }
@@ -654,7 +688,7 @@ static int64_t last_heartbeat(sqlite3 *db)
     if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'alive_at'", -1, &s, NULL) ==
             SQLITE_OK &&
         sqlite3_step(s) == SQLITE_ROW &&
-        parse_iso_ms((const char *)sqlite3_column_text(s, 0), &ms) != 0)
+        iso8601_parse_ms((const char *)sqlite3_column_text(s, 0), &ms) != 0)
         ms = 0;
     sqlite3_finalize(s);
     return ms;
@@ -770,7 +804,7 @@ static void bind_row(sqlite3_stmt *s, const struct cdr_row *row)
         sqlite3_bind_null(s, 14);
         sqlite3_bind_null(s, 15);
     }
-    sqlite3_bind_int64(s, 16, 0); /* rating comes with billing (SPEC 8) */
+    sqlite3_bind_int64(s, 16, row->cost_fen);
     if (row->sip_code > 0)
         sqlite3_bind_int(s, 17, row->sip_code);
     else
@@ -1346,7 +1380,7 @@ static int setup_reader_db(struct store *st, const char *db_path, char *err, siz
         prepare(st->rdb, "SELECT account FROM api_tokens WHERE token_sha256 = ?1", &st->auth,
                 err, errlen) != 0 ||
         prepare(st->rdb, "SELECT number, account, region, type, state, script, max_concurrent,"
-                         " trunk FROM numbers WHERE state = 'active' ORDER BY number",
+                         " trunk FROM numbers WHERE state IN ('active', 'suspended') ORDER BY number",
                          &st->numbers, err, errlen) != 0 ||
         prepare(st->rdb, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'numbers_rev'",
                 &st->numbers_rev, err, errlen) != 0)

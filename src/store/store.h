@@ -56,12 +56,12 @@ struct number_record {
     char account[64];
     char region[64];
     char type[16];     /* fixed | mobile */
-    char state[16];    /* available | ordered | active | released */
+    char state[16];    /* active | suspended (as when read: billing knows the state now) */
     char script[128];  /* "" = not bound to a script */
     char trunk[64];    /* "" = not bound to a customer trunk */
     int max_concurrent;
 };
-/* Reads every active number (bound or not) into a malloc'd array (*out, *n).
+/* Reads every active or suspended number (bound or not) into a malloc'd array (*out, *n).
  * Returns 0 or -1. Any thread; used when a routing snapshot is built. */
 int store_active_numbers(struct store *st, struct number_record **out, size_t *n);
 /* How many times the numbers table has changed (a trigger counts), or -1 when unreadable. */

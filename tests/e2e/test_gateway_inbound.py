@@ -52,6 +52,9 @@ CONFIG = """return {
 def add_numbers(v):
     st, body = v.api("POST", "/v1/accounts", {"name": "acme"})
     T.check(st == 201, "account acme created (%s %s)" % (st, body))
+    # A PSTN leg is billed: the account must be able to pay its first minute.
+    st, body = v.api("POST", "/v1/accounts/acme/recharges", {"amount_fen": 10000})
+    T.check(st == 201, "acme recharged (%s %s)" % (st, body))
     conn = sqlite3.connect(v.db_path, timeout=10)
     with conn:
         for number, script in ((BOUND, "bound"), (UNBOUND, None)):

@@ -182,6 +182,12 @@ FIXTURES = {
     "POST /v1/accounts": ("vcs:ManageAccounts", lambda a: ({}, {"name": uniq("acct")})),
     "GET /v1/accounts": ("vcs:ManageAccounts", none),
     "GET /v1/accounts/{name}": ("vcs:ViewBilling", lambda a: ({"name": a.name}, None)),
+    "POST /v1/accounts/{name}/recharges": ("vcs:Recharge", lambda a: (
+        {"name": a.name}, {"amount_fen": 1, "note": "matrix"})),
+    "GET /v1/accounts/{name}/balance": ("vcs:ViewBilling", lambda a: ({"name": a.name}, None)),
+    "GET /v1/accounts/{name}/statements": ("vcs:ViewBilling",
+                                           lambda a: ({"name": a.name}, None)),
+    "POST /v1/admin/clock": ("vcs:SetClock", lambda a: ({}, {"advance_s": 1})),
     "GET /v1/users": ("vcs:ManageUsers", none),
     "POST /v1/users": ("vcs:ManageUsers", lambda a: ({}, {"name": uniq("n")})),
     "DELETE /v1/users/{name}": ("vcs:ManageUsers", fixture_user),
@@ -197,6 +203,7 @@ FIXTURES = {
     "GET /v1/audit": ("vcs:ViewAudit", none),
     "POST /v1/numbers/import": ("vcs:ImportNumbers", lambda a: (
         {}, "+863%010d,shanghai,mobile,\n" % next(_seq))),
+    "POST /v1/regions/import": ("vcs:ImportRegions", lambda a: ({}, "1390123,beijing\n")),
     "GET /v1/numbers": ("vcs:ListNumbers", none),
     "GET /v1/numbers/{number}": ("vcs:GetNumber", lambda a: (owned_number(a), None)),
     "PATCH /v1/numbers/{number}": ("vcs:UpdateNumber", lambda a: (
@@ -247,7 +254,8 @@ FIXTURES = {
 # SPEC 8: accounts, recharges, order approval, number import, gateways, reload (and metrics)
 # are the operator's alone; user and policy management the main user's alone.
 OPERATOR_ACTIONS = {"vcs:ManageAccounts", "vcs:Recharge", "vcs:ApproveOrders",
-                    "vcs:ImportNumbers", "vcs:ViewGateways", "vcs:Reload", "vcs:ViewMetrics"}
+                    "vcs:ImportNumbers", "vcs:ViewGateways", "vcs:Reload", "vcs:ViewMetrics",
+                    "vcs:SetClock", "vcs:ImportRegions"}
 MAIN_ACTIONS = {"vcs:ManageUsers", "vcs:ManagePolicies"}
 
 
@@ -277,7 +285,7 @@ def allowed(who, action, resource):
 
 
 def run(t):
-    v = t.vcsd()
+    v = t.vcsd(args=["--fake-clock"])  # POST /v1/admin/clock answers only then
     status, spec = v.api("GET", "/v1/openapi.json")
     T.check_eq(status, 200, "GET /v1/openapi.json")
     T.check_eq(spec.get("openapi"), "3.1.0", "OpenAPI version")
@@ -298,6 +306,9 @@ def run(t):
         created = ok(*v.api("POST", "/v1/accounts", {"name": name}), "create " + name)
         T.check_eq(created["user"], name, "main user of " + name)
         accounts[name] = Acct(v, name, created["token"])
+        # Numbers issued to it stay active: their rent is paid.
+        ok(*v.api("POST", "/v1/accounts/%s/recharges" % name, {"amount_fen": 10 ** 9}),
+           "recharge " + name)
     a, b = accounts["acmeA"], accounts["acmeB"]
     a.call("POST", "/v1/policies", {"name": "one_number", "statements": CUSTOM_STATEMENTS})
     operator.call("POST", "/v1/numbers/import", ONE_NUMBER + ",beijing,fixed,\n")

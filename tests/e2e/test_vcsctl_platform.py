@@ -95,6 +95,9 @@ def run(t):
     r = as_customer(t, v, main, "numbers", "list", "--available", "true", "--region", "beijing")
     check_rc(r, 0, "inventory search")
     T.check("+861099990001" in r.stdout and r.stdout.startswith("NUMBER"), "search: %r" % r.stdout)
+    # Rent is paid from the balance on issue (an unpaid one suspends the number).
+    T.check_eq(v.api("POST", "/v1/accounts/shop/recharges", {"amount_fen": 100000})[0], 201,
+               "recharge")
     r = as_customer(t, v, main, "--json", "orders", "create", "--region", "beijing", "--type",
                     "fixed", "--count", "1")
     check_rc(r, 0, "orders create")

@@ -89,6 +89,8 @@ def run(t):
     v = t.vcsd(dialplans=DIALPLANS)
     shop = v.api_ok("POST", "/v1/accounts", {"name": "shop"})["token"]
     rival = v.api_ok("POST", "/v1/accounts", {"name": "rival"})["token"]
+    # Rent is paid from the balance on issue (an unpaid one suspends the number).
+    v.api_ok("POST", "/v1/accounts/shop/recharges", {"amount_fen": 100000})
     base = "http://127.0.0.1:%d" % rx.port
 
     flaky = v.api_ok("POST", "/v1/webhooks", {"url": base + "/flaky",

@@ -1924,7 +1924,7 @@ class Vcsd:
     config: Lua source of a configuration file passed with -c (None: no -c)."""
 
     def __init__(self, test, dialplans=None, overlay=None, sounds=None, config=None,
-                 rtp_ports=200, log_level="debug", start=True, name="vcsd"):
+                 rtp_ports=200, log_level="debug", start=True, name="vcsd", args=()):
         self.test = test
         self.root = test.path(name)
         os.makedirs(self.root)
@@ -1948,6 +1948,7 @@ class Vcsd:
         self.rtp_lo = free_udp_block(rtp_ports, align=2)
         self.rtp_hi = self.rtp_lo + rtp_ports - 1
         self.log_level = log_level
+        self.extra_args = list(args)  # more vcsd flags, e.g. ["--fake-clock"]
         self.proc = None
         self.pid = None
         self.logs = []          # one log file per start
@@ -2014,7 +2015,7 @@ class Vcsd:
                          "--log-level", self.log_level]
         if self.config_file:
             a += ["-c", self.config_file]
-        return a
+        return a + self.extra_args
 
     @property
     def log_file(self):

@@ -741,7 +741,7 @@ static void test_schema_version(void **state)
 {
     struct fixture *f = *state;
     struct store *st = open_ok(f);
-    assert_int_equal(q_int(f, "PRAGMA user_version"), 7);
+    assert_int_equal(q_int(f, "PRAGMA user_version"), 8);
     char *mode = q_text(f, "PRAGMA journal_mode");
     assert_string_equal(mode, "wal");
     free(mode);
@@ -762,7 +762,7 @@ static void test_schema_version(void **state)
 
     /* Reopening an up-to-date database migrates nothing and keeps the version. */
     st = open_ok(f);
-    assert_int_equal(q_int(f, "PRAGMA user_version"), 7);
+    assert_int_equal(q_int(f, "PRAGMA user_version"), 8);
     assert_int_equal(q_int(f, "SELECT count(*) FROM meta WHERE key = 'created_at'"), 1);
     store_close(st);
 }
@@ -792,11 +792,13 @@ static void test_active_numbers(void **state)
            " ('+8610000005', 'acme', 'beijing', 'fixed', 'available', 'ivr_demo', 10),"
            " ('+8610000006', 'acme', 'beijing', 'fixed', 'released', 'ivr_demo', 10),"
            " ('+8610000007', 'acme', 'beijing', 'fixed', 'ordered', 'ivr_demo', 10),"
-           " ('+8610000008', 'beta', 'guangzhou', 'fixed', 'active', 'queue', NULL)");
+           " ('+8610000008', 'beta', 'guangzhou', 'fixed', 'active', 'queue', NULL),"
+           /* Suspended (rent unpaid): routed, so that billing refuses its calls with 403. */
+           " ('+8610000009', 'beta', 'guangzhou', 'fixed', 'suspended', 'queue', NULL)");
 
-    assert_int_equal(store_numbers_rev(st), rev + 8); /* one per row written */
+    assert_int_equal(store_numbers_rev(st), rev + 9); /* one per row written */
     assert_int_equal(store_active_numbers(st, &recs, &n), 0);
-    assert_int_equal(n, 5); /* every active number, bound or not */
+    assert_int_equal(n, 6); /* every active or suspended number, bound or not */
     assert_non_null(recs);
     assert_string_equal(recs[0].number, "+8610000001");
     assert_string_equal(recs[0].account, "acme");
@@ -812,14 +814,16 @@ static void test_active_numbers(void **state)
     assert_string_equal(recs[3].account, "beta");
     assert_string_equal(recs[3].script, "queue");
     assert_int_equal(recs[3].max_concurrent, 10); /* fixed default */
-    assert_string_equal(recs[4].number, "+8613800000002");
-    assert_string_equal(recs[4].type, "mobile");
-    assert_string_equal(recs[4].script, "sales");
-    assert_int_equal(recs[4].max_concurrent, 3); /* mobile default */
+    assert_string_equal(recs[4].number, "+8610000009");
+    assert_string_equal(recs[4].state, "suspended");
+    assert_string_equal(recs[5].number, "+8613800000002");
+    assert_string_equal(recs[5].type, "mobile");
+    assert_string_equal(recs[5].script, "sales");
+    assert_int_equal(recs[5].max_concurrent, 3); /* mobile default */
     free(recs);
     q_exec(f, "UPDATE numbers SET trunk = 'pbx' WHERE number = '+8610000003'");
     q_exec(f, "DELETE FROM numbers WHERE number = '+8610000004'");
-    assert_int_equal(store_numbers_rev(st), rev + 10);
+    assert_int_equal(store_numbers_rev(st), rev + 11);
 
     /* The schema refuses values outside the model. */
     sqlite3 *db = db_open(f);

@@ -180,8 +180,7 @@ class BridgeHooks:
         self.metrics_before = vcsd.metrics()
         self.vcsd = vcsd
         run.result.update({"carrier_argv": self.carrier.argv, "record": self.record,
-                           "carrier_codec": self.args.carrier_codec,
-                           "gen_sched": self.args.gen_sched, "gen_cpus": self.args.gen_cpus})
+                           "carrier_codec": self.args.carrier_codec})
 
     def stop(self, run, win_rows):
         run.result["carrier"] = self.carrier.finish(30)

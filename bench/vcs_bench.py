@@ -827,6 +827,7 @@ def run_one(args, name, *, scenario, service, rate, calls, limit, timeout_s, tmp
     log("run %s: %s (machine idle %.0f%%)" % (name, run.dir, idle))
     run.result["vcsd_binary"] = dict(args.vcsd_source, copy=args.vcsd)
     run.result["vcsd_wrap"] = args.vcsd_wrap
+    run.result["gen_sched"] = " ".join(gen_sched(args, ["nice -n 19 (SIPp), 10 (rtpsink)"]))
     vcsd = Vcsd(run, config, rtp_ports)
     vcsd.start()
     labels = thread_labels(vcsd.pid)
@@ -1135,8 +1136,10 @@ def main(extra=None):
                     help="short-call rates to step through (calls/s)")
     ap.add_argument("--step-seconds", type=int, default=20)
     ap.add_argument("--n", default="500,1000,2000,4000", help="concurrent calls for play*")
-    ap.add_argument("--hold", type=int, default=30, help="seconds all N calls are up together")
-    ap.add_argument("--setup-rate", type=int, default=200, help="call set-up rate for play*")
+    ap.add_argument("--hold", type=int, default=30,
+                    help="seconds all N calls are up together (play*, bridge-hold, conference)")
+    ap.add_argument("--setup-rate", type=int, default=200,
+                    help="call set-up rate for play*, bridge-hold, conference")
     ap.add_argument("--drain-wait", default="40,75",
                     help="after play*: seconds after the load at which RSS is read")
     ap.add_argument("--overload-rate", type=int, default=0)

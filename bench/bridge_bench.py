@@ -155,9 +155,11 @@ class BridgeHooks:
     gateway in vcsd's configuration, and with recording on, the recordings' size sampled once
     a second and checked after the run."""
 
-    def __init__(self, args, calls, timeout_s, record):
+    def __init__(self, args, calls, timeout_s, record, rate=None):
         self.args = args
         self.record = record
+        self.calls = calls
+        self.rate = rate
         self.carrier = CarrierSipp(args, calls, timeout_s)
 
     def config(self):
@@ -183,7 +185,12 @@ class BridgeHooks:
                            "carrier_codec": self.args.carrier_codec})
 
     def stop(self, run, win_rows):
-        run.result["carrier"] = self.carrier.finish(30)
+        """The carrier's side, and the figures derived from it (saved with the result)."""
+        res = run.result
+        res["carrier"] = self.carrier.finish(30)
+        res["clean"] = bridge_clean(res, self.calls)
+        if self.rate and res["cpu"]:
+            res["cpu_ms_per_call"] = round(10.0 * res["cpu"]["vcsd"] / self.rate, 3)
         after = self.vcsd.metrics()
         run.result["rtp_dropped_by_vcsd"] = int(after.get("vcs_rtp_dropped_total", 0) -
                                                 self.metrics_before.get("vcs_rtp_dropped_total", 0))
@@ -246,16 +253,12 @@ def scen_bridge_short(args, rates=None, seconds=None, tag="bridge-short"):
     for rate in rates:
         calls = rate * seconds
         timeout_s = seconds + 60
-        hooks = BridgeHooks(args, calls, timeout_s + 30, record)
+        hooks = BridgeHooks(args, calls, timeout_s + 30, record, rate)
         res = vb.run_one(args, "%s-%dcps" % (tag, rate), scenario="uac_hold", service=CALLEE,
                          rate=rate, calls=calls, limit=max(200, rate * 10), timeout_s=timeout_s,
                          tmpl={"hold_ms": args.bridge_hold_ms, "caller": CALLER},
                          config=hooks.config(), rtp_ports=min(16000, max(4000, rate * 16)),
                          window=(3, seconds - 1), sample=args.rtp_sample, hooks=hooks)
-        res["clean"] = bridge_clean(res, calls)
-        c = res["cpu"] or {}
-        if c and rate:
-            res["cpu_ms_per_call"] = round(10.0 * c["vcsd"] / rate, 3)
         print_bridge(res)
         log("   => %d bridged calls/s %s (vcsd %s ms CPU per bridged call)"
             % (rate, "CLEAN" if res["clean"] else "NOT CLEAN", res.get("cpu_ms_per_call")))
@@ -295,7 +298,6 @@ def scen_bridge_hold(args, ns=None, hold_s=None, tag="bridge-hold"):
         timeout_s = int(n / args.setup_rate + hold + 2 + 90)
         hooks = BridgeHooks(args, n, timeout_s, record)
         res = held_calls(args, n, hold, tag, CALLEE, CALLER, hooks, hooks.config(), 4, 2)
-        res["clean"] = bridge_clean(res, n)
         print_bridge(res)
         r = res.get("rtp") or {}
         log("   => N=%d bridged: vcsd %s%% of a core, %s%% per bridged call, %s KiB per call, "

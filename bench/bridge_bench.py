@@ -332,6 +332,7 @@ def scen_conference(args, layouts=None, hold_s=None, tag="conference"):
 
 def scen_bridge_smoke(args):
     """Tiny versions of the three, to check the harness end to end (no figure to keep)."""
+    args = argparse.Namespace(**dict(vars(args), drain_wait=[3]))
     out = scen_bridge_short(args, rates=[20], seconds=5, tag="smoke-bridge-short")
     out += scen_bridge_hold(args, ns=[30], hold_s=5, tag="smoke-bridge-hold")
     out += scen_conference(args, layouts=[(1, 12), (3, 4)], hold_s=5, tag="smoke-conference")

@@ -19,7 +19,6 @@ idle check, the SIPp wrapper and its statistics readers. Every wait is bounded; 
 """
 
 import argparse
-import http.client
 import json
 import os
 import resource
@@ -84,25 +83,6 @@ class IvrVcsd(vb.Vcsd):
                     return
             time.sleep(0.1)
         raise RuntimeError("vcsd not healthy after 20 s; log %s" % self.log_path)
-
-    def metrics(self):
-        """{name{labels}: value} from GET /metrics, or {} when it does not answer."""
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=5)
-            c.request("GET", "/metrics", headers={"Authorization": "Bearer " + self.token})
-            body = c.getresponse().read().decode()
-            c.close()
-        except (OSError, http.client.HTTPException):
-            return {}
-        out = {}
-        for line in body.splitlines():
-            if line and not line.startswith("#"):
-                k, _, v = line.rpartition(" ")
-                try:
-                    out[k] = float(v)
-                except ValueError:
-                    pass
-        return out
 
 
 class Injection:

@@ -1,15 +1,18 @@
 #!/bin/bash
-# vcsd benchmark driver: bench/run.sh [short|play|play2way|overload|smoke ...] [options]
-# Builds bench/rtpsink.c, raises the descriptor limit, then runs bench/vcs_bench.py, which
-# starts its own vcsd per run (free loopback ports, temporary data folder) and drives it with
-# SIPp. Options: bench/run.sh --help. Environment: VCSD (binary, default
+# vcsd benchmark driver:
+#   bench/run.sh [short|play|play2way|overload|leak|smoke|bridge-short|bridge-hold|conference ...]
+#                [options]
+# Builds bench/rtpsink.c, raises the descriptor limit, then runs bench/bridge_bench.py (the
+# bridging scenarios on top of bench/vcs_bench.py, which has all the others), which starts its
+# own vcsd per run (free loopback ports, temporary data folder) and drives it with SIPp (and a
+# second SIPp as the carrier for the bridge scenarios). Options: bench/run.sh --help. Environment: VCSD (binary, default
 # /tmp/build/src/vcsd), BENCH_WORKDIR (run folders and results.jsonl, default /tmp/vcs-bench).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 work=${BENCH_WORKDIR:-/tmp/vcs-bench}
 mkdir -p "$work"
-for tool in sipp sox gcc python3 vmstat; do
-    command -v "$tool" >/dev/null || { echo "run.sh: $tool is missing (apt-get install sip-tester sox gcc python3 procps)" >&2; exit 1; }
+for tool in sipp sox gcc python3 vmstat chrt taskset; do
+    command -v "$tool" >/dev/null || { echo "run.sh: $tool is missing (apt-get install sip-tester sox gcc python3 procps util-linux)" >&2; exit 1; }
 done
 # SIPp and vcsd need a socket per call (vcsd two: RTP and RTCP).
 ulimit -n "$(ulimit -Hn)"
@@ -22,4 +25,4 @@ if [ ! -x "$sink" ] || [ "$here/rtpsink.c" -nt "$sink" ]; then
         -o "$sink" "$here/rtpsink.c" -lm
 fi
 export PYTHONDONTWRITEBYTECODE=1
-exec python3 "$here/vcs_bench.py" --rtpsink "$sink" --workdir "$work" "$@"
+exec python3 "$here/bridge_bench.py" --rtpsink "$sink" --workdir "$work" "$@"

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Prints Markdown tables of benchmark results from results.jsonl (written by vcs_bench.py).
+"""Prints Markdown tables of benchmark results from results.jsonl (written by vcs_bench.py
+and bridge_bench.py).
 
     python3 bench/summarize.py [/tmp/vcs-bench/results.jsonl] [--since 2026-11-24T09:00]
 
@@ -54,7 +55,7 @@ def short_table(rows, title):
         cfg = ("shipped" if r["config"].strip() == "return {}" else
                 "max_cps %s" % r["config"].split("max_cps = ")[1].split(",")[0]
                 if "max_cps = " in r["config"] else "?")
-        if r["name"].startswith("short-"):
+        if r["name"].startswith(("short-", "bridge-short-")):
             cfg = "no limits"
         print("| %s | %s | %d | %d | %d | %d | %d | %s/%s/%s | %.1f | %s | %.0f | %.0f | %.0f "
               "| %s | %s | %s | %s | %s | %s |" % (
@@ -108,6 +109,27 @@ def play_table(rows, title):
                   mib(dr.get("40")), mib(dr.get("75")), lost, short, late, quiet, mx))
 
 
+def bridge_table(rows, title):
+    """What only the bridge runs have: the carrier's side, the audio that crossed the bridge
+    both ways, the recordings."""
+    print("\n### %s\n" % title)
+    print("| run (UTC) | run | carrier ok / failed | vcsd ms per call (rate runs) | caller audio "
+          "back silent % | vcsd RTP drops | recording KiB/s | recorded s | sample sound "
+          "left / right % |")
+    print("|" + "---|" * 9)
+    for r in rows:
+        c = r.get("carrier") or {}
+        q = r.get("rtp") or {}
+        rec = r.get("recordings") or {}
+        print("| %s | %s | %s / %s | %s | %s | %s | %s | %s | %s / %s |" % (
+            when(r), r["name"], c.get("successful", "-"), c.get("failed", "-"),
+            r.get("cpu_ms_per_call", "-"),
+            pct(q.get("silent", 0), q.get("received", 0), 2) if r.get("sink_sends") else "-",
+            r.get("rtp_dropped_by_vcsd", "-"), r.get("recording_write_kib_s", "-"),
+            rec.get("seconds", "-"), rec.get("sample_left_sound_pct", "-"),
+            rec.get("sample_right_sound_pct", "-")))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("path", nargs="?", default="/tmp/vcs-bench/results.jsonl")
@@ -126,6 +148,11 @@ def main():
     play_table(by("play-"), "(b) playing calls, caller silent")
     play_table(by("play2way-"), "(c) playing calls, caller sending RTP")
     short_table(by("overload"), "(e) overload")
+    short_table(by("bridge-short-"), "bridging (a) bridged short calls")
+    play_table(by("bridge-hold-"), "bridging (b) bridged calls, audio both ways (per call = per "
+               "bridged call)")
+    play_table(by("conference-"), "bridging (c) conferences (per call = per member)")
+    bridge_table(by("bridge-"), "bridging (a), (b): carrier, audio across the bridge, recordings")
     for r in by("leak"):
         print("\n### (d) repeated loads: %s\n" % r["name"])
         print("| point | RSS MiB |\n|---|---|")

@@ -68,10 +68,10 @@ def log(msg):
 # ------------------------------------------------------------------------------------------
 # Ports
 
-def _bind_ok(port, kind):
+def _bind_ok(port, kind, ip="127.0.0.1"):
     s = socket.socket(socket.AF_INET, kind)
     try:
-        s.bind(("127.0.0.1", port))
+        s.bind((ip, port))
         return True
     except OSError:
         return False
@@ -84,9 +84,9 @@ def _bind_ok(port, kind):
 TAKEN = set()   # ports handed out in this process, so that two picks never collide
 
 
-def free_port(tcp=False, span=1):
-    """A free loopback UDP port (and TCP if asked) with `span` free ports from it (SIPp's -mp
-    takes mp and mp+2); the start is even when span > 1."""
+def free_port(tcp=False, span=1, ip="127.0.0.1"):
+    """A free loopback UDP port (and TCP if asked) on ip with `span` free ports from it (SIPp's
+    -mp takes mp and mp+2); the start is even when span > 1."""
     for _ in range(500):
         p = random.randrange(30000, 32700 - span)
         if span > 1:
@@ -94,8 +94,8 @@ def free_port(tcp=False, span=1):
         rng = range(p, p + span)
         if any(q in TAKEN for q in rng):
             continue
-        if all(_bind_ok(q, socket.SOCK_DGRAM) for q in rng) and \
-                (not tcp or _bind_ok(p, socket.SOCK_STREAM)):
+        if all(_bind_ok(q, socket.SOCK_DGRAM, ip) for q in rng) and \
+                (not tcp or _bind_ok(p, socket.SOCK_STREAM, ip)):
             TAKEN.update(rng)
             return p
     raise RuntimeError("no free port")
@@ -214,6 +214,32 @@ def wait_idle(min_idle, max_wait):
 # ------------------------------------------------------------------------------------------
 # Processes
 
+def gen_sched(args, default):
+    """The command put before a load generator (SIPp, rtpsink): `default` (a nice level), or
+    with --gen-sched idle `chrt --idle 0` (it runs only on a core nothing else wants, so it can
+    never preempt vcsd); --gen-cpus adds `taskset -c LIST` (pinned away from vcsd)."""
+    how = getattr(args, "gen_sched", None)
+    prefix = ["chrt", "--idle", "0"] if how == "idle" else list(default)
+    cpus = getattr(args, "gen_cpus", None)
+    return (["taskset", "-c", cpus] if cpus else []) + prefix
+
+
+def render_scenario(run_dir, scenario, tmpl):
+    """bench/scenarios/<scenario>.xml with its {{name}} template values filled, written to the
+    run folder; returns that copy's path."""
+    src = os.path.join(HERE, "scenarios", scenario + ".xml")
+    with open(src) as f:
+        text = f.read()
+    for k, v in tmpl.items():
+        text = text.replace("{{%s}}" % k, str(v))
+    if "{{" in text:
+        raise RuntimeError("unfilled template value in %s" % src)
+    path = os.path.join(run_dir, scenario + ".xml")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
 class Vcsd:
     def __init__(self, run, config, rtp_ports):
         self.run = run
@@ -274,6 +300,25 @@ class Vcsd:
             return body.get("calls")
         except (OSError, ValueError, http.client.HTTPException):
             return None
+
+    def metrics(self):
+        """{name{labels}: value} from GET /metrics, or {} when it does not answer."""
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=5)
+            c.request("GET", "/metrics", headers={"Authorization": "Bearer " + self.token})
+            body = c.getresponse().read().decode()
+            c.close()
+        except (OSError, http.client.HTTPException):
+            return {}
+        out = {}
+        for line in body.splitlines():
+            if line and not line.startswith("#"):
+                k, _, v = line.rpartition(" ")
+                try:
+                    out[k] = float(v)
+                except ValueError:
+                    pass
+        return out
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -345,7 +390,8 @@ class Sink:
         self.out = open(os.path.join(run.dir, "rtpsink.log"), "wb")
         # Niced: when it competes with vcsd for a core, vcsd should win. Its own scheduling
         # delay does not matter (arrival times are kernel timestamps; drops are counted).
-        argv = ["nice", "-n", "10", run.args.rtpsink, "-p", str(self.port), "-o", self.summary,
+        argv = gen_sched(run.args, ["nice", "-n", "10"]) + [
+                run.args.rtpsink, "-p", str(self.port), "-o", self.summary,
                 "-c", self.csv, "-t", "900"]
         if send:
             argv.append("-s")
@@ -377,26 +423,22 @@ class Sink:
 
 
 class Sipp:
+    # The From user of the scenarios that take one (uac_hold); SIPp keywords work there too.
+    TMPL_DEFAULTS = {"caller": "bench"}
+
     def __init__(self, run, vcsd, sink, scenario, service, rate, calls, limit, timeout_s,
                  tmpl):
         self.dir = run.dir
-        src = os.path.join(HERE, "scenarios", scenario + ".xml")
-        with open(src) as f:
-            text = f.read()
-        for k, v in tmpl.items():
-            text = text.replace("{{%s}}" % k, str(v))
-        if "{{" in text:
-            raise RuntimeError("unfilled template value in %s" % src)
-        self.scen = os.path.join(run.dir, scenario + ".xml")
-        with open(self.scen, "w") as f:
-            f.write(text)
+        self.scen = render_scenario(run.dir, scenario, dict(self.TMPL_DEFAULTS, **tmpl))
         self.name = scenario
+        self.out_name = "sipp.out"
         sip_p = free_port()
         mp = free_port(span=4)
         cp = free_port()
         self.stat = os.path.join(run.dir, "sipp_stat.csv")
         # SIPp shares the cores: at the lowest priority it cannot preempt vcsd's threads.
-        self.argv = ["nice", "-n", "19", "sipp", "127.0.0.1:%d" % vcsd.sip_port, "-sf", self.scen, "-s", service,
+        self.argv = gen_sched(run.args, ["nice", "-n", "19"]) + [
+                     "sipp", "127.0.0.1:%d" % vcsd.sip_port, "-sf", self.scen, "-s", service,
                      "-i", "127.0.0.1", "-p", str(sip_p), "-mp", str(mp), "-cp", str(cp),
                      "-inf", sink.inf,
                      "-r", str(rate), "-m", str(calls), "-l", str(limit),
@@ -408,7 +450,7 @@ class Sipp:
         self.proc = None
 
     def start(self):
-        self.out = open(os.path.join(self.dir, "sipp.out"), "wb")
+        self.out = open(os.path.join(self.dir, self.out_name), "wb")
         self.proc = spawn(self.argv, cwd=self.dir, stdin=subprocess.DEVNULL,
                                      stdout=self.out, stderr=subprocess.STDOUT)
         self.pid = self.proc.pid
@@ -490,12 +532,16 @@ class Sampler(threading.Thread):
         super().__init__(daemon=True)
         self.vcsd = vcsd
         self.others = {}   # name -> pid
+        self.probes = {}   # name -> function read once a second into each row
         self.rows = []
         self.stop_ev = threading.Event()
         self.csv_path = os.path.join(run.dir, "samples.csv")
 
     def add(self, name, pid):
         self.others[name] = pid
+
+    def add_probe(self, name, fn):
+        self.probes[name] = fn
 
     def sample(self):
         busy, total, softirq, steal = machine_ticks()
@@ -507,6 +553,8 @@ class Sampler(threading.Thread):
         for name, pid in list(self.others.items()):
             row[name] = proc_ticks(pid)
         row["calls"] = self.vcsd.health()
+        for name, fn in list(self.probes.items()):
+            row[name] = fn()
         return row
 
     def run(self):
@@ -634,8 +682,10 @@ def thread_labels(pid):
 RECORD_CALLS = os.environ.get("VCS_BENCH_RECORD") == "1"
 
 
-def bench_config(max_cps=100000, max_calls=100000, rate_limit=0, shipped=False):
-    recording = "  recording = { all_calls = %s },\n" % ("true" if RECORD_CALLS else "false")
+def bench_config(max_cps=100000, max_calls=100000, rate_limit=0, shipped=False,
+                 record=RECORD_CALLS, extra=""):
+    """vcsd's configuration file; `extra`: more top-level entries (trunks, gateways)."""
+    recording = "  recording = { all_calls = %s },\n%s" % ("true" if record else "false", extra)
     if shipped:  # the shipped engine; SIPp is one source standing for many callers
         return "return {\n  sip = { rate_limit = { per_second = 0 } },\n%s}\n" % recording
     return ("return {\n"
@@ -764,9 +814,12 @@ def vcsd_identity(path):
 
 def run_one(args, name, *, scenario, service, rate, calls, limit, timeout_s, tmpl, config,
             rtp_ports, sink_send=False, drain_wait=0, plateau_calls=None, window=None,
-            perf_at=None, sample=1):
+            perf_at=None, sample=1, hooks=None):
     """Starts vcsd + rtpsink + sampler, runs one SIPp, collects everything. window: (from, to)
-    seconds after SIPp's start over which CPU is averaged (default: whole SIPp run)."""
+    seconds after SIPp's start over which CPU is averaged (default: whole SIPp run).
+    hooks (optional) adds to a run: hooks.start(run, vcsd, sampler) before the caller SIPp
+    (a carrier, probes), hooks.stop(run, win_rows) once the load has drained, and
+    hooks.after_vcsd(run, vcsd) once vcsd has exited; each writes its figures to run.result."""
     run = Run(args, name)
     vm_text, idle = wait_idle(args.min_idle, args.idle_wait)
     run.result["vmstat_before"] = vm_text
@@ -774,6 +827,7 @@ def run_one(args, name, *, scenario, service, rate, calls, limit, timeout_s, tmp
     log("run %s: %s (machine idle %.0f%%)" % (name, run.dir, idle))
     run.result["vcsd_binary"] = dict(args.vcsd_source, copy=args.vcsd)
     run.result["vcsd_wrap"] = args.vcsd_wrap
+    run.result["gen_sched"] = " ".join(gen_sched(args, ["nice -n 19 (SIPp), 10 (rtpsink)"]))
     vcsd = Vcsd(run, config, rtp_ports)
     vcsd.start()
     labels = thread_labels(vcsd.pid)
@@ -783,6 +837,8 @@ def run_one(args, name, *, scenario, service, rate, calls, limit, timeout_s, tmp
     sampler.start()
     time.sleep(3)
     rss_before = proc_rss_kb(vcsd.pid)
+    if hooks:
+        hooks.start(run, vcsd, sampler)
     sipp = Sipp(run, vcsd, sink, scenario, service, rate, calls, limit, timeout_s, tmpl)
     run.result.update({"scenario": scenario, "rate": rate, "calls": calls, "limit": limit,
                        "tmpl": tmpl, "config": config, "sink_sends": sink_send,
@@ -840,12 +896,16 @@ def run_one(args, name, *, scenario, service, rate, calls, limit, timeout_s, tmp
             drained[str(point)] = proc_rss_kb(vcsd.pid)
         run.result["rss_after_drain_kb"] = drained
     run.result["vcsd_alive_at_end"] = vcsd.alive()
+    if hooks:
+        hooks.stop(run, win_rows)
     sampler.stop()
     run.result["rtp"] = sink.stop()
     run.result["rtp_sample"] = sample
     run.result["rtp_quiet"] = quiet_lateness(sampler, sink_timeline(sink.out.name), win_rows,
                                              args.quiet_other)
     run.result["vcsd_exit"] = vcsd.stop()
+    if hooks:
+        hooks.after_vcsd(run, vcsd)
     run.result["vcsd_log_counts"], run.result["vcsd_log_first"] = vcsd.log_summary()
     # Admitted calls vcsd itself gave up on (its 200 never ACKed, or no final SIP event).
     run.result["vcsd_calls_lost"] = vcsd.count_lines(r"ACK Timeout|no final SIP event")
@@ -942,20 +1002,31 @@ def scen_play(args, two_way, ns=None, hold_s=None, tag=None):
                       drain_wait=args.drain_wait, plateau_calls=n,
                       perf_at=(ramp_s + 8) if args.perf else None,
                       sample=1 if two_way else args.rtp_sample)
-        c = res["cpu"] or {}
-        if c:
-            res["cpu_per_call_pct"] = round(c["vcsd"] / n, 4)
-        if res["rss_window_kb"] and res["rss_before_kb"]:
-            res["rss_per_call_kib"] = round((res["rss_window_kb"] - res["rss_before_kb"]) / n, 1)
+        per_call_figures(res, n)
         print_result(res)
+        c = res["cpu"] or {}
         log("   => N=%d: vcsd %.1f%% of a core, %.4f%% per call, %s KiB per call, failed %d"
             % (n, c.get("vcsd", 0), res.get("cpu_per_call_pct", 0), res.get("rss_per_call_kib"),
                res["sipp"]["failed"]))
-        results.append(res)
-        if not res["vcsd_alive_at_end"]:
-            log("vcsd died: stopping")
+        if not kept_alive(results, res):
             break
     return results
+
+
+def per_call_figures(res, n):
+    """vcsd CPU (% of a core) and RSS growth (KiB) per call of the n up over the window."""
+    if res["cpu"]:
+        res["cpu_per_call_pct"] = round(res["cpu"]["vcsd"] / n, 4)
+    if res["rss_window_kb"] and res["rss_before_kb"]:
+        res["rss_per_call_kib"] = round((res["rss_window_kb"] - res["rss_before_kb"]) / n, 1)
+
+
+def kept_alive(results, res):
+    """Appends a run's result; False (series over) when its vcsd died."""
+    results.append(res)
+    if not res["vcsd_alive_at_end"]:
+        log("vcsd died: stopping")
+    return res["vcsd_alive_at_end"]
 
 
 def scen_overload(args, rate=None, seconds=None, tag="overload", shipped=True, max_cps=None):
@@ -1048,10 +1119,16 @@ def scen_smoke(args):
     return out
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+def main(extra=None):
+    """extra (optional): a module adding scenarios, with DOC (its part of --help),
+    SCENARIOS (their names), add_args(parser) and scenarios(args) -> {name: function}."""
+    names = "short, play, play2way, overload, leak, smoke"
+    if extra:
+        names += ", " + ", ".join(extra.SCENARIOS)
+    ap = argparse.ArgumentParser(description=__doc__ + (extra.DOC if extra else ""),
+                                 formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("scenarios", nargs="*", default=["smoke"],
-                    help="short, play, play2way, overload, leak, smoke (default smoke)")
+                    help="%s (default smoke)" % names)
     ap.add_argument("--vcsd", default=os.environ.get("VCSD", "/tmp/build/src/vcsd"))
     ap.add_argument("--rtpsink", required=True)
     ap.add_argument("--workdir", default=os.environ.get("BENCH_WORKDIR", "/tmp/vcs-bench"))
@@ -1059,8 +1136,10 @@ def main():
                     help="short-call rates to step through (calls/s)")
     ap.add_argument("--step-seconds", type=int, default=20)
     ap.add_argument("--n", default="500,1000,2000,4000", help="concurrent calls for play*")
-    ap.add_argument("--hold", type=int, default=30, help="seconds all N calls are up together")
-    ap.add_argument("--setup-rate", type=int, default=200, help="call set-up rate for play*")
+    ap.add_argument("--hold", type=int, default=30,
+                    help="seconds all N calls are up together (play*, bridge-hold, conference)")
+    ap.add_argument("--setup-rate", type=int, default=200,
+                    help="call set-up rate for play*, bridge-hold, conference")
     ap.add_argument("--drain-wait", default="40,75",
                     help="after play*: seconds after the load at which RSS is read")
     ap.add_argument("--overload-rate", type=int, default=0)
@@ -1083,6 +1162,14 @@ def main():
     ap.add_argument("--quiet-other", type=float, default=15.0,
                     help="a second is quiet when others use less than this %% of a core")
     ap.add_argument("--perf", action="store_true", help="perf record 10 s of each play* plateau")
+    ap.add_argument("--gen-sched", choices=("nice", "idle"), default=None,
+                    help="load generators (SIPp, rtpsink): 'nice' (SIPp nice 19, rtpsink nice 10;\n"
+                         "the default of the scenarios above) or 'idle' (chrt --idle 0: they run\n"
+                         "only on a core vcsd leaves free; the default of the bridge scenarios)")
+    ap.add_argument("--gen-cpus", default=None, metavar="LIST",
+                    help="pin the load generators with taskset -c LIST (e.g. 1)")
+    if extra:
+        extra.add_args(ap)
     args = ap.parse_args()
     args.rates = [int(x) for x in args.rates.split(",") if x]
     args.n = [int(x) for x in args.n.split(",") if x]
@@ -1111,6 +1198,8 @@ def main():
                  else "overload-cap%d" % args.overload_max_cps),
              "leak": lambda: scen_leak(args),
              "smoke": lambda: scen_smoke(args)}
+    if extra:
+        funcs.update(extra.scenarios(args))
     for s in args.scenarios:
         if s not in funcs:
             raise SystemExit("unknown scenario %r (have: %s)" % (s, ", ".join(funcs)))

@@ -19,7 +19,6 @@ nothing leaked afterwards.
 
 import os
 import re
-import sqlite3
 import sys
 import threading
 
@@ -62,15 +61,6 @@ def max_overlap(rows, start_col):
         up += d
         peak = max(peak, up)
     return peak
-
-
-def add_number(v):
-    conn = sqlite3.connect(v.db_path, timeout=10)
-    with conn:
-        conn.execute("INSERT INTO numbers(number, account, region, type, state, script, max_concurrent)"
-                     " VALUES (?, 'admin', 'beijing', 'mobile', 'active', 'hold', 3)", (NUMBER,))
-    conn.close()
-    v.reload()
 
 
 def number_limit(t, v):
@@ -193,7 +183,7 @@ def run(t):
     carrier = t.sipp_uas("uas_carrier", keys={"rtp_port": p.port}, tmpl={"hangup_ms": 300},
                          calls=100000, timeout=170).start()
     v = t.vcsd(dialplans=DIALPLANS, config=CONFIG % carrier.port)
-    add_number(v)
+    v.admin_number(NUMBER, "hold", 3, kind="mobile")
     number_limit(t, v)
     gateway_limit(t, v, carrier)
 

@@ -42,7 +42,10 @@ end
 """,
     "out": "return function(call) call:answer() call:sleep(60000) end\n",
 }
+# Admission by measured delay off: under a sanitizer build the burst would be shed with 503
+# before it reaches the limits this test is about.
 CONFIG = """return {
+  engine = { max_delay_ms = 0 },
   trunks = { { name = "pbx", account = "admin", allow = { "127.0.0.0/8" } } },
   gateways = { { name = "gw", address = "127.0.0.1:%d", max_channels = 10,
                  options_interval_s = 0, inbound = false } },

@@ -294,7 +294,25 @@ int engine_originate(struct engine *e, struct outleg_request *req, char *id, siz
     }
     int w = pick_worker(e);
     uint64_t leg_id = engine_new_leg(e, w);
-    engine_call_id(e, leg_id, id, idlen);
+    /* Listed before its id is returned, so that GET and DELETE /v1/calls/{id} find it at once;
+     * the worker replaces the entry as the leg goes on and removes it when the leg ends (its
+     * hangup message queues behind the originate one, on the same worker). */
+    struct live_call lc = { .leg_id = leg_id, .start_ms = clock_wall_ms() };
+    engine_call_id(e, leg_id, lc.id, sizeof lc.id);
+    snprintf(lc.account, sizeof lc.account, "%s", req->account);
+    snprintf(lc.direction, sizeof lc.direction, "outbound");
+    snprintf(lc.from, sizeof lc.from, "%s", req->from);
+    outleg_to_number(req, lc.to, sizeof lc.to);
+    snprintf(lc.script, sizeof lc.script, "%s", req->script);
+    snprintf(lc.state, sizeof lc.state, "calling");
+    snprintf(lc.parent_call_id, sizeof lc.parent_call_id, "%s", req->parent_call_id);
+    if (live_calls_put(e->live, &lc) != 0) {
+        outleg_request_free(req);
+        engine_call_released(e);
+        snprintf(err, errlen, "out of memory");
+        return 500;
+    }
+    snprintf(id, idlen, "%s", lc.id);
     worker_post_originate(e->workers[w], leg_id, req);
     return 0;
 }

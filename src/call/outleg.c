@@ -312,6 +312,15 @@ static bool through_gateway(struct call *c, struct sip_credentials *cred)
     return false;
 }
 
+void outleg_to_number(const struct outleg_request *req, char *out, size_t cap)
+{
+    const char *user = req->to + 4, *at = strchr(user, '@');
+    if (req->number[0])
+        snprintf(out, cap, "%s", req->number);
+    else
+        snprintf(out, cap, "%.*s", at ? (int)(at - user) : 0, user);
+}
+
 struct call *outleg_start(struct worker *w, uint64_t leg_id, struct outleg_request *req,
                           struct call *parent)
 {
@@ -331,11 +340,7 @@ struct call *outleg_start(struct worker *w, uint64_t leg_id, struct outleg_reque
     snprintf(r->direction, sizeof r->direction, "outbound");
     snprintf(r->account, sizeof r->account, "%s", req->account);
     snprintf(r->from_number, sizeof r->from_number, "%s", req->from);
-    const char *user = req->to + 4, *at = strchr(user, '@');
-    if (req->number[0])
-        snprintf(r->to_number, sizeof r->to_number, "%s", req->number);
-    else
-        snprintf(r->to_number, sizeof r->to_number, "%.*s", at ? (int)(at - user) : 0, user);
+    outleg_to_number(req, r->to_number, sizeof r->to_number);
     snprintf(r->script, sizeof r->script, "%s", req->script);
     c->callrec_wanted = c->callrec_wanted && !parent; /* a b-leg is in its a-leg's recording */
     snprintf(r->parent_call_id, sizeof r->parent_call_id, "%s", req->parent_call_id);

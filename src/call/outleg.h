@@ -57,6 +57,10 @@ bool outleg_billing_admit(struct call *c);
 void outleg_billing_answered(struct call *c);
 void outleg_billing_ended(struct call *c);
 
+/* The callee's number as the CDR and the calls list show it: the number dialled through a
+ * gateway or trunk, else the user part of the sip: URI. */
+void outleg_to_number(const struct outleg_request *req, char *out, size_t cap);
+
 /* Worker thread: creates the leg leg_id (engine_new_leg) and sends its INVITE. Takes
  * ownership of req. parent: the call whose call:dial places it (its events go there), or NULL.
  * Returns the leg (maybe already ended: refused by a limit), or NULL when out of memory. */

@@ -12,6 +12,7 @@
 #include "call/call.h"
 #include "call/call_lua.h"
 #include "call/engine.h"
+#include "call/live_calls.h"
 #include "call/originate.h"
 #include "call/outleg.h"
 #include "conference/room.h"
@@ -287,7 +288,9 @@ static void handle_ctl(struct worker *w, struct ctl_msg *m)
         hangup_all(w, m->text);
         break;
     case CTL_ORIGINATE:
-        outleg_start(w, m->leg_id, m->req, NULL);
+        /* A leg that could not even be created leaves the list engine_originate put it in. */
+        if (!outleg_start(w, m->leg_id, m->req, NULL))
+            live_calls_remove(engine_live(w->eng), m->leg_id);
         m->req = NULL;
         break;
     case CTL_HANGUP: {
@@ -355,6 +358,7 @@ void worker_post_originate(struct worker *w, uint64_t leg_id, struct outleg_requ
     if (!m) {
         /* The id is already given out: the leg simply never rings (no CDR, as if refused). */
         outleg_request_free(req);
+        live_calls_remove(engine_live(w->eng), leg_id);
         engine_call_released(w->eng);
         return;
     }

@@ -12,7 +12,6 @@ gateway, the number and the engine are back to 0 legs."""
 
 import os
 import re
-import sqlite3
 import sys
 import threading
 
@@ -47,12 +46,7 @@ def run(t):
   { name = "carrier", address = "127.0.0.1:%d", max_channels = 10, options_interval_s = 0,
     inbound = false } } }
 """ % uas.port)
-    conn = sqlite3.connect(v.db_path, timeout=10)
-    with conn:
-        conn.execute("INSERT INTO numbers(number, account, region, type, state, script, max_concurrent)"
-                     " VALUES (?, 'admin', 'beijing', 'fixed', 'active', 'hold', 3)", (NUMBER,))
-    conn.close()
-    v.reload()
+    v.admin_number(NUMBER, "hold", 3)
 
     peaks = {"gateway": 0, "number": 0}
     stop = threading.Event()

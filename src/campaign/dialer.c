@@ -18,6 +18,7 @@
 #include "campaign/window.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "store/campaigns.h"
 
 #define BUSY_TIMEOUT_MS 5000
 #define DAY_MS INT64_C(86400000)
@@ -574,8 +575,11 @@ static void maybe_complete(struct dialer *d, struct camp *c, int64_t now)
     if (run(d, "UPDATE campaigns SET state = 'completed', ended_at = ?2 WHERE id = ?1"
                " AND state = 'running'", "it", c->id, nowiso) == 0 && sqlite3_changes(d->db) == 1) {
         log_info("dialer: campaign %lld of %s completed", (long long)c->id, c->account);
-        if (d->cfg.completed)
-            d->cfg.completed(d->cfg.ctx, c->id, c->account);
+        char id[24];
+        snprintf(id, sizeof id, "%lld", (long long)c->id);
+        json_t *campaign = NULL;
+        if (d->cfg.completed && camp_get(d->db, NULL, id, &campaign) == IAM_OK)
+            d->cfg.completed(d->cfg.ctx, c->id, c->account, campaign);
     }
 }
 

@@ -503,10 +503,10 @@ static int run(struct vcsd *d)
         log_error("api: %s", err);
         return 1;
     }
-    /* No webhooks yet (SPEC 10): campaign.completed is only logged by the dialer. */
     struct dialer_config dc = { .max_per_callee_day = cfg->max_per_callee_day,
                                 .max_per_callee_week = cfg->max_per_callee_week,
-                                .place = campaign_place, .ctx = d->engine };
+                                .place = campaign_place, .completed = campaign_completed,
+                                .ctx = d->engine };
     snprintf(dc.db_path, sizeof dc.db_path, "%s/vcs.db", cfg->data_dir);
     d->dialer = dialer_create(&dc, err, sizeof err);
     if (!d->dialer || dialer_start(d->dialer, err, sizeof err) != 0) {

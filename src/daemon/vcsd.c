@@ -497,7 +497,9 @@ static int run(struct vcsd *d)
                            .originate = api_originate, .calls_list = api_calls_list,
                            .call_get = api_call_get, .call_hangup = api_call_hangup,
                            .trunks = d->trunks, .gateways = engine_gateways(d->engine),
-                           .limits = engine_limits(d->engine), .script_exists = api_script_exists };
+                           .limits = engine_limits(d->engine), .script_exists = api_script_exists,
+                           .max_per_callee_day = cfg->max_per_callee_day,
+                           .max_per_callee_week = cfg->max_per_callee_week };
     d->api = api_start(d->base, cfg->http_host, cfg->http_port, d->store, &ops, err, sizeof err);
     if (!d->api) {
         log_error("api: %s", err);

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "api/api_internal.h"
+#include "campaign/compliance.h"
+#include "core/clock.h"
 #include "store/mgmt_sql.h"
 #include "store/store.h"
 
@@ -15,9 +17,33 @@ static const char *owner(const struct api_call *c)
     return c->operator ? NULL : c->account;
 }
 
+/* A number on a DNC list, or over the frequency caps, is never called: 403, as the request is
+ * well-formed but the callee may not be called (now or, for dnc, at all). */
+static bool refused(struct api_call *c, struct api_reply *r)
+{
+    const char *to = json_string_value(json_object_get(c->body, "to"));
+    if (!to || strncmp(to, "sip:", 4) == 0)
+        return false;
+    switch (compliance_check(iam_store_db(c->api->iam), c->scope, to,
+                             c->api->ops.max_per_callee_day, c->api->ops.max_per_callee_week,
+                             clock_wall_ms())) {
+    case COMPLIANCE_DNC:
+        api_reply_error(r, 403, "dnc", "%s is on a do-not-call list", to);
+        return true;
+    case COMPLIANCE_CAP:
+        api_reply_error(r, 403, "frequency_cap", "%s has answered as many calls as the frequency"
+                        " caps allow for now", to);
+        return true;
+    default:
+        return false;
+    }
+}
+
 void api_calls_create(struct api_call *c, struct api_reply *r)
 {
     char id[64] = "", err[256] = "";
+    if (refused(c, r))
+        return;
     int status = c->api->ops.originate(c->api->ops.ctx, c->scope, c->body, id, sizeof id, err,
                                        sizeof err);
     if (status == 0)

@@ -55,6 +55,8 @@ struct api_ops {
     struct trunks *trunks;  /* the SIP side's trunk table: /v1/trunks changes it at once */
     struct gateways *gateways; /* carrier gateways and their health, for /v1/gateways */
     struct limits *limits;     /* legs up per gateway */
+    /* Frequency caps (SPEC 9) that POST /v1/calls applies with the DNC lists; 0: no cap. */
+    int max_per_callee_day, max_per_callee_week;
     /* Whether the current dialplans hold a script of that name (NULL: not checked). */
     int (*script_exists)(void *ctx, const char *name);
     struct billing *billing;   /* recharges, balances, statements, releases (billing.h) */

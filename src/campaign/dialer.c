@@ -14,13 +14,14 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "campaign/compliance.h"
 #include "campaign/tz.h"
 #include "campaign/window.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "store/campaigns.h"
 
 #define BUSY_TIMEOUT_MS 5000
-#define DAY_MS INT64_C(86400000)
 #define NEVER_OPEN_RECHECK_MS (3600 * 1000)
 #define LIMIT_BACKOFF_MS 1000 /* after an over_limit attempt the campaign waits this long */
 #define PAGE 256 /* at most this many callees or attempts looked at per campaign and step */
@@ -413,32 +414,6 @@ static int placed_last_second(const struct camp *c, int64_t now)
     return n;
 }
 
-static int64_t answered_since(struct dialer *d, const char *account, const char *number, int64_t since)
-{
-    char t[ISO8601_LEN];
-    iso(since, t);
-    return run(d, "SELECT count(*) FROM cdr WHERE account = ?1 AND to_number = ?2"
-                  " AND direction = 'outbound' AND answer_time IS NOT NULL AND answer_time >= ?3",
-               "ttt", account, number, t);
-}
-
-/* Over a frequency cap: answered outbound calls from the account, today and this week (UTC,
- * weeks from Monday). */
-static bool over_cap(struct dialer *d, const struct camp *c, const char *number, int64_t now)
-{
-    int64_t day = now / DAY_MS * DAY_MS;
-    int64_t weekday = (now / DAY_MS + 3) % 7; /* 1970-01-01 was a Thursday: 0 = Monday */
-    int day_cap = d->cfg.max_per_callee_day, week_cap = d->cfg.max_per_callee_week;
-    return (day_cap > 0 && answered_since(d, c->account, number, day) >= day_cap) ||
-           (week_cap > 0 && answered_since(d, c->account, number, day - weekday * DAY_MS) >= week_cap);
-}
-
-static bool on_dnc(struct dialer *d, const struct camp *c, const char *number)
-{
-    return run(d, "SELECT count(*) FROM dnc WHERE number = ?1 AND account IN (?2, '')", "tt",
-               number, c->account) > 0;
-}
-
 struct due {
     int64_t id;
     int attempts;
@@ -547,8 +522,12 @@ static void dial(struct dialer *d, struct camp *c, int64_t now)
         c->check_done = true;
     bool go = true;
     for (int i = 0; i < n; i++) {
-        const char *skip = !go ? NULL : on_dnc(d, c, due[i].number) ? "skipped_dnc"
-                           : over_cap(d, c, due[i].number, now) ? "skipped_cap" : NULL;
+        enum compliance no = !go ? COMPLIANCE_OK
+                             : compliance_check(d->db, c->account, due[i].number,
+                                                d->cfg.max_per_callee_day,
+                                                d->cfg.max_per_callee_week, now);
+        const char *skip = no == COMPLIANCE_DNC ? "skipped_dnc"
+                           : no == COMPLIANCE_CAP ? "skipped_cap" : NULL;
         if (skip) {
             run(d, "UPDATE campaign_callees SET state = 'done', result = ?2 WHERE id = ?1", "it",
                 due[i].id, skip);
@@ -574,8 +553,11 @@ static void maybe_complete(struct dialer *d, struct camp *c, int64_t now)
     if (run(d, "UPDATE campaigns SET state = 'completed', ended_at = ?2 WHERE id = ?1"
                " AND state = 'running'", "it", c->id, nowiso) == 0 && sqlite3_changes(d->db) == 1) {
         log_info("dialer: campaign %lld of %s completed", (long long)c->id, c->account);
-        if (d->cfg.completed)
-            d->cfg.completed(d->cfg.ctx, c->id, c->account);
+        char id[24];
+        snprintf(id, sizeof id, "%lld", (long long)c->id);
+        json_t *campaign = NULL;
+        if (d->cfg.completed && camp_get(d->db, NULL, id, &campaign) == IAM_OK)
+            d->cfg.completed(d->cfg.ctx, c->id, c->account, campaign);
     }
 }
 

@@ -13,7 +13,7 @@
  * open and fewer than cps were placed in the last second, skipping callees on a DNC list
  * (skipped_dnc) or over the frequency caps (skipped_cap: answered outbound calls to the number
  * from the account since 00:00 UTC today, since Monday 00:00 UTC this week). (3) Marks a
- * running campaign without pending or open callees completed and reports it.
+ * running campaign without pending or open callees completed and reports it with its counts.
  * Paused, draft and finished campaigns cost nothing; a running one costs a few indexed queries
  * per step while its window is open.
  * Calls go out through a placer function (the engine's originate, placer.h) from the campaign's
@@ -29,6 +29,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #define DIALER_STEP_MS 20
 #define DIALER_IDLE_MS 250 /* between steps while no campaign runs and no attempt is open */
@@ -49,8 +51,9 @@ struct dialer_config {
     /* DIALER_PLACED with the call's id (its CDR call_id), DIALER_LATER when a limit refuses it
      * for now, DIALER_FAILED when it cannot be placed (the attempt counts as failed). */
     enum dialer_placed (*place)(void *ctx, const struct dialer_call *call, char *id, size_t idlen);
-    /* A campaign completed (the campaign.completed event); may be NULL. */
-    void (*completed)(void *ctx, int64_t campaign_id, const char *account);
+    /* A campaign completed: campaign is its object as GET /v1/campaigns/{id} shows it, with
+     * the final progress counts (stolen; the campaign.completed event); may be NULL. */
+    void (*completed)(void *ctx, int64_t campaign_id, const char *account, json_t *campaign);
     void *ctx;
 };
 

@@ -6,6 +6,7 @@
 #include "call/engine.h"
 #include "call/originate.h"
 #include "core/log.h"
+#include "events/events.h"
 
 enum dialer_placed campaign_place(void *ctx, const struct dialer_call *call, char *id, size_t idlen)
 {
@@ -24,4 +25,10 @@ enum dialer_placed campaign_place(void *ctx, const struct dialer_call *call, cha
              call->number, status, err[0] ? err : "out of memory");
     /* 503 draining, 409 no number free for "auto", 500 out of memory: not the callee's fault */
     return status == 503 || status == 409 || status == 500 ? DIALER_LATER : DIALER_FAILED;
+}
+
+void campaign_completed(void *ctx, int64_t campaign_id, const char *account, json_t *campaign)
+{
+    (void)ctx, (void)campaign_id;
+    events_emit(account, "campaign.completed", campaign);
 }

@@ -537,16 +537,18 @@ static int run(struct vcsd *d)
                            .call_get = api_call_get, .call_hangup = api_call_hangup,
                            .trunks = d->trunks, .gateways = engine_gateways(d->engine),
                            .limits = engine_limits(d->engine), .script_exists = api_script_exists,
-                           .billing = d->billing, .regions = d->regions };
+                           .billing = d->billing, .regions = d->regions,
+                           .max_per_callee_day = cfg->max_per_callee_day,
+                           .max_per_callee_week = cfg->max_per_callee_week };
     d->api = api_start(d->base, cfg->http_host, cfg->http_port, d->store, &ops, err, sizeof err);
     if (!d->api) {
         log_error("api: %s", err);
         return 1;
     }
-    /* No webhooks yet (SPEC 10): campaign.completed is only logged by the dialer. */
     struct dialer_config dc = { .max_per_callee_day = cfg->max_per_callee_day,
                                 .max_per_callee_week = cfg->max_per_callee_week,
-                                .place = campaign_place, .ctx = d->engine };
+                                .place = campaign_place, .completed = campaign_completed,
+                                .ctx = d->engine };
     snprintf(dc.db_path, sizeof dc.db_path, "%s/vcs.db", cfg->data_dir);
     d->dialer = dialer_create(&dc, err, sizeof err);
     if (!d->dialer || dialer_start(d->dialer, err, sizeof err) != 0) {

@@ -8,6 +8,8 @@ A. max_concurrent 3, cps 2, ten answering callees, one busy (retry on busy after
    2 INVITEs in any second (50 ms allowed for transit); the DNC number never called; the busy
    one called once and pending its retry; progress, results (JSON and CSV) and the CDR rows
    (campaign_id) agree.
+A'. POST /v1/calls refuses the DNC number (403 dnc) and a third call to a number answered
+   twice today (403 frequency_cap), neither reaching the carrier.
 B. pause stops new calls, resume goes on, cancel stops for good.
 C. a window closed today (UTC): no call.
 D. kill -9 while two answered calls are up, restart: the campaign goes on, the two answered
@@ -154,6 +156,20 @@ def run(t):
                 "results row %s matches its CDR %s" % (r, cdr))
     busy = [r for r in res if r["number"] == "+8613800000909"][0]
     T.check_eq((busy["attempts"], busy["result"]), ("1", "busy"), "the busy callee awaiting its retry")
+
+    # A'. POST /v1/calls obeys the same DNC lists and caps (2 answered a day by default).
+    call = {"from": "+861012340000", "script": "quick", "vars": {"hold_ms": 200}}
+    st, err = v.api("POST", "/v1/calls", dict(call, to="+8613800000505"))
+    T.check_eq((st, err.get("error", {}).get("code")), (403, "dnc"), "calling a DNC number (%s)" % err)
+    st, made = v.api("POST", "/v1/calls", dict(call, to=good[0]))
+    T.check_eq(st, 201, "a second call to %s today (%s)" % (good[0], made))
+    T.wait_until(lambda: (lambda rs: rs and rs[0]["end_time"] and rs[0]["answer_time"])(
+        v.cdrs("call_id = ?", (made["id"],))), 15, "the second call answered and ended")
+    st, err = v.api("POST", "/v1/calls", dict(call, to=good[0]))
+    T.check_eq((st, err.get("error", {}).get("code")), (403, "frequency_cap"),
+               "a third call to %s today (%s)" % (good[0], err))
+    T.check_eq(len(invites(uas, {"+8613800000505"})), 0, "DNC number called by POST /v1/calls")
+    T.check_eq(len(invites(uas, {good[0]})), 2, "calls to %s at the carrier" % good[0])
 
     # B. pause, resume, cancel.
     numbers_b = ["+86139000%05d" % (10 * i + 4) for i in range(6)]

@@ -5,7 +5,8 @@ order approval reaches a receiver that fails twice and then succeeds, with vcsd 
 between the attempts: it is delivered, sent once more at most, every attempt carries a valid
 X-VCS-Signature over TIMESTAMP.BODY and the same delivery id, and the deliveries list says
 delivered after 3 attempts; a real call of the account produces call.completed (the CDR row)
-and recording.ready; a receiver that does not answer within 10 s is a failed attempt, retried;
+and recording.ready; a campaign of the account that completes produces campaign.completed
+with its counts; a receiver that does not answer within 10 s is a failed attempt, retried;
 another account sees none of it; DELETE unsubscribes."""
 
 import hashlib
@@ -153,6 +154,24 @@ def run(t):
     T.check_eq((ready["call_id"], ready["path"]), (row["call_id"], row["recording"]),
                "recording.ready data")
     T.check(ready["duration_ms"] > 0, "recording duration: %s" % ready)
+
+    # A campaign whose only callee went on the DNC list after upload completes at once:
+    # campaign.completed with the campaign and its final counts.
+    camp = v.api_ok("POST", "/v1/campaigns", {
+        "name": "hooked", "script": "rec", "caller_id": "auto", "max_concurrent": 1, "cps": 1,
+        "window": {"tz": "UTC", "days": "sun-sat", "start": "00:00", "end": "24:00"},
+        "retry": {"on": [], "max_attempts": 1, "interval_s": 60}}, shop, 201)
+    st, up = v.api("POST", "/v1/campaigns/%d/callees" % camp["id"], "number\n+8613800000505\n",
+                   token=shop, headers={"Content-Type": "text/csv"})
+    T.check_eq((st, up["accepted"]), (200, 1), "the campaign's callee (%s)" % up)
+    v.api_ok("POST", "/v1/dnc", {"numbers": ["+8613800000505"]}, shop)
+    v.api_ok("POST", "/v1/campaigns/%d/start" % camp["id"], None, shop)
+    fin = check_signed(rx.wait("/all?k=1", "campaign.completed", 1, 15, "campaign.completed")[0],
+                       every["secret"])["data"]
+    T.check_eq((fin["id"], fin["name"], fin["state"], fin["account"], fin["progress"]["total"],
+                fin["progress"]["skipped_dnc"], fin["progress"]["attempts"]),
+               (camp["id"], "hooked", "completed", "shop", 1, 1, 0),
+               "campaign.completed carries the campaign and its counts")
 
     # Once more at most: after another restart and a later event, the old delivery is not
     # sent again (deliveries go out oldest first, so it would have come before this one).

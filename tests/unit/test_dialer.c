@@ -109,9 +109,14 @@ static enum dialer_placed fake_place(void *ctx, const struct dialer_call *call, 
     return DIALER_PLACED;
 }
 
-static void on_completed(void *ctx, int64_t id, const char *account)
+static void on_completed(void *ctx, int64_t id, const char *account, json_t *campaign)
 {
-    (void)id, (void)account;
+    (void)account;
+    /* the final counts go with the event */
+    assert_int_equal(json_integer_value(json_object_get(campaign, "id")), id);
+    assert_string_equal(json_string_value(json_object_get(campaign, "state")), "completed");
+    assert_non_null(json_object_get(json_object_get(campaign, "progress"), "total"));
+    json_decref(campaign);
     ((struct fx *)ctx)->completed++;
 }
 

@@ -1,0 +1,46 @@
+/* Do-not-call and frequency caps (see compliance.h). */
+#include "campaign/compliance.h"
+
+#include "core/clock.h"
+#include "core/log.h"
+
+#define DAY_MS INT64_C(86400000)
+
+static int64_t count(sqlite3 *db, const char *sql, const char *a, const char *b, const char *c)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        log_error("compliance: %s", sqlite3_errmsg(db));
+        return 0;
+    }
+    sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+    if (c)
+        sqlite3_bind_text(st, 3, c, -1, SQLITE_STATIC);
+    int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    return n;
+}
+
+static int64_t answered_since(sqlite3 *db, const char *account, const char *number, int64_t since)
+{
+    char t[ISO8601_LEN];
+    iso8601_ms(since, t);
+    return count(db, "SELECT count(*) FROM cdr WHERE account = ?1 AND to_number = ?2"
+                     " AND direction = 'outbound' AND answer_time IS NOT NULL AND answer_time >= ?3",
+                 account, number, t);
+}
+
+enum compliance compliance_check(sqlite3 *db, const char *account, const char *number,
+                                 int day_cap, int week_cap, int64_t now)
+{
+    if (count(db, "SELECT count(*) FROM dnc WHERE number = ?2 AND account IN (?1, '')", account,
+              number, NULL) > 0)
+        return COMPLIANCE_DNC;
+    int64_t day = now / DAY_MS * DAY_MS;
+    int64_t weekday = (now / DAY_MS + 3) % 7; /* 1970-01-01 was a Thursday: 0 = Monday */
+    if ((day_cap > 0 && answered_since(db, account, number, day) >= day_cap) ||
+        (week_cap > 0 && answered_since(db, account, number, day - weekday * DAY_MS) >= week_cap))
+        return COMPLIANCE_CAP;
+    return COMPLIANCE_OK;
+}

@@ -51,7 +51,9 @@ int call_sdp(const struct call *c, char *buf, size_t cap)
 {
     struct sdp_media m = c->remote;
     if (!c->have_remote) { /* offerless INVITE, or an outbound leg: we offer */
-        m.codec_pt = c->offer_pt;
+        m.codec_pt = c->offer_pts[0];
+        m.n_offer = c->n_offer;
+        memcpy(m.offer_pts, c->offer_pts, sizeof m.offer_pts);
         m.dtmf_pt = 101;
     }
     return sdp_write(buf, cap, svc_of(c)->media_ip, c->rtp.port, c->sdp_id, c->sdp_version, &m,
@@ -553,7 +555,8 @@ struct call *call_new(struct worker *w, uint64_t leg_id)
     c->w = w;
     c->co_ref = c->obj_ref = c->vars_ref = c->on_hangup_ref = LUA_NOREF;
     c->our_dir = SDP_SENDRECV;
-    c->offer_pt = SDP_PT_PCMU;
+    c->n_offer = 1;
+    c->offer_pts[0] = SDP_PT_PCMU;
     c->mem.limit = svc->sandbox.max_memory;
     c->callrec_wanted = svc->cfg->record_all_calls;
     engine_call_id(worker_engine(w), leg_id, c->id, sizeof c->id);

@@ -74,7 +74,8 @@ struct call {
     bool outbound;    /* placed by us (outleg.h) */
     struct outleg_request *out; /* an outbound leg's request: its script and vars */
     struct event *ring_timer;   /* an outbound leg rings at most this long */
-    int offer_pt;               /* the codec we offer when we make the offer (PCMU) */
+    int n_offer;                /* the codecs we offer, in order, when we make the offer */
+    int offer_pts[SDP_MAX_CODECS]; /* (PCMU alone, or a gateway's codecs) */
     bool billed;                /* a gateway leg admitted by outleg_billing_admit */
 
     /* call:dial (method_dial.c) and the bridge (bridge.c); both legs live on this worker */

@@ -362,6 +362,32 @@ void call_media_tick(struct call *c, uint64_t now_us)
 
 /* ---- ending ------------------------------------------------------------------------------- */
 
+/* The Reason header of a leg we hang up (SPEC 5.5: the cause mapped to Q.850). */
+static void q850_reason(char *buf, size_t cap, const char *cause)
+{
+    static const struct {
+        const char *cause;
+        int q850;
+        const char *text;
+    } map[] = {
+        { "no_answer", 19, "No answer from user" },
+        { "busy", 17, "User busy" },
+        { "over_limit", 34, "No circuit/channel available" },
+        { "media_timeout", 102, "Recovery on timer expiry" },
+        { "session_timeout", 102, "Recovery on timer expiry" },
+        { "failed", 41, "Temporary failure" },
+        { "script_error", 41, "Temporary failure" },
+    };
+    int q850 = 16;
+    const char *text = "Normal call clearing";
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(cause, map[i].cause) == 0) {
+            q850 = map[i].q850;
+            text = map[i].text;
+        }
+    snprintf(buf, cap, "Q.850;cause=%d;text=\"%s\"", q850, text);
+}
+
 void call_end(struct call *c, int sip_code, const char *cause, const char *by)
 {
     call_end_because(c, sip_code, cause, by, cause);
@@ -386,12 +412,13 @@ void call_end_because(struct call *c, int sip_code, const char *cause, const cha
         outleg_billing_ended(c);
     if (!c->sip_gone && !c->peer_gone && c->outbound) {
         char reason[96];
-        snprintf(reason, sizeof reason, "Q.850;cause=%d;text=\"%s\"",
-                 strcmp(cause, "no_answer") == 0 ? 19 : 16, reason_text);
+        q850_reason(reason, sizeof reason, cause);
         sip_hangup_outbound(sip, c->leg_id, reason);
     } else if (!c->sip_gone && !c->peer_gone) {
         if (c->state == CALL_UP || c->state == CALL_ANSWERING) {
-            sip_bye(sip, c->leg_id);
+            char reason[96];
+            q850_reason(reason, sizeof reason, cause);
+            sip_bye(sip, c->leg_id, reason);
         } else {
             int code = sip_code >= 300 ? sip_code : 480;
             char reason[96];

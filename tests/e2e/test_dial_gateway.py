@@ -9,6 +9,7 @@
   Reason: Q.850;cause=16."""
 
 import os
+import re
 import sys
 
 sys.dont_write_bytecode = True  # keep the source tree clean (read-only in distcheck)
@@ -57,6 +58,10 @@ def run(t):
     uas.wait_log(r"SENTBYE", 15, "the callee's BYE")
     uac.wait_bye(15)
     uas.wait_ok(what="carrier")
+    bye = [text for _, method, text in uac.requests if method == "BYE"]
+    reason = re.search(r"^Reason: *(.*?)\r$", bye[0], re.M | re.I) if bye else None
+    T.check(reason and reason.group(1) == 'Q.850;cause=16;text="Normal call clearing"',
+            "the caller's BYE names the cause: %r" % (reason.group(1) if reason else bye))
     by_carrier = tones_heard(carrier_peer, 8, [440, 1000])
     by_caller = tones_heard(caller_peer, 0, [440, 1000])
     T.check(by_carrier[440] >= 50, "the carrier heard the caller's 440 Hz as A-law: %s (pts %s)"

@@ -251,7 +251,9 @@ static void fill_frame(struct call *c, uint8_t *frame)
                 c->play.pos = 0;
             }
         }
-        if (c->play.index >= c->play.n) {
+        if (c->play.index >= c->play.n && c->play.loop) {
+            c->play.index = 0;
+        } else if (c->play.index >= c->play.n) {
             call_playlist_clear(c);
             call_wait_notify(c, WAIT_EV_PLAYED);
         }

@@ -6,7 +6,10 @@
   then uses: the caller (PCMU) and the carrier (PCMA) each hear the other's tone, transcoded,
   checked by frequency.
 - the callee hangs up: the caller's BYE (sent when the script ends after dial) carries
-  Reason: Q.850;cause=16."""
+  Reason: Q.850;cause=16.
+- ringback = a prompt name: the caller hears that prompt (1300 Hz, 0.3 s of tone in 0.44 s),
+  looped, while the callee rings (2 s, then the timeout CANCELs it): more 1300 Hz frames than
+  one playing of the prompt holds."""
 
 import os
 import re
@@ -17,23 +20,26 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vcstest as T  # noqa: E402
 
 DIALPLANS = {
-    "routes": T.routes_lua(("^7\\d+$", "bridge")),
+    "routes": T.routes_lua(("^[78]\\d+$", "bridge")),
     "bridge": """return function(call)
-  local r = call:dial("gw:carrier/" .. call.to, { timeout = 20000 })
+  local gw, opts = "carrier", { timeout = 20000 }
+  if call.to:sub(1, 1) == "8" then gw, opts.ringback, opts.timeout = "ringer", "ring", 2000 end
+  local r = call:dial("gw:" .. gw .. "/" .. call.to, opts)
   call:set("dial_status", r.status)
 end
 """,
 }
 
 
-def config(port):
+def config(port, ring_port):
     return """return {
   trunks = { { name = "pbx", account = "admin", allow = { "127.0.0.0/8" } } },
   gateways = {
     { name = "carrier", address = "127.0.0.1:%d", codecs = { "PCMU", "PCMA" },
       options_interval_s = 0, inbound = false },
+    { name = "ringer", address = "127.0.0.1:%d", options_interval_s = 0, inbound = false },
 } }
-""" % port
+""" % (port, ring_port)
 
 
 def tones_heard(peer, pt, freqs):
@@ -42,11 +48,24 @@ def tones_heard(peer, pt, freqs):
     return {f: labels.count(f) for f in freqs}
 
 
+def ringback_prompt(t, v, uas):
+    caller_peer = t.rtp_peer()
+    uac = t.uac(v, "8100", caller_peer.port)
+    uac.invite(timeout=15, expect=None)
+    uas.wait_ok(what="carrier (ringing)")
+    heard = tones_heard(caller_peer, 0, [1300, 1000])
+    T.check(heard[1300] >= 30, "the caller heard the ringback prompt looped: %s" % heard)
+    a = v.wait_cdr(uac.call_id)
+    T.check_eq(a["vars"].get("dial_status"), "no_answer", "dial's result (%s)" % a["vars"])
+
+
 def run(t):
     carrier_peer = t.rtp_peer()
     uas = t.sipp_uas("uas_carrier", keys={"rtp_port": carrier_peer.port},
                      tmpl={"codec": "PCMA", "pt": 8, "hangup_ms": 4000}, timeout=40).start()
-    v = t.vcsd(dialplans=DIALPLANS, config=config(uas.port))
+    ring = t.sipp_uas("uas_ring", timeout=30).start()
+    v = t.vcsd(dialplans=DIALPLANS, config=config(uas.port, ring.port),
+               sounds={"ring.wav": T.tone_prompt(1300)})
     caller_peer = t.rtp_peer()
     uac = t.uac(v, "7100", caller_peer.port)
     uac.invite(timeout=15)
@@ -70,6 +89,7 @@ def run(t):
             % by_caller)
     a = v.wait_cdr(uac.call_id)
     T.check_eq(a["vars"].get("dial_status"), "answered", "dial's result (%s)" % a["vars"])
+    ringback_prompt(t, v, ring)
 
 
 if __name__ == "__main__":

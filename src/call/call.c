@@ -51,7 +51,9 @@ int call_sdp(const struct call *c, char *buf, size_t cap)
 {
     struct sdp_media m = c->remote;
     if (!c->have_remote) { /* offerless INVITE, or an outbound leg: we offer */
-        m.codec_pt = c->offer_pt;
+        m.codec_pt = c->offer_pts[0];
+        m.n_offer = c->n_offer;
+        memcpy(m.offer_pts, c->offer_pts, sizeof m.offer_pts);
         m.dtmf_pt = 101;
     }
     return sdp_write(buf, cap, svc_of(c)->media_ip, c->rtp.port, c->sdp_id, c->sdp_version, &m,
@@ -249,7 +251,9 @@ static void fill_frame(struct call *c, uint8_t *frame)
                 c->play.pos = 0;
             }
         }
-        if (c->play.index >= c->play.n) {
+        if (c->play.index >= c->play.n && c->play.loop) {
+            c->play.index = 0;
+        } else if (c->play.index >= c->play.n) {
             call_playlist_clear(c);
             call_wait_notify(c, WAIT_EV_PLAYED);
         }
@@ -360,6 +364,32 @@ void call_media_tick(struct call *c, uint64_t now_us)
 
 /* ---- ending ------------------------------------------------------------------------------- */
 
+/* The Reason header of a leg we hang up (SPEC 5.5: the cause mapped to Q.850). */
+static void q850_reason(char *buf, size_t cap, const char *cause)
+{
+    static const struct {
+        const char *cause;
+        int q850;
+        const char *text;
+    } map[] = {
+        { "no_answer", 19, "No answer from user" },
+        { "busy", 17, "User busy" },
+        { "over_limit", 34, "No circuit/channel available" },
+        { "media_timeout", 102, "Recovery on timer expiry" },
+        { "session_timeout", 102, "Recovery on timer expiry" },
+        { "failed", 41, "Temporary failure" },
+        { "script_error", 41, "Temporary failure" },
+    };
+    int q850 = 16;
+    const char *text = "Normal call clearing";
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(cause, map[i].cause) == 0) {
+            q850 = map[i].q850;
+            text = map[i].text;
+        }
+    snprintf(buf, cap, "Q.850;cause=%d;text=\"%s\"", q850, text);
+}
+
 void call_end(struct call *c, int sip_code, const char *cause, const char *by)
 {
     call_end_because(c, sip_code, cause, by, cause);
@@ -384,12 +414,13 @@ void call_end_because(struct call *c, int sip_code, const char *cause, const cha
         outleg_billing_ended(c);
     if (!c->sip_gone && !c->peer_gone && c->outbound) {
         char reason[96];
-        snprintf(reason, sizeof reason, "Q.850;cause=%d;text=\"%s\"",
-                 strcmp(cause, "no_answer") == 0 ? 19 : 16, reason_text);
+        q850_reason(reason, sizeof reason, cause);
         sip_hangup_outbound(sip, c->leg_id, reason);
     } else if (!c->sip_gone && !c->peer_gone) {
         if (c->state == CALL_UP || c->state == CALL_ANSWERING) {
-            sip_bye(sip, c->leg_id);
+            char reason[96];
+            q850_reason(reason, sizeof reason, cause);
+            sip_bye(sip, c->leg_id, reason);
         } else {
             int code = sip_code >= 300 ? sip_code : 480;
             char reason[96];
@@ -553,7 +584,8 @@ struct call *call_new(struct worker *w, uint64_t leg_id)
     c->w = w;
     c->co_ref = c->obj_ref = c->vars_ref = c->on_hangup_ref = LUA_NOREF;
     c->our_dir = SDP_SENDRECV;
-    c->offer_pt = SDP_PT_PCMU;
+    c->n_offer = 1;
+    c->offer_pts[0] = SDP_PT_PCMU;
     c->mem.limit = svc->sandbox.max_memory;
     c->callrec_wanted = svc->cfg->record_all_calls;
     engine_call_id(worker_engine(w), leg_id, c->id, sizeof c->id);

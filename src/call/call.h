@@ -54,6 +54,7 @@ struct playlist {
     size_t pos;
     int loading;  /* prompts the loader has still to deliver */
     bool started; /* all loaded: the tick plays them */
+    bool loop;    /* a ringback: starts over at its end until cleared, never reported played */
 };
 
 /* Received 20 ms frames (G.711 bytes) waiting for the tick: the echo plays them back, a
@@ -74,7 +75,8 @@ struct call {
     bool outbound;    /* placed by us (outleg.h) */
     struct outleg_request *out; /* an outbound leg's request: its script and vars */
     struct event *ring_timer;   /* an outbound leg rings at most this long */
-    int offer_pt;               /* the codec we offer when we make the offer (PCMU) */
+    int n_offer;                /* the codecs we offer, in order, when we make the offer */
+    int offer_pts[SDP_MAX_CODECS]; /* (PCMU alone, or a gateway's codecs) */
     bool billed;                /* a gateway leg admitted by outleg_billing_admit */
 
     /* call:dial (method_dial.c) and the bridge (bridge.c); both legs live on this worker */
@@ -224,6 +226,9 @@ void call_media_tick(struct call *c, uint64_t now_us);
 
 void call_playlist_clear(struct call *c);
 void call_tone_stop(struct call *c);
+/* Plays the prompt name over and over (a ringback) until the playlist is cleared; loads it in
+ * the background if needed, for the wait that follows. -1 if it cannot be asked for. */
+int call_play_loop(struct call *c, const char *name);
 
 /* Script side (call_lua.c). */
 /* Creates the handler's coroutine; it first runs at the worker's next flush. */

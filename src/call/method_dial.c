@@ -155,6 +155,7 @@ static void dial_over(struct call *a)
 {
     a->dial->done = true;
     call_tone_stop(a);
+    call_playlist_clear(a);
     call_wait_notify(a, WAIT_EV_PEER);
 }
 
@@ -228,11 +229,17 @@ void call_dial_screened(struct call *b, bool accepted)
     }
 }
 
-static void start_ringback(struct call *a)
+/* ringback = "tone" or a prompt name (played looped) while the callee rings. */
+static void start_ringback(struct call *a, const char *ringback)
 {
     struct tone_spec spec;
     char err[64];
     call_progress_now(a);
+    if (strcmp(ringback, "tone") != 0) {
+        if (call_play_loop(a, ringback) != 0)
+            log_warn("call %s: ringback prompt '%s' cannot be loaded now", a->id, ringback);
+        return;
+    }
     if (a->tone || tone_parse("ringback", &spec, err, sizeof err) != 0 ||
         !(a->tone = malloc(sizeof *a->tone)))
         return;
@@ -411,8 +418,8 @@ static int m_dial(lua_State *L)
         return luaL_error(L, "call:dial(): timeout: ms of ringing, 1 to %d", OUTLEG_TIMEOUT_MS_MAX);
     if (max_duration < 0 || max_duration > MAX_DURATION_MS_MAX)
         return luaL_error(L, "call:dial(): max_duration: ms, at most 24 h");
-    if (strcmp(ringback, "relay") != 0 && strcmp(ringback, "tone") != 0)
-        return luaL_error(L, "call:dial(): ringback: \"relay\" or \"tone\"");
+    if (!ringback[0])
+        return luaL_error(L, "call:dial(): ringback: \"relay\", \"tone\" or a prompt name");
     if (strlen(cid) >= FROM_MAX)
         return luaL_error(L, "call:dial(): caller_id: a number of the account");
     check_targets(L, a, cid);
@@ -451,7 +458,7 @@ static int m_dial(lua_State *L)
     if (!place_more(a)) /* every attempt refused at once (limits, no gateway up) */
         return dial_results(L, a);
     if (!d->relay)
-        start_ringback(a);
+        start_ringback(a, ringback);
     return call_wait_yield(L, a, &dial_wait);
 }
 

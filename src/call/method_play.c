@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "call/call_method.h"
+#include "core/log.h"
 #include "media/dtmf.h"
 #include "media/prompt_cache.h"
 #include "media/say.h"
@@ -80,10 +81,16 @@ static void prompt_arrived(void *arg, const struct prompt *p, const char *err)
 void call_prompt_loaded(struct call *c, uint32_t generation, int slot, const struct prompt *p,
                         const char *err)
 {
-    if (c->ended || generation != call_wait_generation(c) || !call_waiting(c, &play_wait) ||
-        slot < 0 || slot >= c->play.n || c->play.items[slot]) {
+    if (c->ended || generation != call_wait_generation(c) ||
+        !(c->play.loop || call_waiting(c, &play_wait)) || slot < 0 || slot >= c->play.n ||
+        c->play.items[slot]) {
         if (p)
             prompt_unref(p); /* for a wait that is over: never played */
+        return;
+    }
+    if (!p && c->play.loop) { /* a ringback: the caller hears silence, the dial goes on */
+        log_warn("call %s: ringback: %s", c->id, err ? err : "prompt failed to load");
+        call_playlist_clear(c);
         return;
     }
     if (!p) {
@@ -104,14 +111,14 @@ static struct prompt_request *new_request(struct call *c, int slot)
     return req;
 }
 
-/* Starts what is already cached and asks the loader for the rest; then waits. */
-static int play_names_list(lua_State *L, struct call *c, const char **names, int n)
+/* Starts what is already cached and asks the loader for the rest, for the wait that follows.
+ * Returns -1, or the index of the name that cannot be loaded (the playlist is then empty). */
+static int start_playlist(struct call *c, const char **names, int n, bool loop)
 {
-    if (c->state == CALL_INCOMING)
-        call_answer_now(c); /* like Playback() elsewhere: playing to a ringing call answers it */
     call_playlist_clear(c);
     call_tone_stop(c);
     c->play.n = n;
+    c->play.loop = loop;
     struct prompt_cache *cache = call_svc(c)->prompts;
     for (int i = 0; i < n; i++)
         if (!(c->play.items[i] = prompt_cache_get(cache, names[i])))
@@ -123,10 +130,25 @@ static int play_names_list(lua_State *L, struct call *c, const char **names, int
         if (!req || prompt_cache_load(cache, names[i], prompt_arrived, req) != 0) {
             free(req);
             call_playlist_clear(c);
-            return luaL_error(L, "call:play(): cannot load '%s' now", names[i]);
+            return i;
         }
     }
     c->play.started = c->play.loading == 0;
+    return -1;
+}
+
+int call_play_loop(struct call *c, const char *name)
+{
+    return start_playlist(c, &name, 1, true) < 0 ? 0 : -1;
+}
+
+static int play_names_list(lua_State *L, struct call *c, const char **names, int n)
+{
+    if (c->state == CALL_INCOMING)
+        call_answer_now(c); /* like Playback() elsewhere: playing to a ringing call answers it */
+    int bad = start_playlist(c, names, n, false);
+    if (bad >= 0)
+        return luaL_error(L, "call:play(): cannot load '%s' now", names[bad]);
     return call_wait_yield(L, c, &play_wait);
 }
 

@@ -290,8 +290,10 @@ static bool through_gateway(struct call *c, struct sip_credentials *cred)
                      g->transport == SIP_TRANSPORT_TCP ? ";transport=tcp" : "");
             free(c->to_uri);
             c->to_uri = strdup(uri);
-            if (g->n_codecs > 0)
-                c->offer_pt = g->codecs[0];
+            if (g->n_codecs > 0) {
+                c->n_offer = g->n_codecs < SDP_MAX_CODECS ? g->n_codecs : SDP_MAX_CODECS;
+                memcpy(c->offer_pts, g->codecs, (size_t)c->n_offer * sizeof c->offer_pts[0]);
+            }
             if (g->username[0]) {
                 cred->username = g->username;
                 cred->password = g->password;

@@ -487,6 +487,11 @@ enum sdp_direction sdp_answer_direction(enum sdp_direction offered)
     return SDP_INACTIVE;
 }
 
+static const char *codec_name(int pt)
+{
+    return pt == SDP_PT_PCMU ? "PCMU" : pt == SDP_PT_PCMA ? "PCMA" : NULL;
+}
+
 static const char *direction_name(enum sdp_direction dir)
 {
     switch (dir) {
@@ -553,13 +558,23 @@ int sdp_write(char *buf, size_t buflen, const char *local_ip, uint16_t port, uin
         ipver = "IP6";
     else
         return -1;
-    const char *codec;
-    if (m->codec_pt == SDP_PT_PCMU)
-        codec = "PCMU";
-    else if (m->codec_pt == SDP_PT_PCMA)
-        codec = "PCMA";
-    else
-        return -1;
+    bool answer = m->n_streams > 0;
+    /* An answer names the one codec chosen; our offer lists the configured ones in order. */
+    const int *pts = &m->codec_pt;
+    int n_pts = 1;
+    if (!answer && m->n_offer > 0) {
+        if (m->n_offer > SDP_MAX_CODECS)
+            return -1;
+        pts = m->offer_pts;
+        n_pts = m->n_offer;
+    }
+    for (int i = 0; i < n_pts; i++) {
+        if (codec_name(pts[i]) == NULL)
+            return -1;
+        for (int j = 0; j < i; j++)
+            if (pts[j] == pts[i])
+                return -1;
+    }
     bool dtmf = m->dtmf_pt >= 0;
     if (dtmf && (m->dtmf_pt < PT_DYNAMIC_MIN || m->dtmf_pt > PT_MAX))
         return -1;
@@ -567,7 +582,6 @@ int sdp_write(char *buf, size_t buflen, const char *local_ip, uint16_t port, uin
     if (dirname == NULL)
         return -1;
 
-    bool answer = m->n_streams > 0;
     if (answer && (m->n_streams > SDP_MAX_STREAMS || m->audio_index < 0 ||
                    m->audio_index >= m->n_streams))
         return -1;
@@ -586,19 +600,20 @@ int sdp_write(char *buf, size_t buflen, const char *local_ip, uint16_t port, uin
     /* RFC 3264 section 6: as many m= lines as offered, in order, port 0 on the refused ones. */
     for (int i = 0; answer && i < m->audio_index; i++)
         ok = ok && refuse(buf, buflen, &off, &m->streams[i]);
+    ok = ok && append(buf, buflen, &off, "m=audio %u RTP/AVP", (unsigned)port);
+    for (int i = 0; i < n_pts; i++)
+        ok = ok && append(buf, buflen, &off, " %d", pts[i]);
+    if (dtmf)
+        ok = ok && append(buf, buflen, &off, " %d", m->dtmf_pt);
+    ok = ok && append(buf, buflen, &off, "\r\n");
+    for (int i = 0; i < n_pts; i++)
+        ok = ok && append(buf, buflen, &off, "a=rtpmap:%d %s/8000\r\n", pts[i],
+                          codec_name(pts[i]));
     if (dtmf)
         ok = ok && append(buf, buflen, &off,
-                          "m=audio %u RTP/AVP %d %d\r\n"
-                          "a=rtpmap:%d %s/8000\r\n"
                           "a=rtpmap:%d telephone-event/8000\r\n"
                           "a=fmtp:%d 0-16\r\n",
-                          (unsigned)port, m->codec_pt, m->dtmf_pt, m->codec_pt, codec, m->dtmf_pt,
-                          m->dtmf_pt);
-    else
-        ok = ok && append(buf, buflen, &off,
-                          "m=audio %u RTP/AVP %d\r\n"
-                          "a=rtpmap:%d %s/8000\r\n",
-                          (unsigned)port, m->codec_pt, m->codec_pt, codec);
+                          m->dtmf_pt, m->dtmf_pt);
     ok = ok && append(buf, buflen, &off, "a=ptime:%d\r\na=%s\r\n", PTIME_DEFAULT, dirname);
     for (int i = m->audio_index + 1; answer && i < m->n_streams; i++)
         ok = ok && refuse(buf, buflen, &off, &m->streams[i]);

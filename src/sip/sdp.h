@@ -16,6 +16,9 @@ enum sdp_direction { SDP_SENDRECV = 0, SDP_SENDONLY, SDP_RECVONLY, SDP_INACTIVE 
 #define SDP_PT_PCMU 0
 #define SDP_PT_PCMA 8
 
+/* At most this many codecs in our offer (G.711 has two; room for the gateway list's bound). */
+#define SDP_MAX_CODECS 4
+
 /* At most this many m= lines in an offer (audio, video, text, data, BFCP and a spare). */
 #define SDP_MAX_STREAMS 8
 
@@ -31,6 +34,8 @@ struct sdp_media {
     int family;               /* AF_INET or AF_INET6 */
     uint16_t port;            /* 1..65535 (odd ports are legal, if unusual) */
     int codec_pt;             /* SDP_PT_PCMU or SDP_PT_PCMA: the first of the peer's list we support */
+    int n_offer;              /* our offer only: codecs offered in this order (0: codec_pt alone) */
+    int offer_pts[SDP_MAX_CODECS];
     int dtmf_pt;              /* telephone-event/8000 payload type offered, or -1 */
     int ptime;                /* ms, 10..120, multiple of 10; 20 when absent */
     enum sdp_direction dir;   /* as offered; c=0.0.0.0 counts as sendonly (RFC 2543 hold) */
@@ -54,7 +59,8 @@ int sdp_negotiate(const char *sdp, size_t len, struct sdp_media *out, char *err,
 enum sdp_direction sdp_answer_direction(enum sdp_direction offered);
 
 /* Writes our SDP (offer or answer) into buf: the audio stream on local_ip:port with the codec
- * chosen in m (and m->dtmf_pt when >= 0), ptime 20, direction dir; when m answers an offer
+ * chosen in m, or in an offer every codec of m->offer_pts in order when m->n_offer > 0 (each
+ * PCMU or PCMA, at most once), and m->dtmf_pt when >= 0; ptime 20, direction dir; when m answers an offer
  * (m->n_streams > 0), every other offered m= line is refused with port 0 in its place.
  * sess_version must grow each time our SDP changes (RFC 3264 section 8). Returns the length,
  * or -1 if buf is too small or m is inconsistent. */

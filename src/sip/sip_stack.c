@@ -767,7 +767,7 @@ static void run_command(struct sip_stack *s, struct sip_cmd *cmd)
         return; /* the leg ended meanwhile: nothing to do */
     if (cmd->type == CMD_BYE) {
         leg->bye_sent = true;
-        nua_bye(leg->nh, TAG_END());
+        nua_bye(leg->nh, TAG_IF(cmd->reason, SIPTAG_REASON_STR(cmd->reason)), TAG_END());
         return;
     }
     if (cmd->type == CMD_HANGUP_OUT) {
@@ -848,16 +848,6 @@ void sip_stack_auth_stats(struct sip_stack *s, struct sip_auth_stats *out)
     sip_auth_get_stats(s->auth, out);
 }
 
-void sip_bye(struct sip_stack *s, uint64_t leg_id)
-{
-    struct sip_cmd *cmd = calloc(1, sizeof *cmd);
-    if (!cmd)
-        return;
-    cmd->type = CMD_BYE;
-    cmd->leg_id = leg_id;
-    post(s, cmd);
-}
-
 static struct sip_cmd *cmd_new(enum sip_cmd_type type, uint64_t leg_id)
 {
     struct sip_cmd *cmd = calloc(1, sizeof *cmd);
@@ -866,6 +856,21 @@ static struct sip_cmd *cmd_new(enum sip_cmd_type type, uint64_t leg_id)
         cmd->leg_id = leg_id;
     }
     return cmd;
+}
+
+static void post_hangup(struct sip_stack *s, enum sip_cmd_type type, uint64_t leg_id,
+                        const char *reason)
+{
+    struct sip_cmd *cmd = cmd_new(type, leg_id);
+    if (!cmd)
+        return;
+    cmd->reason = dup_or_null(reason);
+    post(s, cmd);
+}
+
+void sip_bye(struct sip_stack *s, uint64_t leg_id, const char *reason)
+{
+    post_hangup(s, CMD_BYE, leg_id, reason);
 }
 
 void sip_invite(struct sip_stack *s, uint64_t leg_id, const char *request_uri,
@@ -897,11 +902,7 @@ void sip_info(struct sip_stack *s, uint64_t leg_id, const char *content_type, co
 
 void sip_hangup_outbound(struct sip_stack *s, uint64_t leg_id, const char *reason)
 {
-    struct sip_cmd *cmd = cmd_new(CMD_HANGUP_OUT, leg_id);
-    if (!cmd)
-        return;
-    cmd->reason = dup_or_null(reason);
-    post(s, cmd);
+    post_hangup(s, CMD_HANGUP_OUT, leg_id, reason);
 }
 
 /* ---- thread ------------------------------------------------------------------------------- */

@@ -100,8 +100,8 @@ void sip_stack_stop(struct sip_stack *s);
  * sdp: body to send (copied) or NULL. reason: Reason header value or NULL. */
 void sip_respond(struct sip_stack *s, uint64_t leg_id, int status, const char *sdp,
                  const char *reason);
-/* Any thread. Ends an answered leg with BYE. */
-void sip_bye(struct sip_stack *s, uint64_t leg_id);
+/* Any thread. Ends an answered leg with BYE. reason: Reason header value (copied) or NULL. */
+void sip_bye(struct sip_stack *s, uint64_t leg_id, const char *reason);
 
 /* Any thread. Places an outbound leg named leg_id (chosen by the call layer; its events go
  * to the sink like an inbound leg's): INVITE to request_uri with our SDP offer (copied), From

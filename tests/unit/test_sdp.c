@@ -677,6 +677,38 @@ static void test_write_no_dtmf_ipv6(void **state)
     assert_string_equal(buf, want);
 }
 
+/* Our offer to a gateway lists its codecs in the configured order, then telephone-event. */
+static void test_write_offer_codec_list(void **state)
+{
+    struct sdp_media m = { .codec_pt = SDP_PT_PCMA, .dtmf_pt = 101, .n_offer = 2,
+                           .offer_pts = { SDP_PT_PCMA, SDP_PT_PCMU } };
+    char buf[512];
+    int n = sdp_write(buf, sizeof(buf), "192.0.2.50", 20000, 5, 1, &m, SDP_SENDRECV);
+    static const char want[] = "v=0\r\n"
+                               "o=vcsd 5 1 IN IP4 192.0.2.50\r\n"
+                               "s=vcsd\r\n"
+                               "c=IN IP4 192.0.2.50\r\n"
+                               "t=0 0\r\n"
+                               "m=audio 20000 RTP/AVP 8 0 101\r\n"
+                               "a=rtpmap:8 PCMA/8000\r\n"
+                               "a=rtpmap:0 PCMU/8000\r\n"
+                               "a=rtpmap:101 telephone-event/8000\r\n"
+                               "a=fmtp:101 0-16\r\n"
+                               "a=ptime:20\r\n"
+                               "a=sendrecv\r\n";
+    assert_int_equal(n, (int)strlen(want));
+    assert_string_equal(buf, want);
+
+    /* A codec twice, one we cannot do, or more than fit: refused. */
+    m.offer_pts[1] = SDP_PT_PCMA;
+    assert_int_equal(sdp_write(buf, sizeof(buf), "192.0.2.1", 4000, 1, 1, &m, SDP_SENDRECV), -1);
+    m.offer_pts[1] = 18;
+    assert_int_equal(sdp_write(buf, sizeof(buf), "192.0.2.1", 4000, 1, 1, &m, SDP_SENDRECV), -1);
+    m.offer_pts[1] = SDP_PT_PCMU;
+    m.n_offer = SDP_MAX_CODECS + 1;
+    assert_int_equal(sdp_write(buf, sizeof(buf), "192.0.2.1", 4000, 1, 1, &m, SDP_SENDRECV), -1);
+}
+
 static void test_write_rejects_bad_input(void **state)
 {
     struct sdp_media m = { .codec_pt = SDP_PT_PCMU, .dtmf_pt = -1 };
@@ -898,6 +930,7 @@ int main(void)
         cmocka_unit_test(test_small_err_buffer_and_null_args),
         cmocka_unit_test(test_write_exact_text),
         cmocka_unit_test(test_write_no_dtmf_ipv6),
+        cmocka_unit_test(test_write_offer_codec_list),
         cmocka_unit_test(test_write_rejects_bad_input),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_answer_to_offer),

@@ -2,8 +2,10 @@
 -- call.vars: name, when (e.g. "Monday at 10 AM") and, from the campaign's vars, clinic. The
 -- reminder is spoken by text to speech, then "to confirm, press 1; to hear the message again,
 -- press 2" (notify-options); keys work during the message too; three tries.
--- With call.vars.campaign_amd "hangup" or "continue" (the dialer passes the campaign's amd
--- option), call:detect_machine runs first: "hangup" ends the call on an answering machine.
+-- On a campaign's call with amd on the engine has detected the machine before this runs
+-- (call.vars.amd; with "hangup" a machine never gets here). Placed otherwise with
+-- call.vars.campaign_amd "hangup" or "continue", the script runs call:detect_machine itself
+-- first: "hangup" ends the call on an answering machine.
 -- CDR vars (the campaign's results): reminder ("confirmed", "no_response", "machine",
 -- "hangup" when the callee hung up first), reminder_plays, reminder_keys, amd.
 local ivr = require "vcs.ivr"
@@ -17,7 +19,7 @@ return function(call)
     call:set("reminder", result or "hangup")
   end)
   call:answer()
-  if v.campaign_amd == "hangup" or v.campaign_amd == "continue" then
+  if v.amd == nil and (v.campaign_amd == "hangup" or v.campaign_amd == "continue") then
     local amd = call:detect_machine{}
     call:set("amd", amd)
     if amd == "machine" and v.campaign_amd == "hangup" then

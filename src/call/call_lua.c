@@ -157,6 +157,7 @@ static int call_tostring(lua_State *L)
 }
 
 extern const char call_methods_lua[]; /* generated from call_methods.lua */
+#define AMD_GATE_KEY "vcs.campaign_amd_gate" /* the registry's copy of call_methods.lua's gate */
 
 void call_lua_register(lua_State *L)
 {
@@ -177,9 +178,11 @@ void call_lua_register(lua_State *L)
     } else {
         lua_pushvalue(L, -2);
         lua_pushcfunction(L, lua_re_match);
-        if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+        if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
             log_error("call methods: %s", lua_tostring(L, -1));
             lua_pop(L, 1);
+        } else {
+            lua_setfield(L, LUA_REGISTRYINDEX, AMD_GATE_KEY);
         }
     }
     lua_pushcclosure(L, call_index, 1);
@@ -271,12 +274,32 @@ static void start_coroutine(struct call *c, const struct route *route)
     call_wait_ready(c);
 }
 
+/* A campaign leg whose campaign has amd on (the dialer's var campaign_amd, SPEC 9): the handler on
+ * L's top is replaced by the gate that detects the machine first (call_methods.lua). */
+static int gate_campaign_amd(struct call *c, const struct route *route)
+{
+    const char *mode = NULL;
+    for (size_t i = 0; c->cdr.campaign_id && route && i < route->n_vars; i++)
+        if (route->vars[i].type == ROUTE_VAR_STRING && strcmp(route->vars[i].key, "campaign_amd") == 0)
+            mode = route->vars[i].str;
+    if (!mode || (strcmp(mode, "hangup") != 0 && strcmp(mode, "continue") != 0))
+        return LUA_OK;
+    lua_State *L = worker_lua(c->w);
+    if (lua_getfield(L, LUA_REGISTRYINDEX, AMD_GATE_KEY) != LUA_TFUNCTION) {
+        lua_pop(L, 1);
+        return LUA_OK;
+    }
+    lua_rotate(L, -2, 1); /* gate, handler */
+    lua_pushstring(L, mode);
+    return lua_pcall(L, 2, 1, 0); /* builds a closure: fails only out of the call's memory */
+}
+
 void call_script_start(struct call *c, const char *script, const struct route *route)
 {
     lua_State *L = worker_lua(c->w);
     char label[96];
     sandbox_run_as(L, &c->mem, label_of(c, label, sizeof label));
-    if (worker_push_handler(c->w, c->set, script) != LUA_OK) {
+    if (worker_push_handler(c->w, c->set, script) != LUA_OK || gate_campaign_amd(c, route) != LUA_OK) {
         log_error("%s: cannot load: %s", label, lua_tostring(L, -1));
         lua_pop(L, 1);
         sandbox_run_as(L, NULL, NULL);

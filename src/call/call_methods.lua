@@ -1,6 +1,7 @@
 -- Call methods written in Lua on top of the waiting primitives in call_lua.c
 -- (call:play(prompts, {digits=}) returns the key that interrupted it; call:get_digit(ms)).
--- Compiled into vcsd (see Makefile.am) and run once per worker with (methods, re_match).
+-- Compiled into vcsd (see Makefile.am) and run once per worker with (methods, re_match); it
+-- returns the campaign AMD gate (see the end).
 local methods, re_match = ...
 
 local ANY_KEY = "0123456789*#ABCD"
@@ -65,4 +66,18 @@ function methods.record(call, opts)
   opts = opts or {}
   if opts.beep ~= false then call:tone("beep") end
   return call:_record(opts)
+end
+
+-- The campaign option amd (SPEC 9) on a campaign leg: the engine runs gate(handler, mode)(call)
+-- in place of the handler. It detects on answer with call:detect_machine's defaults, records the
+-- verdict in the CDR var amd (the dialer reads "machine" from it); "hangup" ends a machine's
+-- call before the script runs, otherwise the script runs with call.vars.amd = the verdict.
+return function(handler, mode)
+  return function(call, ...)
+    local verdict = call:detect_machine()
+    call:set("amd", verdict)
+    if verdict == "machine" and mode == "hangup" then return call:hangup() end
+    call.vars.amd = verdict
+    return handler(call, ...)
+  end
 end

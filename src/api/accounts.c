@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api/api_internal.h"
+#include "billing/billing.h"
 #include "store/iam.h"
 
 /* A non-negative integer field, or its default when absent; -1 (with the answer) when bad. */
@@ -38,6 +39,7 @@ void api_accounts_create(struct api_call *c, struct api_reply *r)
         api_reply_store(r, rc, "account");
         return;
     }
+    billing_run(c->api->ops.billing); /* its max_calls holds from its first call */
     api_reply_json(r, 201, json_pack("{s:s,s:s,s:s,s:s}", "name", name, "user", name,
                                      "token_id", id, "token", token));
 }

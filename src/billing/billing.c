@@ -13,6 +13,7 @@
 #include "billing/bclock.h"
 #include "billing/calendar.h"
 #include "core/log.h"
+#include "events/events.h"
 #include "store/ledger.h"
 
 #define RUN_INTERVAL_S 5
@@ -36,10 +37,30 @@ struct billing {
 
 /* ---- the main thread ------------------------------------------------------------------ */
 
-static void set_account(void *ctx, const char *account, int64_t balance, int64_t rate)
+/* SPEC 10: balance.low, once per crossing of the account's threshold. */
+static void check_low(struct billing *b, const char *account)
+{
+    int64_t balance, low;
+    if (!prepaid_low_crossed(b->prepaid, account, &balance, &low))
+        return;
+    log_info("billing: account %s balance %lld fen below %lld", account, (long long)balance,
+             (long long)low);
+    events_emit(account, "balance.low",
+                json_pack("{s:s,s:I,s:I}", "account", account, "balance_fen", (json_int_t)balance,
+                          "low_balance_fen", (json_int_t)low));
+}
+
+static void set_account(void *ctx, const char *account, const struct ledger_account *t)
 {
     struct billing *b = ctx;
-    prepaid_set_account(b->prepaid, account, balance, rate);
+    struct prepaid_terms terms = {
+        .balance_fen = t->balance_fen,
+        .rate_fen = t->rate_fen,
+        .low_balance_fen = t->low_balance_fen,
+        .max_calls = t->max_calls > 0 && t->max_calls <= INT_MAX ? (int)t->max_calls : 0,
+    };
+    if (prepaid_set_account(b->prepaid, account, &terms) == 0)
+        check_low(b, account);
 }
 
 static int64_t held(void *ctx, const char *account)
@@ -62,6 +83,7 @@ static void post_usage(struct billing *b)
         int64_t balance;
         if (ledger_usage(b->db, u->account, u->call_id, u->cost_fen, u->when_ms, &balance) == 0) {
             prepaid_posted(b->prepaid, u->account, u->cost_fen, balance);
+            check_low(b, u->account);
             free(u);
         } else {
             u->next = NULL;
@@ -208,6 +230,11 @@ int billing_admit(struct billing *b, const char *account, struct prepaid_leg *le
     if (!b || strcmp(account, LEDGER_OPERATOR) == 0)
         return 0; /* nothing billed: the leg has no reservation */
     return prepaid_admit(b->prepaid, account, leg);
+}
+
+int billing_max_calls(struct billing *b, const char *account)
+{
+    return b && account && account[0] ? prepaid_max_calls(b->prepaid, account) : 0;
 }
 
 int billing_minute(struct billing *b, struct prepaid_leg *leg)

@@ -24,6 +24,10 @@ struct billing;
  * runs the rent job once. */
 struct billing *billing_create(struct event_base *base, const char *data_dir, char *err,
                                size_t errlen);
+/* An account's balance falling below its low_balance_fen (from a rent charge or a leg's usage
+ * reaching the ledger) emits balance.low {account, balance_fen, low_balance_fen} once; again
+ * only after a recharge lifted it to the threshold or above. */
+
 /* Writes the usage still queued, then frees. After the workers have stopped. */
 void billing_destroy(struct billing *b);
 
@@ -44,6 +48,8 @@ enum iam_rc billing_release(struct billing *b, const char *account, const char *
 /* 0 with the first minute reserved (none for the operator's legs, which are not billed),
  * -1: the account cannot pay a minute. */
 int billing_admit(struct billing *b, const char *account, struct prepaid_leg *leg);
+/* SPEC 8: the account's max_calls (0: no limit), from memory. */
+int billing_max_calls(struct billing *b, const char *account);
 /* Reserves the next minute: 0, or -1 (the leg is to be hung up at the boundary). */
 int billing_minute(struct billing *b, struct prepaid_leg *leg);
 /* Ends an admitted leg: *bill_minutes and *cost_fen for its CDR; the cost is queued for the

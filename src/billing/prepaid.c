@@ -9,7 +9,9 @@
 
 struct prepaid_account {
     char name[ACCOUNT_MAX];
-    int64_t balance, reserved, unposted, rate;
+    int64_t balance, reserved, unposted, rate, low;
+    int max_calls;
+    bool low_seen; /* the balance was last seen below low: balance.low is sent */
     struct prepaid_account *next;
 };
 
@@ -49,8 +51,7 @@ static struct prepaid_account *find(struct prepaid *p, const char *name)
     return NULL;
 }
 
-int prepaid_set_account(struct prepaid *p, const char *account, int64_t balance_fen,
-                        int64_t rate_fen)
+int prepaid_set_account(struct prepaid *p, const char *account, const struct prepaid_terms *t)
 {
     if (strlen(account) >= ACCOUNT_MAX)
         return -1;
@@ -60,10 +61,13 @@ int prepaid_set_account(struct prepaid *p, const char *account, int64_t balance_
         strcpy(a->name, account);
         a->next = p->accounts;
         p->accounts = a;
+        a->low_seen = t->balance_fen < t->low_balance_fen;
     }
     if (a) {
-        a->balance = balance_fen;
-        a->rate = rate_fen;
+        a->balance = t->balance_fen;
+        a->rate = t->rate_fen;
+        a->low = t->low_balance_fen;
+        a->max_calls = t->max_calls;
     }
     pthread_mutex_unlock(&p->mu);
     return a ? 0 : -1;
@@ -88,6 +92,32 @@ int64_t prepaid_held(struct prepaid *p, const char *account)
     int64_t held = a ? a->reserved + a->unposted : 0;
     pthread_mutex_unlock(&p->mu);
     return held;
+}
+
+bool prepaid_low_crossed(struct prepaid *p, const char *account, int64_t *balance_fen,
+                         int64_t *low_balance_fen)
+{
+    bool crossed = false;
+    pthread_mutex_lock(&p->mu);
+    struct prepaid_account *a = find(p, account);
+    if (a) {
+        bool low = a->balance - a->unposted < a->low;
+        crossed = low && !a->low_seen;
+        a->low_seen = low;
+        *balance_fen = a->balance - a->unposted;
+        *low_balance_fen = a->low;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return crossed;
+}
+
+int prepaid_max_calls(struct prepaid *p, const char *account)
+{
+    pthread_mutex_lock(&p->mu);
+    struct prepaid_account *a = find(p, account);
+    int max = a ? a->max_calls : 0;
+    pthread_mutex_unlock(&p->mu);
+    return max;
 }
 
 bool prepaid_get(struct prepaid *p, const char *account, int64_t *balance_fen,

@@ -25,14 +25,27 @@ struct prepaid_leg {
 struct prepaid *prepaid_create(void);
 void prepaid_destroy(struct prepaid *p);
 
-/* The account's balance as now recorded and its rate (the main thread, after a change). */
-int prepaid_set_account(struct prepaid *p, const char *account, int64_t balance_fen,
-                        int64_t rate_fen);
+/* An account as the database records it. */
+struct prepaid_terms {
+    int64_t balance_fen, rate_fen;
+    int64_t low_balance_fen; /* balance.low below this (0: never) */
+    int max_calls;           /* legs up at once (0: no limit) */
+};
+
+/* The account as now recorded (the main thread, after a change). */
+int prepaid_set_account(struct prepaid *p, const char *account, const struct prepaid_terms *t);
 /* Unposted usage reached the ledger: it is part of balance_fen from now on. */
 void prepaid_posted(struct prepaid *p, const char *account, int64_t cost_fen,
                     int64_t balance_fen);
 /* Reserved by live legs plus unposted usage: what rent must leave untouched. */
 int64_t prepaid_held(struct prepaid *p, const char *account);
+/* SPEC 10: true once each time the account's balance (less unposted usage) is seen below its
+ * low_balance_fen, with both filled; again only after it was seen at or above it. An account
+ * already low when first recorded (a restart, a new account) is not a crossing. */
+bool prepaid_low_crossed(struct prepaid *p, const char *account, int64_t *balance_fen,
+                         int64_t *low_balance_fen);
+/* The account's max_calls (0: no limit, or an account not recorded). */
+int prepaid_max_calls(struct prepaid *p, const char *account);
 /* balance_fen and reserved_fen (live legs) of the account; false when unknown. */
 bool prepaid_get(struct prepaid *p, const char *account, int64_t *balance_fen,
                  int64_t *reserved_fen);

@@ -9,6 +9,7 @@
 #include <event2/event.h>
 #include <lauxlib.h>
 
+#include "billing/billing.h"
 #include "call/bridge.h"
 #include "call/call_billing.h"
 #include "call/engine.h"
@@ -544,6 +545,8 @@ int call_claim_channels(struct call *c, enum limit_scope *full)
         claim.max[LIMIT_NUMBER] = c->number->max_concurrent;
     }
     claim.key[LIMIT_ACCOUNT] = c->cdr.account;
+    claim.max[LIMIT_ACCOUNT] = billing_max_calls(engine_services(worker_engine(c->w))->billing,
+                                                 c->cdr.account);
     claim.key[LIMIT_TRUNK] = c->cdr.trunk;
     claim.max[LIMIT_TRUNK] = c->trunk_max_calls;
     struct gateways *gws = engine_gateways(worker_engine(c->w));

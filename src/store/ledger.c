@@ -432,14 +432,20 @@ enum iam_rc ledger_release(sqlite3 *db, const char *account, const char *number,
 
 int ledger_accounts(sqlite3 *db, ledger_account_fn fn, void *ctx)
 {
-    sqlite3_stmt *st = msql_prep(db, "SELECT name, balance_fen, rate_fen_per_minute"
-                                     " FROM accounts");
+    sqlite3_stmt *st = msql_prep(db, "SELECT name, balance_fen, rate_fen_per_minute,"
+                                     " low_balance_fen, coalesce(max_calls, -1) FROM accounts");
     if (!st)
         return -1;
     int r;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW)
-        fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
-           sqlite3_column_int64(st, 2));
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        struct ledger_account t = {
+            .balance_fen = sqlite3_column_int64(st, 1),
+            .rate_fen = sqlite3_column_int64(st, 2),
+            .low_balance_fen = sqlite3_column_int64(st, 3),
+            .max_calls = sqlite3_column_int64(st, 4),
+        };
+        fn(ctx, (const char *)sqlite3_column_text(st, 0), &t);
+    }
     sqlite3_finalize(st);
     return r == SQLITE_DONE ? 0 : -1;
 }

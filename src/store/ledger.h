@@ -45,9 +45,14 @@ int ledger_rent_run(sqlite3 *db, const char *account, int64_t now_ms, ledger_hel
 enum iam_rc ledger_release(sqlite3 *db, const char *account, const char *number, int64_t now_ms,
                            char *msg, size_t msglen);
 
-/* Calls fn for every account with its balance and price of a minute. 0 or -1. */
-typedef void (*ledger_account_fn)(void *ctx, const char *account, int64_t balance_fen,
-                                  int64_t rate_fen);
+/* An account's money and limits. */
+struct ledger_account {
+    int64_t balance_fen, rate_fen, low_balance_fen;
+    int64_t max_calls; /* -1: no limit */
+};
+/* Calls fn for every account. 0 or -1. */
+typedef void (*ledger_account_fn)(void *ctx, const char *account,
+                                  const struct ledger_account *terms);
 int ledger_accounts(sqlite3 *db, ledger_account_fn fn, void *ctx);
 
 #endif

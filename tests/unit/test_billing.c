@@ -85,7 +85,7 @@ static void test_admission_and_minutes(void **state)
     struct prepaid *p = prepaid_create();
     struct prepaid_leg a, b;
     assert_int_equal(prepaid_admit(p, "nobody", &a), -1); /* unknown: nothing to pay with */
-    assert_int_equal(prepaid_set_account(p, "acme", 50, 20), 0);
+    assert_int_equal(prepaid_set_account(p, "acme", &(struct prepaid_terms){ 50, 20, 0, 0 }), 0);
     assert_int_equal(prepaid_admit(p, "acme", &a), 0);
     assert_int_equal(prepaid_admit(p, "acme", &b), 0);
     int64_t bal, res;
@@ -114,11 +114,56 @@ static void test_admission_and_minutes(void **state)
     prepaid_destroy(p);
 }
 
+/* SPEC 10: balance.low once per crossing, again only after the balance was back up. */
+static void test_low_balance_crossing(void **state)
+{
+    (void)state;
+    struct prepaid *p = prepaid_create();
+    int64_t bal, low;
+    assert_false(prepaid_low_crossed(p, "acme", &bal, &low)); /* unknown */
+    struct prepaid_terms t = { .balance_fen = 100, .rate_fen = 20, .low_balance_fen = 50,
+                               .max_calls = 3 };
+    assert_int_equal(prepaid_set_account(p, "acme", &t), 0);
+    assert_int_equal(prepaid_max_calls(p, "acme"), 3);
+    assert_int_equal(prepaid_max_calls(p, "nobody"), 0);
+    assert_false(prepaid_low_crossed(p, "acme", &bal, &low)); /* 100: above */
+    /* Legs' usage counts while still unposted: 100 - 40 = 60 is above, 60 - 20 below. */
+    struct prepaid_leg leg;
+    int64_t minutes;
+    assert_int_equal(prepaid_admit(p, "acme", &leg), 0);
+    assert_int_equal(prepaid_minute(p, &leg), 0);
+    assert_int_equal(prepaid_leg_end(p, &leg, 61, &minutes), 40);
+    assert_false(prepaid_low_crossed(p, "acme", &bal, &low));
+    assert_int_equal(prepaid_admit(p, "acme", &leg), 0);
+    assert_int_equal(prepaid_leg_end(p, &leg, 5, &minutes), 20);
+    assert_true(prepaid_low_crossed(p, "acme", &bal, &low));
+    assert_int_equal(bal, 40);
+    assert_int_equal(low, 50);
+    prepaid_posted(p, "acme", 60, 40); /* in the ledger now: the same crossing, once */
+    assert_false(prepaid_low_crossed(p, "acme", &bal, &low));
+    t.balance_fen = 40;
+    t.balance_fen = 10; /* lower still: the same crossing */
+    prepaid_set_account(p, "acme", &t);
+    assert_false(prepaid_low_crossed(p, "acme", &bal, &low));
+    t.balance_fen = 50; /* a recharge to the threshold, then rent below it: again */
+    prepaid_set_account(p, "acme", &t);
+    assert_false(prepaid_low_crossed(p, "acme", &bal, &low));
+    t.balance_fen = 49;
+    prepaid_set_account(p, "acme", &t);
+    assert_true(prepaid_low_crossed(p, "acme", &bal, &low));
+    assert_int_equal(bal, 49);
+    /* An account already low when first recorded has not crossed. */
+    t.balance_fen = 0;
+    prepaid_set_account(p, "fresh", &t);
+    assert_false(prepaid_low_crossed(p, "fresh", &bal, &low));
+    prepaid_destroy(p);
+}
+
 static void test_cost_is_started_minutes(void **state)
 {
     (void)state;
     struct prepaid *p = prepaid_create();
-    prepaid_set_account(p, "acme", 100000, 20);
+    prepaid_set_account(p, "acme", &(struct prepaid_terms){ 100000, 20, 0, 0 });
     const struct { int64_t billsec, minutes; } cases[] = {
         { 1, 1 }, { 59, 1 }, { 60, 1 }, { 61, 2 }, { 120, 2 }, { 121, 3 }, { 0, 0 },
     };
@@ -150,6 +195,7 @@ int main(void)
         cmocka_unit_test(test_period_at),
         cmocka_unit_test(test_months),
         cmocka_unit_test(test_admission_and_minutes),
+        cmocka_unit_test(test_low_balance_crossing),
         cmocka_unit_test(test_cost_is_started_minutes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

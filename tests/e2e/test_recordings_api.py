@@ -46,6 +46,8 @@ def run(t):
     op = v.token
     shop = v.api_ok("POST", "/v1/accounts", {"name": "shop"})["token"]
     rival = v.api_ok("POST", "/v1/accounts", {"name": "rival"})["token"]
+    # the rent of its numbers is charged on approval: unpaid, a number is suspended (SPEC 8)
+    v.api_ok("POST", "/v1/accounts/shop/recharges", {"amount_fen": 10000})
     v.own_number(shop, NUMBER, "rec")
 
     sip_call_id, row = T.call_until_hangup(t, v, NUMBER, 1.5)

@@ -9,6 +9,7 @@
 
 #include "call/call_method.h"
 #include "call/lua_re.h"
+#include "call/originate.h"
 #include "core/log.h"
 #include "script/routes.h"
 #include "script/sandbox.h"
@@ -194,7 +195,9 @@ void call_lua_register(lua_State *L)
     lua_pushliteral(L, "call");
     lua_setfield(L, -2, "__metatable");
     lua_pop(L, 1);
+    static const luaL_Reg vcs_originate_funcs[] = { { "originate", originate_lua }, { NULL, NULL } };
     sandbox_extend_vcs(L, vcs_conference_funcs);
+    sandbox_extend_vcs(L, vcs_originate_funcs);
 }
 
 /* ---- the coroutine -------------------------------------------------------------------------- */

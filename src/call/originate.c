@@ -82,21 +82,9 @@ static void lua_vars(lua_State *L, struct outleg_request *req)
                 luaL_error(L, "vcs.originate: vars.%s: at most %d bytes", key, VAR_STR_MAX);
             v->type = ROUTE_VAR_STRING;
             break;
-        case LUA_TNUMBER:
-            if (lua_isinteger(L, -1)) {
-                v->type = ROUTE_VAR_INTEGER;
-                v->integer = lua_tointeger(L, -1);
-            } else {
-                v->type = ROUTE_VAR_NUMBER;
-                v->number = lua_tonumber(L, -1);
-            }
-            break;
-        case LUA_TBOOLEAN:
-            v->type = ROUTE_VAR_BOOLEAN;
-            v->boolean = lua_toboolean(L, -1);
-            break;
         default:
-            luaL_error(L, "vcs.originate: vars.%s must be a string, number or boolean", key);
+            if (!route_var_scalar(L, -1, v))
+                luaL_error(L, "vcs.originate: vars.%s must be a string, number or boolean", key);
         }
         lua_pop(L, 1);
     }

@@ -13,7 +13,6 @@
 #include "call/call_lua.h"
 #include "call/engine.h"
 #include "call/live_calls.h"
-#include "call/originate.h"
 #include "call/outleg.h"
 #include "conference/room.h"
 #include "core/clock.h"
@@ -467,9 +466,7 @@ struct worker *worker_create(struct engine *e, int index, char *err, size_t errl
         event_config_set_flag(ecfg, EVENT_BASE_FLAG_PRECISE_TIMER);
     w->base = ecfg ? event_base_new_with_config(ecfg) : NULL;
     event_config_free(ecfg);
-    struct sandbox_config sandbox = engine_services(e)->sandbox;
-    sandbox.vcs_originate = originate_lua;
-    w->L = sandbox_new_state(&sandbox);
+    w->L = sandbox_new_state(&engine_services(e)->sandbox);
     w->conf = conf_home_new(index);
     if (!w->base || !w->L || !w->conf || idmap_init(&w->calls, 1024) != 0) {
         snprintf(err, errlen, "cannot create worker %d", index);

@@ -129,6 +129,27 @@ static int var_cmp(const void *a, const void *b)
     return strcmp(((const struct route_var *)a)->key, ((const struct route_var *)b)->key);
 }
 
+bool route_var_scalar(lua_State *L, int idx, struct route_var *v)
+{
+    switch (lua_type(L, idx)) {
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, idx)) {
+            v->type = ROUTE_VAR_INTEGER;
+            v->integer = (long long)lua_tointeger(L, idx);
+        } else {
+            v->type = ROUTE_VAR_NUMBER;
+            v->number = (double)lua_tonumber(L, idx);
+        }
+        return true;
+    case LUA_TBOOLEAN:
+        v->type = ROUTE_VAR_BOOLEAN;
+        v->boolean = lua_toboolean(L, idx);
+        return true;
+    default:
+        return false;
+    }
+}
+
 static int load_vars(struct load *ld, lua_State *L, int idx, size_t i, struct route *r)
 {
     if (lua_type(L, idx) != LUA_TTABLE)
@@ -162,20 +183,9 @@ static int load_vars(struct load *ld, lua_State *L, int idx, size_t i, struct ro
             if (v->str == NULL)
                 return -1;
             break;
-        case LUA_TNUMBER:
-            if (lua_isinteger(L, -1)) {
-                v->type = ROUTE_VAR_INTEGER;
-                v->integer = (long long)lua_tointeger(L, -1);
-            } else {
-                v->type = ROUTE_VAR_NUMBER;
-                v->number = (double)lua_tonumber(L, -1);
-            }
-            break;
-        case LUA_TBOOLEAN:
-            v->type = ROUTE_VAR_BOOLEAN;
-            v->boolean = lua_toboolean(L, -1);
-            break;
         default:
+            if (route_var_scalar(L, -1, v))
+                break;
             return fail(ld, "%s: expected string, number or boolean, got %s", what,
                         luaL_typename(L, -1));
         }

@@ -6,6 +6,7 @@
 #ifndef VCS_ROUTES_H
 #define VCS_ROUTES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum route_var_type { ROUTE_VAR_STRING, ROUTE_VAR_NUMBER, ROUTE_VAR_INTEGER, ROUTE_VAR_BOOLEAN };
@@ -35,6 +36,11 @@ struct routes {
     size_t n;
     struct route *list;
 };
+
+struct lua_State;
+/* Reads the number or boolean at idx into v (type and value); false for any other type.
+ * Strings stay the caller's: each bounds and copies them its own way. */
+bool route_var_scalar(struct lua_State *L, int idx, struct route_var *v);
 
 /* Loads a routes file. Returns NULL and writes "dialplans/routes.lua:3: ..." style messages
  * (file and line where Lua reports one; the entry index otherwise) into err. */

@@ -693,10 +693,6 @@ lua_State *sandbox_new_state(const struct sandbox_config *cfg)
     static const luaL_Reg vcs_funcs[] = {
         { "log", vcs_log }, { "now", vcs_now }, { "is_hangup", vcs_is_hangup }, { NULL, NULL } };
     luaL_newlib(L, vcs_funcs);
-    if (cfg->vcs_originate) {
-        lua_pushcfunction(L, cfg->vcs_originate);
-        lua_setfield(L, -2, "originate");
-    }
     lua_pushvalue(L, -1);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &VCS_KEY);
     set_proxy(L, G, "vcs");

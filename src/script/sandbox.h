@@ -45,7 +45,6 @@ struct sandbox_config {
     long max_instructions;
     size_t max_memory;   /* bytes per call */
     long max_run_ms;     /* wall-clock limit per run; 0: none */
-    lua_CFunction vcs_originate; /* vcs.originate, supplied by the call layer (NULL: none) */
 };
 
 /* A call's memory: set limit, leave owner NULL; sandbox_account_release when the call ends. */

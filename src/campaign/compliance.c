@@ -54,9 +54,9 @@ const char *compliance_code(enum compliance verdict)
 
 const char *compliance_callee(const char *to)
 {
-    if (strncmp(to, "sip:", 4) == 0)
+    if (strncmp(to, "sip:", 4) == 0 || strncmp(to, "trunk:", 6) == 0)
         return NULL;
-    if (strncmp(to, "gw:", 3) == 0 || strncmp(to, "trunk:", 6) == 0) {
+    if (strncmp(to, "gw:", 3) == 0) {
         const char *slash = strchr(to, '/');
         return slash ? slash + 1 : NULL;
     }

@@ -20,9 +20,10 @@ enum compliance compliance_check(sqlite3 *db, const char *account, const char *n
  * (NULL for COMPLIANCE_OK). */
 const char *compliance_code(enum compliance verdict);
 
-/* The number an outbound target dials, which the rules are about (and the CDR's to_number):
- * NUMBER of "gw:NAME/NUMBER" or "trunk:NAME/NUMBER", a bare number itself; NULL for a sip:
- * URI (not a telephone number: no list holds it) or a malformed target. */
+/* The callee an outbound target reaches through the carriers, which the rules are about (the
+ * CDR's to_number): NUMBER of "gw:NAME/NUMBER", a bare number itself. NULL for a sip: URI
+ * (no list holds one), for "trunk:NAME/NUMBER" (the account's own PBX: an extension, not a
+ * member of the public) and for a malformed target. */
 const char *compliance_callee(const char *to);
 
 #endif

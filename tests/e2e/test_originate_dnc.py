@@ -11,10 +11,18 @@ A. a number on shop's DNC list, one on the operator's global list, and shop's DN
    refuses the gw:carrier/NUMBER form too (403 dnc).
 B. the caps (2 answered a day by default) count both doors: one call answered through POST
    /v1/calls, then vcs.originate within the cap is placed and answered, then vcs.originate
-   gives nil, "frequency_cap" and POST /v1/calls 403 frequency_cap; the carrier saw 2 calls."""
+   gives nil, "frequency_cap" and POST /v1/calls 403 frequency_cap; the carrier saw 2 calls.
+C. the check never holds the media worker (one worker here): an echo call is up and echoing
+   when the test locks vcs.db's readers out (it takes the read-mark locks of the WAL index,
+   vcs.db-shm, as SQLite itself would); then a script calls vcs.originate to shop's DNC
+   number. While the check waits for the database, the echo call goes on being echoed and the
+   script stays suspended (no hangup, no INVITE); once the lock is released it gets nil,
+   "dnc"."""
 
+import fcntl
 import os
 import sys
+import time
 
 sys.dont_write_bytecode = True  # keep the source tree clean (read-only in distcheck)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -27,7 +35,12 @@ CLEAN = "+8613800000303"
 CAPPED = "+8613800000404"
 
 DIALPLANS = {
-    "routes": T.routes_lua(),
+    "routes": T.routes_lua(("^1001$", "echo")),
+    "echo": """return function(call)
+  call:answer()
+  call:echo(30000)
+end
+""",
     "quick": """return function(call)
   call:answer()
   call:sleep(300)
@@ -36,6 +49,7 @@ end
     "orig": """local plans = {
   ["100"] = { "%s", "%s", "gw:carrier/%s", "%s" },
   ["200"] = { "%s" },
+  ["300"] = { "%s" },
 }
 return function(call)
   call:answer()
@@ -44,10 +58,11 @@ return function(call)
     call:set("r" .. i, id and "placed" or err)
   end
 end
-""" % (SHOP_DNC, GLOBAL_DNC, SHOP_DNC, CLEAN, CAPPED, OURS),
+""" % (SHOP_DNC, GLOBAL_DNC, SHOP_DNC, CLEAN, CAPPED, SHOP_DNC, OURS),
 }
 
 CONFIG = """return {
+  engine = { workers = 1 },
   trunks = { { name = "pbx", account = "admin", allow = { "127.0.0.0/8" } } },
   gateways = {
   { name = "carrier", address = "127.0.0.1:%d", codecs = { "PCMU" }, max_channels = 100,
@@ -56,18 +71,49 @@ CONFIG = """return {
 """
 
 
+# SQLite's WAL index: the read-mark locks are bytes 123..127 of the -shm file (sqlite3.c,
+# WAL_READ_LOCK(0) = 3 past the 120-byte lock offset); a reader needs one of them shared.
+READ_LOCKS_START, READ_LOCKS_LEN = 123, 5
+
+
+def lock_readers(shm_path):
+    fd = os.open(shm_path, os.O_RDWR)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, READ_LOCKS_LEN, READ_LOCKS_START)
+            return fd
+        except OSError:
+            if time.monotonic() > deadline:
+                os.close(fd)
+                T.fail("cannot lock the readers of %s out" % shm_path)
+            time.sleep(0.01)
+
+
+def unlock_readers(fd):
+    fcntl.lockf(fd, fcntl.LOCK_UN, READ_LOCKS_LEN, READ_LOCKS_START)
+    os.close(fd)
+
+
 def invites(uas, number):
     return uas.find_log(r"^INVITE %s " % number.replace("+", r"\+"))
 
 
-def originate_from_script(t, v, caller):
-    """An inbound call from caller to our number; its script's results (CDR vars)."""
-    peer = t.rtp_peer()
-    uac = t.uac(v, OURS, peer.port, caller=caller)
-    uac.invite()
+def script_results(v, uac):
     uac.wait_bye(30)
-    row = v.wait_cdr(uac.call_id)
-    return row["vars"] or {}
+    return v.wait_cdr(uac.call_id)["vars"] or {}
+
+
+def call_script(t, v, caller):
+    """An inbound call from caller to our number, answered by its script."""
+    uac = t.uac(v, OURS, t.rtp_peer().port, caller=caller)
+    uac.invite()
+    return uac
+
+
+def originate_from_script(t, v, caller):
+    """The results (CDR vars) of the script called from caller."""
+    return script_results(v, call_script(t, v, caller))
 
 
 def answered_rows(v, number, n):
@@ -118,6 +164,26 @@ def run(t):
                "POST /v1/calls to %s after the script's call (%s)" % (CAPPED, err))
     T.check_eq(len(invites(uas, CAPPED)), 2, "INVITEs to %s at the carrier" % CAPPED)
     T.check_eq(len(answered_rows(v, CAPPED, 2)), 2, "CDR rows to %s" % CAPPED)
+
+    # C. the worker goes on while a check waits.
+    echo_peer = t.rtp_peer()
+    echo = t.uac(v, "1001", echo_peer.port)
+    echo.invite()
+    echo_peer.send_tone(echo.media, 20.0, freq=1000)
+    echo_peer.wait_packets(25, 5, "the echo call's first echoed packets")
+    before = len(uas.find_log(r"^INVITE "))
+    fd = lock_readers(v.db_path + "-shm")
+    try:
+        caller = call_script(t, v, "300")
+        held = len(echo_peer.packets())
+        echo_peer.wait_packets(held + 50, 5, "echoed packets while vcs.originate's check waits")
+        T.check(not caller.ended(), "the script waited for the check (it ended early)")
+        T.check_eq(len(uas.find_log(r"^INVITE ")), before, "INVITEs during the check")
+    finally:
+        unlock_readers(fd)
+    T.check_eq(script_results(v, caller), {"r1": "dnc"}, "vcs.originate after the wait")
+    T.check_eq(len(invites(uas, SHOP_DNC)), 0, "INVITEs to %s" % SHOP_DNC)
+    echo.bye()
 
 
 if __name__ == "__main__":

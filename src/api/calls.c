@@ -18,25 +18,24 @@ static const char *owner(const struct api_call *c)
 }
 
 /* A number on a DNC list, or over the frequency caps, is never called: 403, as the request is
- * well-formed but the callee may not be called (now or, for dnc, at all). */
+ * well-formed but the callee may not be called (now or, for dnc, at all). The same rules as
+ * vcs.originate and the dialer (compliance.h), on the number the target dials. */
 static bool refused(struct api_call *c, struct api_reply *r)
 {
     const char *to = json_string_value(json_object_get(c->body, "to"));
-    if (!to || strncmp(to, "sip:", 4) == 0)
+    const char *number = to ? compliance_callee(to) : NULL;
+    if (!number)
         return false;
-    switch (compliance_check(iam_store_db(c->api->iam), c->scope, to,
-                             c->api->ops.max_per_callee_day, c->api->ops.max_per_callee_week,
-                             clock_wall_ms())) {
-    case COMPLIANCE_DNC:
-        api_reply_error(r, 403, "dnc", "%s is on a do-not-call list", to);
-        return true;
-    case COMPLIANCE_CAP:
-        api_reply_error(r, 403, "frequency_cap", "%s has answered as many calls as the frequency"
-                        " caps allow for now", to);
-        return true;
-    default:
+    enum compliance verdict = compliance_check(iam_store_db(c->api->iam), c->scope, number,
+                                               c->api->ops.max_per_callee_day,
+                                               c->api->ops.max_per_callee_week, clock_wall_ms());
+    if (verdict == COMPLIANCE_OK)
         return false;
-    }
+    api_reply_error(r, 403, compliance_code(verdict), verdict == COMPLIANCE_DNC
+                        ? "%s is on a do-not-call list"
+                        : "%s has answered as many calls as the frequency caps allow for now",
+                    number);
+    return true;
 }
 
 void api_calls_create(struct api_call *c, struct api_reply *r)

@@ -10,6 +10,7 @@
 #include "call/live_calls.h"
 #include "call/outleg.h"
 #include "call/worker.h"
+#include "campaign/compliance_gate.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -232,6 +233,7 @@ struct engine *engine_create(const struct engine_services *svc, char *err, size_
     if (!e) {
         recorder_destroy(svc->recorder);
         tts_destroy(svc->tts);
+        compliance_gate_destroy(svc->compliance);
         prompt_cache_destroy(svc->prompts);
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -358,6 +360,7 @@ void engine_destroy(struct engine *e)
     /* Their last callbacks (requests answered "shutting down") still reach the stopped workers. */
     recorder_destroy(e->svc.recorder);
     tts_destroy(e->svc.tts);
+    compliance_gate_destroy(e->svc.compliance);
     prompt_cache_destroy(e->svc.prompts);
     for (int i = 0; i < e->n_workers; i++)
         worker_destroy(e->workers[i]);

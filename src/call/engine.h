@@ -26,6 +26,7 @@ struct live_calls;
 struct outleg_request;
 struct billing;
 struct region_dir;
+struct compliance_gate;
 
 struct engine_services {
     const struct vcs_config *cfg;
@@ -42,6 +43,7 @@ struct engine_services {
      * takes ownership of them; they are destroyed after the workers stop, before they are freed. */
     struct recorder *recorder;
     struct tts *tts;
+    struct compliance_gate *compliance; /* DNC and caps for vcs.originate (compliance_gate.h) */
     struct sandbox_config sandbox;
     char media_ip[64];    /* the address in our SDP (sip.advertise behind a NAT) */
     char bind_ip[64];     /* where RTP sockets bind: the SIP listen address */
@@ -50,7 +52,8 @@ struct engine_services {
 
 struct engine;
 
-/* Takes ownership of svc->prompts, svc->tts and svc->recorder (also when it fails). */
+/* Takes ownership of svc->prompts, svc->tts, svc->recorder and svc->compliance (also when it
+ * fails). */
 struct engine *engine_create(const struct engine_services *svc, char *err, size_t errlen);
 /* Starts the workers, then the SIP stack. */
 int engine_start(struct engine *e, char *err, size_t errlen);

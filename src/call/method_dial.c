@@ -202,10 +202,14 @@ void call_dial_leg_event(struct call *b)
             return;
         dial_over(a);
     } else if (b->state == CALL_UP && !d->winner && d->on_answer_ref != LUA_NOREF) {
-        if (d->screened) /* one is being asked already: this later answer is not needed */
+        if (d->screened) { /* one is being asked already: this later answer is not needed */
             call_end(b, 0, "cancelled", "system");
-        else
+        } else {
+            /* What runs on the b-leg is the a-leg script's handler: its CDR row says so. */
+            snprintf(b->cdr.script, sizeof b->cdr.script, "%s", a->cdr.script);
+            store_cdr_update(call_svc(b)->store, &b->cdr);
             call_script_screen(d->screened = b, d->on_answer_ref);
+        }
     } else if (b->state == CALL_UP && !d->winner) {
         won(a, b);
     } else if (b->state == CALL_EARLY && d->relay && !a->bridge && d->n_legs == 1) {
@@ -332,18 +336,28 @@ static int read_headers(lua_State *L, int opts, char *out, size_t cap)
 }
 
 /* SPEC 5.5 caller_id: a number of the account, or "auto"; by default the caller's number when
- * it is one of the account's, else auto. The operator keeps the caller's number. "auto" is
- * resolved by outleg_check (SPEC 8: the account's number with a free channel). */
+ * it is one of the account's, else auto. The operator keeps the caller's number when it is one
+ * (From sip:alice@... is not). "auto" is resolved by outleg_check (SPEC 8: the account's
+ * number with a free channel). */
 static const char *caller_id(struct call *a, const char *asked)
 {
     if (asked && strcmp(asked, "auto") != 0)
         return asked;
-    const struct number_record *own = number_snapshot_find(a->numbers, a->cdr.from_number);
+    const char *from = a->cdr.from_number;
+    const struct number_record *own = number_snapshot_find(a->numbers, from);
     if (!asked && own && strcmp(own->account, a->cdr.account) == 0)
-        return a->cdr.from_number;
-    if (strcmp(a->cdr.account, "admin") == 0)
-        return a->cdr.from_number;
+        return from;
+    if (strcmp(a->cdr.account, "admin") == 0 && from[0] &&
+        strspn(from + (from[0] == '+'), "0123456789") == strlen(from + (from[0] == '+')))
+        return from;
     return "auto";
+}
+
+/* "auto" has something to pick from: the account has a number (busy or not). */
+static bool auto_possible(const struct call *a)
+{
+    const struct number_record *one[1];
+    return a->numbers && number_snapshot_of_account(a->numbers, a->cdr.account, one, 1) > 0;
 }
 
 /* Adds target's attempts: a bare number once per gateway it may take, in their order. */
@@ -422,6 +436,11 @@ static int m_dial(lua_State *L)
         return luaL_error(L, "call:dial(): ringback: \"relay\", \"tone\" or a prompt name");
     if (strlen(cid) >= FROM_MAX)
         return luaL_error(L, "call:dial(): caller_id: a number of the account");
+    if (strcmp(cid, "auto") == 0 && !auto_possible(a)) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "no_caller_id");
+        return 2;
+    }
     check_targets(L, a, cid);
     struct dial_state *d = calloc(1, sizeof *d);
     if (!d)

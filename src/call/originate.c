@@ -12,7 +12,9 @@
 #include "call/live_calls.h"
 #include "call/outleg.h"
 #include "call/worker.h"
+#include "campaign/compliance_gate.h"
 #include "core/clock.h"
+#include "core/log.h"
 
 #define VAR_KEY_MAX 64
 #define VAR_STR_MAX 1024
@@ -101,6 +103,76 @@ static int request_close(lua_State *L)
     return 0;
 }
 
+/* The request in the slot at stack index 2 goes out: its id, or the engine's refusal raised. */
+static int place(lua_State *L, struct call *c)
+{
+    struct outleg_request **slot = lua_touserdata(L, 2);
+    struct outleg_request *req = *slot;
+    *slot = NULL; /* handed over */
+    char id[48], err[256];
+    if (engine_originate(worker_engine(c->w), req, id, sizeof id, err, sizeof err) != 0)
+        return luaL_error(L, "vcs.originate: %s", err);
+    lua_pushstring(L, id);
+    return 1;
+}
+
+/* ---- the do-not-call lists and caps, asked off the worker (compliance_gate.h) ------------- */
+
+/* A lost answer (no memory for the message) or a database locked for longer than the gate's
+ * busy timeout must not hold the script for ever. */
+#define VERDICT_WAIT_MS 15000
+
+struct asked {
+    struct worker *w;
+    uint64_t leg_id;
+    uint32_t generation;
+};
+
+/* The script goes on: the leg is placed, or nil and the refusal's code (SPEC 9: "dnc",
+ * "frequency_cap"); no CDR row, as POST /v1/calls writes none for its 403. */
+static int verdict_results(lua_State *L, struct call *c)
+{
+    char verdict[sizeof c->wait.result];
+    memcpy(verdict, c->wait.result, sizeof verdict);
+    c->wait.result[0] = '\0';
+    if (!verdict[0])
+        return luaL_error(L, "vcs.originate: the do-not-call lists could not be read in time");
+    if (strcmp(verdict, "ok") == 0)
+        return place(L, c);
+    const char *code =
+        compliance_code(strcmp(verdict, "dnc") == 0 ? COMPLIANCE_DNC : COMPLIANCE_CAP);
+    struct outleg_request **slot = lua_touserdata(L, 2);
+    log_info("call %s: vcs.originate to %s refused: %s", c->id, (*slot)->to, code);
+    lua_pushnil(L);
+    lua_pushstring(L, code);
+    return 2;
+}
+
+/* Only the answer (or the timer) ends the wait: a hangup meanwhile does not, and the script,
+ * which may be on_hangup's, gets its answer as usual (originate needs no media). */
+static const struct wait_kind verdict_wait = {
+    "originate", .wake_on = WAIT_ON(WAIT_EV_TIMER), .results = verdict_results,
+    .handles_hangup = true, .returns_after_hangup = true,
+};
+
+static void verdict_arrived(struct call *c, uint32_t generation, int verdict)
+{
+    if (!call_waiting(c, &verdict_wait) || call_wait_generation(c) != generation)
+        return; /* the wait timed out: this answer is for nobody */
+    call_wait_set_result(c, verdict == COMPLIANCE_DNC   ? "dnc"
+                            : verdict == COMPLIANCE_CAP ? "cap"
+                                                        : "ok");
+    call_wait_wake(c);
+}
+
+/* The gate's thread: the answer goes to the asking call's worker. */
+static void on_verdict(enum compliance verdict, void *arg)
+{
+    struct asked *a = arg;
+    worker_post_reply(a->w, a->leg_id, a->generation, verdict_arrived, (int)verdict);
+    free(a);
+}
+
 int originate_lua(lua_State *L)
 {
     struct call *c = *(struct call **)lua_getextraspace(L);
@@ -139,12 +211,24 @@ int originate_lua(lua_State *L)
     lua_pop(L, 1);
     lua_vars(L, req);
     snprintf(req->parent_call_id, sizeof req->parent_call_id, "%s", c->id);
-    *slot = NULL; /* handed over */
-    char id[48], err[256];
-    if (engine_originate(worker_engine(c->w), req, id, sizeof id, err, sizeof err) != 0)
-        return luaL_error(L, "vcs.originate: %s", err);
-    lua_pushstring(L, id);
-    return 1;
+    lua_settop(L, 2); /* the slot stays at 2 while the coroutine waits */
+    /* As POST /v1/calls: the lists and caps first (a number only), then the request's checks. */
+    const char *callee = compliance_callee(req->to);
+    if (!callee)
+        return place(L, c);
+    if (L != c->co)
+        return luaL_error(L, "vcs.originate: only from a call's own coroutine");
+    struct compliance_gate *gate = engine_services(worker_engine(c->w))->compliance;
+    struct asked *a = malloc(sizeof *a);
+    if (a)
+        *a = (struct asked){ c->w, c->leg_id, call_wait_generation(c) };
+    if (!a || compliance_gate_ask(gate, req->account, callee, on_verdict, a) != 0) {
+        free(a);
+        return luaL_error(L, "vcs.originate: to: %s cannot be checked against the do-not-call"
+                          " lists", callee);
+    }
+    call_wait_timer(c, VERDICT_WAIT_MS);
+    return call_wait_yield(L, c, &verdict_wait);
 }
 
 /* ---- POST /v1/calls ----------------------------------------------------------------------- */

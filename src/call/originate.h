@@ -16,7 +16,10 @@ struct engine;
 
 #define ORIGINATE_MAX_VARS 64
 
-/* vcs.originate (registered into the vcs table of every worker's Lua state). */
+/* vcs.originate (registered into the vcs table of every worker's Lua state). A number callee
+ * is first checked against the do-not-call lists and the frequency caps off the worker
+ * (compliance_gate.h) while the calling coroutine waits: refused, it returns nil and "dnc" or
+ * "frequency_cap" (as POST /v1/calls's 403 codes), with nothing placed and no CDR row. */
 int originate_lua(lua_State *L);
 
 /* POST /v1/calls for account: 0 with the new call's id, or an HTTP status with a message. */

@@ -25,7 +25,8 @@
 
 #define TICK_US 20000
 
-enum ctl_type { CTL_PROMPT, CTL_RECORD_DONE, CTL_HANGUP_ALL, CTL_ORIGINATE, CTL_HANGUP, CTL_STOP };
+enum ctl_type { CTL_PROMPT, CTL_RECORD_DONE, CTL_REPLY, CTL_HANGUP_ALL, CTL_ORIGINATE, CTL_HANGUP,
+                CTL_STOP };
 
 struct ctl_msg {
     struct qnode node;
@@ -36,6 +37,8 @@ struct ctl_msg {
     uint64_t duration_ms;
     const struct prompt *prompt;
     struct outleg_request *req; /* CTL_ORIGINATE */
+    void (*reply)(struct call *c, uint32_t generation, int value); /* CTL_REPLY */
+    int value;
     char text[256];
 };
 
@@ -283,6 +286,12 @@ static void handle_ctl(struct worker *w, struct ctl_msg *m)
             call_record_done(c, m->generation, m->duration_ms, m->text[0] ? m->text : NULL);
         break;
     }
+    case CTL_REPLY: {
+        struct call *c = idmap_get(&w->calls, m->leg_id);
+        if (c)
+            m->reply(c, m->generation, m->value);
+        break;
+    }
     case CTL_HANGUP_ALL:
         hangup_all(w, m->text);
         break;
@@ -388,6 +397,23 @@ void worker_post_record_done(struct worker *w, uint64_t leg_id, uint32_t generat
     m->generation = generation;
     m->duration_ms = duration_ms;
     snprintf(m->text, sizeof m->text, "%s", err ? err : "");
+    post_ctl(w, m);
+}
+
+void worker_post_reply(struct worker *w, uint64_t leg_id, uint32_t generation,
+                       void (*fn)(struct call *c, uint32_t generation, int value), int value)
+{
+    struct ctl_msg *m = calloc(1, sizeof *m);
+    if (!m) {
+        log_error("worker %d: out of memory: a reply to call %llx is lost", w->index,
+                  (unsigned long long)leg_id);
+        return;
+    }
+    m->type = CTL_REPLY;
+    m->leg_id = leg_id;
+    m->generation = generation;
+    m->reply = fn;
+    m->value = value;
     post_ctl(w, m);
 }
 

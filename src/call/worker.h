@@ -46,6 +46,12 @@ void worker_post_prompt(struct worker *w, uint64_t leg_id, uint32_t generation, 
 void worker_post_record_done(struct worker *w, uint64_t leg_id, uint32_t generation,
                              uint64_t duration_ms, const char *err);
 
+/* From another thread: the answer (value) to what the call's wait of that generation asked;
+ * fn(c, generation, value) runs on the worker if the leg is still there (the method's own
+ * handler, which drops the answer to an older wait). */
+void worker_post_reply(struct worker *w, uint64_t leg_id, uint32_t generation,
+                       void (*fn)(struct call *c, uint32_t generation, int value), int value);
+
 /* Worker thread only: the call layer's view of its worker. */
 struct engine *worker_engine(struct worker *w);
 struct event_base *worker_base(struct worker *w);

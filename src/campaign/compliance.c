@@ -1,6 +1,8 @@
 /* Do-not-call and frequency caps (see compliance.h). */
 #include "campaign/compliance.h"
 
+#include <string.h>
+
 #include "core/clock.h"
 #include "core/log.h"
 
@@ -43,4 +45,20 @@ enum compliance compliance_check(sqlite3 *db, const char *account, const char *n
         (week_cap > 0 && answered_since(db, account, number, day - weekday * DAY_MS) >= week_cap))
         return COMPLIANCE_CAP;
     return COMPLIANCE_OK;
+}
+
+const char *compliance_code(enum compliance verdict)
+{
+    return verdict == COMPLIANCE_DNC ? "dnc" : verdict == COMPLIANCE_CAP ? "frequency_cap" : NULL;
+}
+
+const char *compliance_callee(const char *to)
+{
+    if (strncmp(to, "sip:", 4) == 0 || strncmp(to, "trunk:", 6) == 0)
+        return NULL;
+    if (strncmp(to, "gw:", 3) == 0) {
+        const char *slash = strchr(to, '/');
+        return slash ? slash + 1 : NULL;
+    }
+    return to;
 }

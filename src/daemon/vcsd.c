@@ -22,6 +22,7 @@
 #include "billing/bclock.h"
 #include "billing/billing.h"
 #include "call/engine.h"
+#include "campaign/compliance_gate.h"
 #include "campaign/dialer.h"
 #include "campaign/placer.h"
 #include "call/originate.h"
@@ -525,6 +526,16 @@ static int run(struct vcsd *d)
         return 1;
     }
     d->tts = svc.tts;
+    char db_path[1024];
+    snprintf(db_path, sizeof db_path, "%s/vcs.db", cfg->data_dir);
+    svc.compliance = compliance_gate_create(db_path, cfg->max_per_callee_day,
+                                            cfg->max_per_callee_week, err, sizeof err);
+    if (!svc.compliance) {
+        log_error("%s", err);
+        recorder_destroy(svc.recorder);
+        tts_destroy(svc.tts);
+        return 1;
+    }
     d->engine = engine_create(&svc, err, sizeof err); /* owns the prompt cache from here */
     d->prompts_owned = false;
     if (!d->engine || engine_start(d->engine, err, sizeof err) != 0) {

@@ -129,6 +129,7 @@ class CarrierSipp(vb.Sipp):
             "sipp", "-sf", self.scen, "-i", CARRIER_IP, "-mi", CARRIER_IP,
             "-p", str(self.port), "-mp", str(self.mp), "-cp", str(self.cp), "-rtp_echo",
             "-m", str(self.calls), "-timeout", "%ds" % self.timeout_s, "-max_socket", "20000",
+            "-buff_size", vb.SIPP_BUFFER,
             "-nostdin", "-trace_stat", "-stf", self.stat, "-fd", "1", "-trace_counts",
             "-trace_err", "-max_log_size", "5000000"]
 

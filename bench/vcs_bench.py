@@ -214,6 +214,29 @@ def wait_idle(min_idle, max_wait):
 # ------------------------------------------------------------------------------------------
 # Processes
 
+# SIPp's own socket buffers (its default is 64 KiB): at low priority it reads late, and past
+# ~1000 calls/s a small buffer drops vcsd's answers; the calls then fail on the generator's side.
+SIPP_BUFFER = str(4 << 20)
+
+
+def udp_rcvbuf_errors():
+    """The kernel's count of UDP datagrams dropped on full receive buffers (every socket)."""
+    with open("/proc/net/snmp") as f:
+        rows = [ln.split() for ln in f if ln.startswith("Udp:")]
+    return int(rows[1][rows[0].index("RcvbufErrors")])
+
+
+def udp_socket_drops(port):
+    """Datagrams dropped at the UDP socket bound to 127.0.0.1:port (None when none is)."""
+    want = "0100007F:%04X" % port
+    with open("/proc/net/udp") as f:
+        for ln in f:
+            cols = ln.split()
+            if len(cols) > 12 and cols[1] == want:
+                return int(cols[12])
+    return None
+
+
 def gen_sched(args, default):
     """The command put before a load generator (SIPp, rtpsink): `default` (a nice level), or
     with --gen-sched idle `chrt --idle 0` (it runs only on a core nothing else wants, so it can
@@ -443,6 +466,7 @@ class Sipp:
                      "-inf", sink.inf,
                      "-r", str(rate), "-m", str(calls), "-l", str(limit),
                      "-timeout", "%ds" % timeout_s, "-max_socket", "20000", "-nostdin",
+                     "-buff_size", SIPP_BUFFER,
                      "-recv_timeout", "20000", "-trace_stat", "-stf", self.stat, "-fd", "1",
                      "-trace_counts", "-trace_rtt", "-rtt_freq", "100",
                      "-trace_err", "-max_log_size", "5000000"]
@@ -828,6 +852,7 @@ def run_one(args, name, *, scenario, service, rate, calls, limit, timeout_s, tmp
     run.result["vcsd_binary"] = dict(args.vcsd_source, copy=args.vcsd)
     run.result["vcsd_wrap"] = args.vcsd_wrap
     run.result["gen_sched"] = " ".join(gen_sched(args, ["nice -n 19 (SIPp), 10 (rtpsink)"]))
+    rcvbuf_errors_before = udp_rcvbuf_errors()
     vcsd = Vcsd(run, config, rtp_ports)
     vcsd.start()
     labels = thread_labels(vcsd.pid)
@@ -896,6 +921,9 @@ def run_one(args, name, *, scenario, service, rate, calls, limit, timeout_s, tmp
             drained[str(point)] = proc_rss_kb(vcsd.pid)
         run.result["rss_after_drain_kb"] = drained
     run.result["vcsd_alive_at_end"] = vcsd.alive()
+    # Whose socket lost datagrams: vcsd's SIP socket, or any (SIPp, rtpsink, RTP).
+    run.result["udp_drops"] = {"vcsd_sip": udp_socket_drops(vcsd.sip_port),
+                               "all_sockets": udp_rcvbuf_errors() - rcvbuf_errors_before}
     if hooks:
         hooks.stop(run, win_rows)
     sampler.stop()

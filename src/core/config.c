@@ -33,6 +33,7 @@ void config_defaults(struct vcs_config *cfg)
     cfg->sip_port = 5060;
     cfg->tcp_idle_seconds = 300;
     cfg->max_message_bytes = 65536;
+    cfg->udp_buffer_kb = 8192;
     cfg->rate_per_second = 500; /* below max_cps: one source cannot take every slot */
     cfg->rate_burst = 1000;
     cfg->auth_lockout_s = 600; /* SPEC 4: 10 minutes */
@@ -763,6 +764,7 @@ static const struct field sip_fields[] = {
     { .key = "advertise", .set = set_ip, .off = CFG(advertise_ip), .size = CFG_SIZE(advertise_ip) },
     INT("tcp_idle_seconds", tcp_idle_seconds, 1, 86400),
     INT("max_message_bytes", max_message_bytes, 1024, 16 << 20),
+    INT("udp_buffer_kb", udp_buffer_kb, 64, 1 << 20),
     SECTION("rate_limit", rate_fields),
     INT("auth_lockout_seconds", auth_lockout_s, 1, 86400),
     { 0 },

@@ -55,13 +55,14 @@ struct gateway_config {
 };
 
 struct vcs_config {
-    /* sip = { listen=, advertise=, tcp_idle_seconds=, max_message_bytes=,
+    /* sip = { listen=, advertise=, tcp_idle_seconds=, max_message_bytes=, udp_buffer_kb=,
      *         rate_limit = { per_second=, burst= } } */
     char sip_host[64];
     uint16_t sip_port;
     char advertise_ip[64];        /* address put in SDP and Contact; default: the SIP host */
     int tcp_idle_seconds;         /* 300 */
     int max_message_bytes;        /* 65536 */
+    int udp_buffer_kb;            /* SIP UDP socket receive/send buffers (8192; the kernel caps them) */
     int rate_per_second;          /* per source address, new requests (500, below max_cps); 0 = off */
     int rate_burst;
     int auth_lockout_s;           /* sip.auth_lockout_seconds: digest brute-force lock-out (600) */

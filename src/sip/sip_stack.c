@@ -63,6 +63,7 @@ struct sip_leg {
     bool auth_tried;      /* the one answer to a challenge is spent */
     char *username, *password, *reason;
     bool bye_sent;        /* the call layer asked for the BYE (inbound; outbound: hangup_asked) */
+    bool bye_deferred;    /* ... before our 2xx was ACKed: it goes out with the ACK (reason kept) */
     bool expired;         /* nua sent a BYE of its own: the peer let the session timer expire */
 };
 
@@ -444,9 +445,29 @@ static void on_reinvite(struct sip_stack *s, nua_handle_t *nh, struct sip_leg *l
     deliver(s, ev);
 }
 
+/* RFC 3261 15: a callee must not send BYE before the ACK of its 2xx (or Timer H, where nua sends
+ * the BYE itself). Under load a 2xx lost on the way lets a short script hang up before the
+ * caller has the 2xx; a BYE then ends a call that the caller still thinks is being set up, and
+ * the 2xx retransmission that would have recovered it is never ACKed. */
+static void send_bye(struct sip_leg *leg, const char *reason)
+{
+    leg->bye_sent = true;
+    if (leg->answered_us) {
+        leg->bye_deferred = true;
+        free(leg->reason);
+        leg->reason = dup_or_null(reason);
+        return;
+    }
+    nua_bye(leg->nh, TAG_IF(reason, SIPTAG_REASON_STR(reason)), TAG_END());
+}
+
 static void on_ack(struct sip_stack *s, struct sip_leg *leg, const sip_t *sip)
 {
     ack_sample(s, leg, clock_mono_us());
+    if (leg->bye_deferred) {
+        leg->bye_deferred = false;
+        send_bye(leg, leg->reason);
+    }
     struct sip_event *ev = event_new(SIP_EV_ACK, leg->id);
     if (!ev)
         return;
@@ -766,8 +787,7 @@ static void run_command(struct sip_stack *s, struct sip_cmd *cmd)
     if (!leg)
         return; /* the leg ended meanwhile: nothing to do */
     if (cmd->type == CMD_BYE) {
-        leg->bye_sent = true;
-        nua_bye(leg->nh, TAG_IF(cmd->reason, SIPTAG_REASON_STR(cmd->reason)), TAG_END());
+        send_bye(leg, cmd->reason);
         return;
     }
     if (cmd->type == CMD_HANGUP_OUT) {
@@ -936,6 +956,24 @@ static void listen_url(const struct vcs_config *cfg, char *url, size_t len)
         snprintf(url, len, "sip:%s:%u", bind, cfg->sip_port);
 }
 
+/* Linux caps SO_RCVBUF/SO_SNDBUF silently at these sysctls; an operator who meets ACK losses
+ * under load should see in the log that the buffer is smaller than configured. */
+static void log_udp_buffer_cap(unsigned want_bytes)
+{
+    static const char *const limits[] = { "/proc/sys/net/core/rmem_max", "/proc/sys/net/core/wmem_max" };
+    for (size_t i = 0; i < sizeof limits / sizeof *limits; i++) {
+        FILE *f = fopen(limits[i], "r");
+        unsigned long max = 0;
+        if (!f)
+            continue;
+        if (fscanf(f, "%lu", &max) == 1 && max < want_bytes)
+            log_warn("sip: sip.udp_buffer_kb is %u KiB but %s is %lu KiB: the SIP socket gets "
+                     "the smaller; a burst beyond it drops requests and ACKs (docs/operations.md)",
+                     want_bytes / 1024, limits[i] + strlen("/proc/sys/"), max / 1024);
+        fclose(f);
+    }
+}
+
 static void *sip_thread(void *arg)
 {
     struct sip_stack *s = arg;
@@ -958,6 +996,8 @@ static void *sip_thread(void *arg)
      * are the refresher (UPDATE when the peer allows it: no SDP needed) and sends BYE itself
      * when the peer does not refresh in time; 0 leaves "timer" unsupported, so nua does none. */
     unsigned se = (unsigned)cfg->session_interval_s;
+    unsigned udp_buffer = (unsigned)cfg->udp_buffer_kb * 1024u;
+    log_udp_buffer_cap(udp_buffer);
     s->nua = nua_create(s->root, nua_callback, s, NUTAG_URL(url), NUTAG_MEDIA_ENABLE(0),
                         NUTAG_AUTOANSWER(0), NUTAG_AUTOACK(1), NUTAG_APPL_METHOD("INFO"),
                         NUTAG_APPL_METHOD("OPTIONS"), NUTAG_ENABLEMESSAGE(0),
@@ -969,7 +1009,8 @@ static void *sip_thread(void *arg)
                         SIPTAG_ACCEPT_STR(ACCEPT), SIPTAG_USER_AGENT_STR(USER_AGENT),
                         NTATAG_MAXSIZE((usize_t)cfg->max_message_bytes),
                         TPTAG_IDLE((unsigned)cfg->tcp_idle_seconds * 1000u),
-                        TPTAG_TIMEOUT(30000u), TAG_IF(parser, NUTAG_SIP_PARSER(parser)),
+                        TPTAG_TIMEOUT(30000u), TPTAG_UDP_RMEM(udp_buffer),
+                        TPTAG_UDP_WMEM(udp_buffer), TAG_IF(parser, NUTAG_SIP_PARSER(parser)),
                         TAG_END());
     if (!s->nua) {
         snprintf(err, sizeof err, "cannot listen for SIP on %s:%u: %s", cfg->sip_host,

@@ -159,6 +159,22 @@ static void dial_over(struct call *a)
     call_wait_notify(a, WAIT_EV_PEER);
 }
 
+/* Ringback "relay": the first b-leg to bring early media (183 with SDP) is heard by the caller
+ * until one answers; when that leg ends first, another one with early media takes over. */
+static void relay_early(struct call *a)
+{
+    struct dial_state *d = a->dial;
+    if (!d->relay || d->winner || a->bridge)
+        return;
+    for (int i = 0; i < d->n_legs; i++) {
+        if (d->legs[i]->state == CALL_EARLY) {
+            call_progress_now(a);
+            bridge_start(a, d->legs[i]);
+            return;
+        }
+    }
+}
+
 /* The first answer wins: the caller is answered (if need be) and bridged, the others end. */
 static void won(struct call *a, struct call *b)
 {
@@ -196,8 +212,10 @@ void call_dial_leg_event(struct call *b)
         }
         if (d->placing || !counts)
             return;
-        if (d->n_legs > 0 && !d->winner)
-            return; /* parallel: the others still ring */
+        if (d->n_legs > 0 && !d->winner) { /* parallel: the others still ring */
+            relay_early(a);
+            return;
+        }
         if (!d->winner && !a->ended && goes_on(d) && place_more(a))
             return;
         dial_over(a);
@@ -212,9 +230,8 @@ void call_dial_leg_event(struct call *b)
         }
     } else if (b->state == CALL_UP && !d->winner) {
         won(a, b);
-    } else if (b->state == CALL_EARLY && d->relay && !a->bridge && d->n_legs == 1) {
-        call_progress_now(a); /* the callee's ringback or announcement, relayed */
-        bridge_start(a, b);
+    } else if (b->state == CALL_EARLY) {
+        relay_early(a); /* the callee's ringback or announcement */
     }
 }
 

@@ -151,6 +151,14 @@ static void remove_leg(struct dial_state *d, struct call *b)
     b->dial_parent = NULL;
 }
 
+/* Ends a b-leg that has not answered: CANCEL (with cause 16); its row says cancelled and the
+ * 487 our CANCEL brings (the leg is gone before that response arrives). */
+static void cancel_leg(struct call *b, const char *by)
+{
+    b->cdr.sip_code = 487;
+    call_end(b, 0, "cancelled", by);
+}
+
 static void dial_over(struct call *a)
 {
     a->dial->done = true;
@@ -182,7 +190,7 @@ static void won(struct call *a, struct call *b)
     d->winner = b;
     for (int i = d->n_legs - 1; i >= 0; i--) /* each end removes its leg */
         if (i < d->n_legs && d->legs[i] != b)
-            call_end(d->legs[i], 0, "cancelled", "system");
+            cancel_leg(d->legs[i], "system");
     call_tone_stop(a);
     call_playlist_clear(a);
     call_answer_now(a); /* SPEC 5.5: the caller is answered first if needed */
@@ -268,10 +276,16 @@ static void start_ringback(struct call *a, const char *ringback)
     a->tone_left = (uint32_t)RINGBACK_MAX_MS * (TONE_RATE / 1000); /* the answer stops it */
 }
 
+/* Ends every b-leg: cause for those answered, cancelled for those still ringing. */
 static void end_legs(struct dial_state *d, const char *cause, const char *by)
 {
-    while (d->n_legs > 0) /* each end removes its leg */
-        call_end(d->legs[d->n_legs - 1], 0, cause, by);
+    while (d->n_legs > 0) { /* each end removes its leg */
+        struct call *b = d->legs[d->n_legs - 1];
+        if (b->state == CALL_UP)
+            call_end(b, 0, cause, by);
+        else
+            cancel_leg(b, by);
+    }
 }
 
 static void on_dial_event(struct call *a, enum wait_event ev)

@@ -66,11 +66,10 @@ void bridge_frame(struct call *c, uint8_t *frame)
 
 void bridge_dtmf(struct call *c, char digit)
 {
-    char key[2] = { digit, '\0' };
     if (c->have_remote && c->remote.dtmf_pt >= 0) {
-        if (dtmf_rtp_tx_start(&c->dtmf_tx, key, 0, 0) != 0)
-            log_info("call %s: key %c not relayed: the previous one is still being sent", c->id,
-                     digit);
+        if (dtmf_rtp_tx_append(&c->dtmf_tx, digit) != 0)
+            log_info("call %s: key %c not relayed: %d keys wait already", c->id, digit,
+                     DTMF_TX_MAX_QUEUED);
         return;
     }
     char body[48];

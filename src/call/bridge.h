@@ -23,7 +23,8 @@ void bridge_received(struct call *c, uint32_t ts, uint16_t seq, const uint8_t *p
 /* The next 20 ms c sends: what its peer said, in c's codec. */
 void bridge_frame(struct call *c, uint8_t *frame);
 /* A key pressed on c's peer, relayed to c in the form c negotiated: RFC 4733 events when it
- * offered telephone-event, else a SIP INFO (application/dtmf-relay). */
+ * offered telephone-event (queued behind a key still being sent, in order), else a SIP INFO
+ * (application/dtmf-relay). */
 void bridge_dtmf(struct call *c, char digit);
 /* Frees c's jitter buffer (when c is freed). */
 void bridge_free(struct call *c);

@@ -379,6 +379,7 @@ static void q850_reason(char *buf, size_t cap, const char *cause)
         { "media_timeout", 102, "Recovery on timer expiry" },
         { "session_timeout", 102, "Recovery on timer expiry" },
         { "failed", 41, "Temporary failure" },
+        { "incompatible_destination", 88, "Incompatible destination" },
         { "script_error", 41, "Temporary failure" },
     };
     int q850 = 16;

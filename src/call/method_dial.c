@@ -151,12 +151,36 @@ static void remove_leg(struct dial_state *d, struct call *b)
     b->dial_parent = NULL;
 }
 
+/* Ends a b-leg that has not answered: CANCEL (with cause 16); its row says cancelled and the
+ * 487 our CANCEL brings (the leg is gone before that response arrives). */
+static void cancel_leg(struct call *b, const char *by)
+{
+    b->cdr.sip_code = 487;
+    call_end(b, 0, "cancelled", by);
+}
+
 static void dial_over(struct call *a)
 {
     a->dial->done = true;
     call_tone_stop(a);
     call_playlist_clear(a);
     call_wait_notify(a, WAIT_EV_PEER);
+}
+
+/* Ringback "relay": the first b-leg to bring early media (183 with SDP) is heard by the caller
+ * until one answers; when that leg ends first, another one with early media takes over. */
+static void relay_early(struct call *a)
+{
+    struct dial_state *d = a->dial;
+    if (!d->relay || d->winner || a->bridge)
+        return;
+    for (int i = 0; i < d->n_legs; i++) {
+        if (d->legs[i]->state == CALL_EARLY) {
+            call_progress_now(a);
+            bridge_start(a, d->legs[i]);
+            return;
+        }
+    }
 }
 
 /* The first answer wins: the caller is answered (if need be) and bridged, the others end. */
@@ -166,7 +190,7 @@ static void won(struct call *a, struct call *b)
     d->winner = b;
     for (int i = d->n_legs - 1; i >= 0; i--) /* each end removes its leg */
         if (i < d->n_legs && d->legs[i] != b)
-            call_end(d->legs[i], 0, "cancelled", "system");
+            cancel_leg(d->legs[i], "system");
     call_tone_stop(a);
     call_playlist_clear(a);
     call_answer_now(a); /* SPEC 5.5: the caller is answered first if needed */
@@ -196,8 +220,10 @@ void call_dial_leg_event(struct call *b)
         }
         if (d->placing || !counts)
             return;
-        if (d->n_legs > 0 && !d->winner)
-            return; /* parallel: the others still ring */
+        if (d->n_legs > 0 && !d->winner) { /* parallel: the others still ring */
+            relay_early(a);
+            return;
+        }
         if (!d->winner && !a->ended && goes_on(d) && place_more(a))
             return;
         dial_over(a);
@@ -212,9 +238,8 @@ void call_dial_leg_event(struct call *b)
         }
     } else if (b->state == CALL_UP && !d->winner) {
         won(a, b);
-    } else if (b->state == CALL_EARLY && d->relay && !a->bridge && d->n_legs == 1) {
-        call_progress_now(a); /* the callee's ringback or announcement, relayed */
-        bridge_start(a, b);
+    } else if (b->state == CALL_EARLY) {
+        relay_early(a); /* the callee's ringback or announcement */
     }
 }
 
@@ -251,10 +276,16 @@ static void start_ringback(struct call *a, const char *ringback)
     a->tone_left = (uint32_t)RINGBACK_MAX_MS * (TONE_RATE / 1000); /* the answer stops it */
 }
 
+/* Ends every b-leg: cause for those answered, cancelled for those still ringing. */
 static void end_legs(struct dial_state *d, const char *cause, const char *by)
 {
-    while (d->n_legs > 0) /* each end removes its leg */
-        call_end(d->legs[d->n_legs - 1], 0, cause, by);
+    while (d->n_legs > 0) { /* each end removes its leg */
+        struct call *b = d->legs[d->n_legs - 1];
+        if (b->state == CALL_UP)
+            call_end(b, 0, cause, by);
+        else
+            cancel_leg(b, by);
+    }
 }
 
 static void on_dial_event(struct call *a, enum wait_event ev)

@@ -336,6 +336,9 @@ struct call *outleg_start(struct worker *w, uint64_t leg_id, struct outleg_reque
     }
     c->outbound = true;
     c->out = req;
+    c->n_offer = 2; /* both G.711 laws (the bridge transcodes); a gateway may name its own */
+    c->offer_pts[0] = SDP_PT_PCMU;
+    c->offer_pts[1] = SDP_PT_PCMA;
     c->dial_parent = parent;
     c->script_done = true; /* until the answer starts it */
     struct cdr_row *r = &c->cdr;
@@ -401,21 +404,33 @@ struct call *outleg_start(struct worker *w, uint64_t leg_id, struct outleg_reque
     return c;
 }
 
+/* The answer (in the 2xx, else an early one) names a codec of our offer (RFC 3264 section 6.1:
+ * an answer picks from the offer). Anything else (G.729 to a G.711 offer, no usable SDP) would
+ * be noise or silence if bridged. */
+static bool answer_usable(const struct call *c, const struct sip_event *ev)
+{
+    const struct sdp_media *m = ev->has_media ? &ev->media : c->have_remote ? &c->remote : NULL;
+    for (int i = 0; m && i < c->n_offer; i++)
+        if (c->offer_pts[i] == m->codec_pt)
+            return true;
+    return false;
+}
+
 static void answered(struct call *c, struct sip_event *ev)
 {
     evtimer_del(c->ring_timer);
+    c->cdr.sip_code = 200;
+    if (!answer_usable(c, ev)) { /* not answered for us: no answer_time, no bill; BYE (88) */
+        log_warn("call %s: the answer has no codec of our offer: hung up as incompatible", c->id);
+        call_end(c, 0, "incompatible_destination", "system");
+        call_script_wake(c);
+        return;
+    }
     if (ev->has_media)
         call_apply_remote(c, &ev->media);
     c->state = CALL_UP;
     c->cdr.answer_ms = clock_wall_ms();
-    c->cdr.sip_code = 200;
     store_cdr_update(engine_services(worker_engine(c->w))->store, &c->cdr);
-    if (!c->have_remote) {
-        log_warn("call %s: answered without a usable SDP answer", c->id);
-        call_end(c, 0, "failed", "system");
-        call_script_wake(c);
-        return;
-    }
     call_media_start(c); /* the offer/answer is complete: learn the peer's RTP */
     call_recording_start(c);
     if (c->billed)

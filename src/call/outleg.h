@@ -1,8 +1,10 @@
 /* Outbound call legs (SPEC 5.2, 6): a leg that vcsd places itself, pinned to one worker like
- * an inbound one and driven by the same struct call. It offers our SDP in an INVITE, learns the
- * peer's RTP when the answer comes (strict RTP), is CANCELled when it rings longer than its
- * timeout (no_answer), and ends unanswered with the cause its final response says (busy,
- * rejected, not_found, failed). Answered, it runs its script with call.direction "outbound".
+ * an inbound one and driven by the same struct call. It offers PCMU and PCMA (or a gateway's
+ * codecs) in an INVITE, learns the peer's RTP when the answer comes (strict RTP), is CANCELled
+ * when it rings longer than its timeout (no_answer), and ends unanswered with the cause its
+ * final response says (busy, rejected, not_found, failed); an answer in a codec it did not
+ * offer is hung up at once (incompatible_destination). Answered, it runs its script with
+ * call.direction "outbound".
  * One CDR row per attempt, sip_code the final response.
  * Requests come from any thread (vcs.originate, POST /v1/calls) and are checked there
  * (originate_check) so that a bad one is an error to its caller, not a CDR. */

@@ -355,6 +355,23 @@ int dtmf_rtp_tx_start(struct dtmf_rtp_tx *tx, const char *digits, unsigned durat
     return 0;
 }
 
+int dtmf_rtp_tx_append(struct dtmf_rtp_tx *tx, char digit)
+{
+    char key[2] = { digit, '\0' };
+    int ev = dtmf_digit_to_event(digit);
+    if (!dtmf_rtp_tx_busy(tx))
+        return dtmf_rtp_tx_start(tx, key, 0, 0);
+    if (ev < 0 || tx->count - tx->pos > DTMF_TX_MAX_QUEUED)
+        return -1;
+    if (tx->count == DTMF_TX_MAX_DIGITS) { /* the keys sent make room: at most 16 remain */
+        memmove(tx->digits, tx->digits + tx->pos, tx->count - tx->pos);
+        tx->count -= tx->pos;
+        tx->pos = 0;
+    }
+    tx->digits[tx->count++] = dtmf_event_to_digit((unsigned)ev);
+    return 0;
+}
+
 int dtmf_rtp_tx_next(struct dtmf_rtp_tx *tx, uint8_t payload[4], bool *marker,
                      bool *new_event_timestamp)
 {

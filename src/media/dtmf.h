@@ -143,6 +143,7 @@ void dtmf_dedup_flush(struct dtmf_dedup *dd);
 #define DTMF_TX_MIN_GAP_MS 60
 #define DTMF_TX_MAX_GAP_MS 5000
 #define DTMF_TX_MAX_DIGITS 64
+#define DTMF_TX_MAX_QUEUED 16        /* keys waiting behind the one being sent (a relay) */
 #define DTMF_TX_VOLUME 10            /* -10 dBm0 */
 #define DTMF_TX_TICK_SAMPLES 160     /* 20 ms at 8 kHz */
 
@@ -159,6 +160,11 @@ void dtmf_rtp_tx_init(struct dtmf_rtp_tx *tx);
  * outside the limits above), in which case nothing is queued. */
 int dtmf_rtp_tx_start(struct dtmf_rtp_tx *tx, const char *digits, unsigned duration_ms,
                       unsigned gap_ms);
+/* Queues one more key behind those being sent (a key relayed from another leg while the
+ * previous one is still going out), with the timing of the keys queued; an idle sender starts
+ * it with the defaults. Each key is its own event (new timestamp, three end packets), sent in
+ * order. 0, or -1 (not a key, or DTMF_TX_MAX_QUEUED keys already waiting). */
+int dtmf_rtp_tx_append(struct dtmf_rtp_tx *tx, char digit);
 /* Call once per 20 ms tick while dtmf_rtp_tx_busy(). Returns 1 with a payload to send on the
  * telephone-event payload type instead of this tick's audio, or 0 when this tick sends normal
  * audio (pause between digits, or idle).

@@ -15,14 +15,7 @@ sys.dont_write_bytecode = True  # keep the source tree clean (read-only in distc
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vcstest as T  # noqa: E402
 
-DIALPLANS = {
-    "routes": T.routes_lua(("^7\\d{4,5}$", "bridge")),
-    "bridge": """return function(call)
-  local r = call:dial("sip:carrier@127.0.0.1:" .. call.to:sub(2), { timeout = 20000 })
-  call:set("dial_status", r.status)
-end
-""",
-}
+DIALPLANS = T.dial_carrier_dialplans("7")
 CALLER, CALLEE = 440, 1000
 
 

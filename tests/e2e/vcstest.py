@@ -1894,6 +1894,19 @@ def dialplan_files(d):
     return {(k if k.endswith(".lua") else k + ".lua"): v for k, v in d.items()}
 
 
+def dial_carrier_dialplans(first):
+    """Dialplans bridging a call to "<first><port>" (first: one digit) with call:dial to
+    sip:carrier@127.0.0.1:<port>; the result's status goes to the CDR var dial_status."""
+    return {
+        "routes": routes_lua(("^%s\\d{4,5}$" % first, "bridge")),
+        "bridge": """return function(call)
+  local r = call:dial("sip:carrier@127.0.0.1:" .. call.to:sub(2), { timeout = 20000 })
+  call:set("dial_status", r.status)
+end
+""",
+    }
+
+
 def routes_lua(*routes):
     """routes_lua(("^1000$", "hello"), ("^2\\d+$", "x", {"lang": "zh"})) -> routes.lua source."""
     out = ["return {"]

@@ -796,6 +796,56 @@ static void test_tx_string(void **state)
     }
 }
 
+/* Keys relayed while one is still going out queue behind it (at most DTMF_TX_MAX_QUEUED), each
+ * sent as its own event in order, however long the relay goes on. */
+static void test_tx_append(void **state)
+{
+    (void)state;
+    struct dtmf_rtp_tx tx;
+    struct sent s[512];
+    unsigned ticks;
+    uint8_t p[4];
+    bool m, nt;
+    dtmf_rtp_tx_init(&tx);
+    assert_int_equal(dtmf_rtp_tx_append(&tx, '1'), 0); /* idle: starts with the defaults */
+    assert_int_equal(dtmf_rtp_tx_next(&tx, p, &m, &nt), 1);
+    assert_int_equal(dtmf_rtp_tx_append(&tx, 'x'), -1);
+    for (int i = 0; i < DTMF_TX_MAX_QUEUED; i++)
+        assert_int_equal(dtmf_rtp_tx_append(&tx, i % 2 ? '#' : '2'), 0);
+    assert_int_equal(dtmf_rtp_tx_append(&tx, '3'), -1); /* full */
+    size_t n = tx_run(&tx, s, 512, &ticks);
+    /* the rest of '1' (6 packets), then 16 keys of 7 packets, 10 ticks each */
+    assert_int_equal(n, 6 + DTMF_TX_MAX_QUEUED * 7);
+    assert_int_equal(ticks, 9 + DTMF_TX_MAX_QUEUED * 10);
+    for (int k = 0; k < DTMF_TX_MAX_QUEUED; k++) {
+        const struct sent *first = &s[6 + k * 7];
+        assert_int_equal(first->ev.event, k % 2 ? 11 : 2);
+        assert_true(first->marker && first->new_ts); /* a new event: a new timestamp */
+        assert_int_equal(first->tick, 9 + (unsigned)k * 10);
+        for (int e = 4; e < 7; e++) /* the end packet three times */
+            assert_true(first[e].ev.end && first[e].ev.duration == 800);
+    }
+    /* a long relay: one key appended every 3 ticks, far beyond DTMF_TX_MAX_DIGITS in all, is
+     * refused only while 16 wait, and what is sent keeps the order of what was accepted */
+    char accepted[400];
+    size_t n_acc = 0, n_sent = 0;
+    for (unsigned t = 0; t < 3000 || dtmf_rtp_tx_busy(&tx); t++) {
+        char key = "0123456789*#ABCD"[t % 16];
+        if (t < 3000 && t % 3 == 0 && dtmf_rtp_tx_append(&tx, key) == 0)
+            accepted[n_acc++] = key;
+        assert_true(n_acc < sizeof accepted);
+        if (dtmf_rtp_tx_next(&tx, p, &m, &nt) == 1 && m) {
+            struct dtmf_rtp_event ev;
+            assert_int_equal(dtmf_rtp_parse(p, 4, &ev), 0);
+            assert_true(n_sent < n_acc);
+            assert_int_equal(dtmf_event_to_digit(ev.event), accepted[n_sent]);
+            n_sent++;
+        }
+    }
+    assert_int_equal(n_sent, n_acc);
+    assert_true(n_acc > DTMF_TX_MAX_DIGITS * 4);
+}
+
 static void test_tx_rounding_and_limits(void **state)
 {
     (void)state;
@@ -959,6 +1009,7 @@ int main(void)
         cmocka_unit_test(test_tx_one_digit_default),
         cmocka_unit_test(test_tx_string),
         cmocka_unit_test(test_tx_rounding_and_limits),
+        cmocka_unit_test(test_tx_append),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_round_trip_with_dedup),
     };

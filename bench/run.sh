@@ -1,10 +1,10 @@
 #!/bin/bash
 # vcsd benchmark driver:
 #   bench/run.sh [short|play|play2way|overload|leak|smoke|bridge-short|bridge-hold|conference|
-#                 campaign|campaigns-many ...] [options]
+#                 campaign|campaigns-many|api-calls ...] [options]
 # Builds bench/rtpsink.c, raises the descriptor limit, then runs bench/all_bench.py (the
 # scenarios of bench/vcs_bench.py and of the modules on top of it: bridge_bench.py,
-# campaign_bench.py), which starts its own vcsd per run (free loopback
+# campaign_bench.py, api_calls_bench.py), which starts its own vcsd per run (free loopback
 # ports, temporary data folder) and drives it with SIPp (and a second SIPp as the carrier for
 # the bridge and campaign scenarios). Options: bench/run.sh --help. Environment: VCSD (binary, default
 # /tmp/build/src/vcsd), BENCH_WORKDIR (run folders and results.jsonl, default /tmp/vcs-bench).

@@ -685,7 +685,8 @@ THREAD_FUNCS = {("worker_main", "worker.c"): "worker", ("sip_thread", "sip_stack
                 ("writer_main", "store.c"): "store", ("writer_main", "recorder.c"): "recorder",
                 ("loader_main", "prompt_cache.c"): "prompts", ("tts_main", "tts.c"): "tts",
                 ("main", "vcsd.c"): "main/http", ("dialer_main", "dialer.c"): "dialer",
-                ("thread_main", "events.c"): "events"}
+                ("thread_main", "events.c"): "events",
+                ("gate_main", "compliance_gate.c"): "compliance"}
 
 
 def thread_labels(pid):

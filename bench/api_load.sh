@@ -56,22 +56,8 @@ echo "date: $(date -u +%FT%TZ); machine: $(nproc) cores, $(uname -r); load: $(cu
 echo "vcsd: $VCSD ($(sha256sum "$VCSD" | cut -c1-16)); work: $WORK"
 
 t0=$(date +%s.%N)
-sqlite3 -cmd '.timeout 10000' "$WORK/data/vcs.db" <<SQL
-BEGIN;
-WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < $ROWS)
-INSERT INTO cdr(call_id, sip_call_id, direction, account, from_number, to_number, script,
-                start_time, answer_time, end_time, duration_ms, billsec, bill_minutes, sip_code,
-                hangup_cause, hangup_by, vars)
-SELECT printf('bench%08d', i), printf('%d@bench', i), CASE i % 4 WHEN 0 THEN 'outbound' ELSE 'inbound' END,
-       'bench', printf('+86138%08d', i % 50000), printf('+8610%08d', i % 100), 'ivr_demo',
-       strftime('%Y-%m-%dT%H:%M:%fZ', 1700000000 + i * 2, 'unixepoch'),
-       strftime('%Y-%m-%dT%H:%M:%fZ', 1700000001 + i * 2, 'unixepoch'),
-       strftime('%Y-%m-%dT%H:%M:%fZ', 1700000061 + i * 2, 'unixepoch'),
-       61000, 60, 1, 200, CASE i % 3 WHEN 0 THEN 'busy' ELSE 'normal_clearing' END, 'caller',
-       printf('{"n":%d,"note":"a, \\"quoted\\" value"}', i)
-FROM n;
-COMMIT;
-SQL
+sqlite3 -cmd '.timeout 10000' -cmd ".parameter set :rows $ROWS" "$WORK/data/vcs.db" \
+    'BEGIN;' '.read bench/cdr_fill.sql' 'COMMIT;'
 t1=$(date +%s.%N)
 echo "fill: $ROWS rows in $(python3 -c "print('%.1f' % ($t1 - $t0))") s; data $(du -sh "$WORK/data" | cut -f1)"
 echo "rss at rest: $(rss) KiB"

@@ -1,11 +1,12 @@
 #!/bin/bash
 # vcsd benchmark driver:
-#   bench/run.sh [short|play|play2way|overload|leak|smoke|bridge-short|bridge-hold|conference ...]
-#                [options]
-# Builds bench/rtpsink.c, raises the descriptor limit, then runs bench/bridge_bench.py (the
-# bridging scenarios on top of bench/vcs_bench.py, which has all the others), which starts its
-# own vcsd per run (free loopback ports, temporary data folder) and drives it with SIPp (and a
-# second SIPp as the carrier for the bridge scenarios). Options: bench/run.sh --help. Environment: VCSD (binary, default
+#   bench/run.sh [short|play|play2way|overload|leak|smoke|bridge-short|bridge-hold|conference|
+#                 campaign|campaigns-many|api-calls ...] [options]
+# Builds bench/rtpsink.c, raises the descriptor limit, then runs bench/all_bench.py (the
+# scenarios of bench/vcs_bench.py and of the modules on top of it: bridge_bench.py,
+# campaign_bench.py, api_calls_bench.py), which starts its own vcsd per run (free loopback
+# ports, temporary data folder) and drives it with SIPp (and a second SIPp as the carrier for
+# the bridge and campaign scenarios). Options: bench/run.sh --help. Environment: VCSD (binary, default
 # /tmp/build/src/vcsd), BENCH_WORKDIR (run folders and results.jsonl, default /tmp/vcs-bench).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,4 +26,4 @@ if [ ! -x "$sink" ] || [ "$here/rtpsink.c" -nt "$sink" ]; then
         -o "$sink" "$here/rtpsink.c" -lm
 fi
 export PYTHONDONTWRITEBYTECODE=1
-exec python3 "$here/bridge_bench.py" --rtpsink "$sink" --workdir "$work" "$@"
+exec python3 "$here/all_bench.py" --rtpsink "$sink" --workdir "$work" "$@"

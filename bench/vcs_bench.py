@@ -135,15 +135,20 @@ def proc_comm(path):
         return "?"
 
 
-def proc_rss_kb(pid):
+def proc_value(pid, name, key):
+    """The number after `key` in /proc/<pid>/<name> (status, io), or None."""
     try:
-        with open("/proc/%d/status" % pid) as f:
+        with open("/proc/%d/%s" % (pid, name)) as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(key):
                     return int(line.split()[1])
     except OSError:
         pass
     return None
+
+
+def proc_rss_kb(pid):
+    return proc_value(pid, "status", "VmRSS:")
 
 
 def machine_ticks():
@@ -323,6 +328,34 @@ class Vcsd:
             return body.get("calls")
         except (OSError, ValueError, http.client.HTTPException):
             return None
+
+    def api(self, method, path, body=None, token=None, headers=None, timeout=60):
+        """One management API request (operator token unless `token`); body: a dict (sent as
+        JSON) or text (sent as is, e.g. CSV with a Content-Type header). Returns (status,
+        decoded JSON, or the text when it is not JSON)."""
+        h = {"Authorization": "Bearer " + (token or self.token)}
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body)
+            h["Content-Type"] = "application/json"
+        h.update(headers or {})
+        c = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=timeout)
+        try:
+            c.request(method, path, body=body, headers=h)
+            r = c.getresponse()
+            text = r.read().decode(errors="replace")
+        finally:
+            c.close()
+        try:
+            return r.status, json.loads(text)
+        except ValueError:
+            return r.status, text
+
+    def api_ok(self, method, path, body=None, token=None, headers=None, want=(200, 201)):
+        """api(), raising when the status is not one of `want`."""
+        status, out = self.api(method, path, body, token, headers)
+        if status not in want:
+            raise RuntimeError("%s %s: %d %s" % (method, path, status, str(out)[:500]))
+        return out
 
     def metrics(self):
         """{name{labels}: value} from GET /metrics, or {} when it does not answer."""
@@ -651,7 +684,9 @@ class Sampler(threading.Thread):
 THREAD_FUNCS = {("worker_main", "worker.c"): "worker", ("sip_thread", "sip_stack.c"): "sip",
                 ("writer_main", "store.c"): "store", ("writer_main", "recorder.c"): "recorder",
                 ("loader_main", "prompt_cache.c"): "prompts", ("tts_main", "tts.c"): "tts",
-                ("main", "vcsd.c"): "main/http"}
+                ("main", "vcsd.c"): "main/http", ("dialer_main", "dialer.c"): "dialer",
+                ("thread_main", "events.c"): "events",
+                ("gate_main", "compliance_gate.c"): "compliance"}
 
 
 def thread_labels(pid):
@@ -844,31 +879,14 @@ def run_one(args, name, *, scenario, service, rate, calls, limit, timeout_s, tmp
     hooks (optional) adds to a run: hooks.start(run, vcsd, sampler) before the caller SIPp
     (a carrier, probes), hooks.stop(run, win_rows) once the load has drained, and
     hooks.after_vcsd(run, vcsd) once vcsd has exited; each writes its figures to run.result."""
-    run = Run(args, name)
-    vm_text, idle = wait_idle(args.min_idle, args.idle_wait)
-    run.result["vmstat_before"] = vm_text
-    run.result["idle_before_pct"] = idle
-    log("run %s: %s (machine idle %.0f%%)" % (name, run.dir, idle))
-    run.result["vcsd_binary"] = dict(args.vcsd_source, copy=args.vcsd)
-    run.result["vcsd_wrap"] = args.vcsd_wrap
-    run.result["gen_sched"] = " ".join(gen_sched(args, ["nice -n 19 (SIPp), 10 (rtpsink)"]))
-    rcvbuf_errors_before = udp_rcvbuf_errors()
-    vcsd = Vcsd(run, config, rtp_ports)
-    vcsd.start()
-    labels = thread_labels(vcsd.pid)
-    sink = Sink(run, sink_send, sample)
-    sampler = Sampler(run, vcsd)
-    sampler.add("sink", sink.pid)
-    sampler.start()
-    time.sleep(3)
-    rss_before = proc_rss_kb(vcsd.pid)
+    run, vcsd, labels, sink, sampler = start_run(args, name, config, rtp_ports, sink_send,
+                                                 sample)
     if hooks:
         hooks.start(run, vcsd, sampler)
     sipp = Sipp(run, vcsd, sink, scenario, service, rate, calls, limit, timeout_s, tmpl)
     run.result.update({"scenario": scenario, "rate": rate, "calls": calls, "limit": limit,
                        "tmpl": tmpl, "config": config, "sink_sends": sink_send,
-                       "vcsd_argv": vcsd.argv, "sipp_argv": sipp.argv,
-                       "rss_before_kb": rss_before})
+                       "vcsd_argv": vcsd.argv, "sipp_argv": sipp.argv})
     sipp.start()
     sampler.add("sipp", sipp.pid)
     perf_proc = None
@@ -920,10 +938,44 @@ def run_one(args, name, *, scenario, service, rate, calls, limit, timeout_s, tmp
                 time.sleep(0.5)
             drained[str(point)] = proc_rss_kb(vcsd.pid)
         run.result["rss_after_drain_kb"] = drained
+    finish_run(args, run, vcsd, sink, sampler, win_rows, sample, hooks)
+    return run.result
+
+
+def start_run(args, name, config, rtp_ports, sink_send=False, sample=1):
+    """The start of every run: waits for an idle machine, starts vcsd (threads named), rtpsink
+    and the sampler, and 3 s later reads vcsd's RSS at rest (result "rss_before_kb").
+    Returns (run, vcsd, thread labels, sink, sampler)."""
+    run = Run(args, name)
+    vm_text, idle = wait_idle(args.min_idle, args.idle_wait)
+    run.result["vmstat_before"] = vm_text
+    run.result["idle_before_pct"] = idle
+    log("run %s: %s (machine idle %.0f%%)" % (name, run.dir, idle))
+    run.result["vcsd_binary"] = dict(args.vcsd_source, copy=args.vcsd)
+    run.result["vcsd_wrap"] = args.vcsd_wrap
+    run.result["gen_sched"] = " ".join(gen_sched(args, ["nice -n 19 (SIPp), 10 (rtpsink)"]))
+    run.rcvbuf_errors_before = udp_rcvbuf_errors()
+    vcsd = Vcsd(run, config, rtp_ports)
+    vcsd.start()
+    labels = thread_labels(vcsd.pid)
+    sink = Sink(run, sink_send, sample)
+    sampler = Sampler(run, vcsd)
+    sampler.add("sink", sink.pid)
+    sampler.start()
+    time.sleep(3)
+    run.result["rss_before_kb"] = proc_rss_kb(vcsd.pid)
+    run.labels = labels
+    return run, vcsd, labels, sink, sampler
+
+
+def finish_run(args, run, vcsd, sink, sampler, win_rows, sample, hooks=None):
+    """The end of every run, once the load is over: UDP drops, hooks.stop, rtpsink's figures
+    (lateness over the window win_rows), vcsd stopped (exit code) and its log read,
+    hooks.after_vcsd, the machine's disturbance over the window; saves the result."""
     run.result["vcsd_alive_at_end"] = vcsd.alive()
     # Whose socket lost datagrams: vcsd's SIP socket, or any (SIPp, rtpsink, RTP).
     run.result["udp_drops"] = {"vcsd_sip": udp_socket_drops(vcsd.sip_port),
-                               "all_sockets": udp_rcvbuf_errors() - rcvbuf_errors_before}
+                               "all_sockets": udp_rcvbuf_errors() - run.rcvbuf_errors_before}
     if hooks:
         hooks.stop(run, win_rows)
     sampler.stop()
@@ -942,7 +994,6 @@ def run_one(args, name, *, scenario, service, rate, calls, limit, timeout_s, tmp
     run.result["other_cpu_max_pct"] = round(max(others), 1) if others else None
     run.result["other_cpu_mean_pct"] = round(statistics.mean(others), 1) if others else None
     run.save()
-    return run.result
 
 
 # ------------------------------------------------------------------------------------------
@@ -1147,13 +1198,12 @@ def scen_smoke(args):
     return out
 
 
-def main(extra=None):
-    """extra (optional): a module adding scenarios, with DOC (its part of --help),
-    SCENARIOS (their names), add_args(parser) and scenarios(args) -> {name: function}."""
-    names = "short, play, play2way, overload, leak, smoke"
-    if extra:
-        names += ", " + ", ".join(extra.SCENARIOS)
-    ap = argparse.ArgumentParser(description=__doc__ + (extra.DOC if extra else ""),
+def main(*extras):
+    """extras: modules adding scenarios, each with DOC (its part of --help), SCENARIOS (their
+    names), add_args(parser) and scenarios(args) -> {name: function}."""
+    names = ", ".join(["short, play, play2way, overload, leak, smoke"] +
+                      [", ".join(x.SCENARIOS) for x in extras])
+    ap = argparse.ArgumentParser(description=__doc__ + "".join(x.DOC for x in extras),
                                  formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("scenarios", nargs="*", default=["smoke"],
                     help="%s (default smoke)" % names)
@@ -1196,8 +1246,8 @@ def main(extra=None):
                          "only on a core vcsd leaves free; the default of the bridge scenarios)")
     ap.add_argument("--gen-cpus", default=None, metavar="LIST",
                     help="pin the load generators with taskset -c LIST (e.g. 1)")
-    if extra:
-        extra.add_args(ap)
+    for x in extras:
+        x.add_args(ap)
     args = ap.parse_args()
     args.rates = [int(x) for x in args.rates.split(",") if x]
     args.n = [int(x) for x in args.n.split(",") if x]
@@ -1226,8 +1276,8 @@ def main(extra=None):
                  else "overload-cap%d" % args.overload_max_cps),
              "leak": lambda: scen_leak(args),
              "smoke": lambda: scen_smoke(args)}
-    if extra:
-        funcs.update(extra.scenarios(args))
+    for x in extras:
+        funcs.update(x.scenarios(args))
     for s in args.scenarios:
         if s not in funcs:
             raise SystemExit("unknown scenario %r (have: %s)" % (s, ", ".join(funcs)))

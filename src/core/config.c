@@ -33,7 +33,7 @@ void config_defaults(struct vcs_config *cfg)
     cfg->sip_port = 5060;
     cfg->tcp_idle_seconds = 300;
     cfg->max_message_bytes = 65536;
-    cfg->udp_buffer_kb = 8192;
+    cfg->udp_buffer_kb = 1024;
     cfg->rate_per_second = 500; /* below max_cps: one source cannot take every slot */
     cfg->rate_burst = 1000;
     cfg->auth_lockout_s = 600; /* SPEC 4: 10 minutes */

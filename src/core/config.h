@@ -62,7 +62,7 @@ struct vcs_config {
     char advertise_ip[64];        /* address put in SDP and Contact; default: the SIP host */
     int tcp_idle_seconds;         /* 300 */
     int max_message_bytes;        /* 65536 */
-    int udp_buffer_kb;            /* SIP UDP socket receive/send buffers (8192; the kernel caps them) */
+    int udp_buffer_kb;            /* SIP UDP socket receive/send buffers (1024; the kernel caps them) */
     int rate_per_second;          /* per source address, new requests (500, below max_cps); 0 = off */
     int rate_burst;
     int auth_lockout_s;           /* sip.auth_lockout_seconds: digest brute-force lock-out (600) */

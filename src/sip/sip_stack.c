@@ -382,26 +382,25 @@ static void on_new_invite(struct sip_stack *s, nua_handle_t *nh, const sip_t *si
         respond_busy(s, nh, RETRY_AFTER_DRAINING, "draining");
         return;
     }
-    struct sip_event *ev = event_new(SIP_EV_INVITE, 0);
-    if (!ev) {
-        respond_here(s, nh, 500, NULL);
-        return;
-    }
-    char warn[200] = "";
-    int status = read_media(sip, ev, warn, sizeof warn);
-    if (status) {
-        log_info("sip: INVITE %s from %s rejected %d: %s",
-                 sip->sip_call_id ? sip->sip_call_id->i_id : "?", source, status, warn);
-        respond_here(s, nh, status, warn);
-        sip_event_free(ev);
-        return;
-    }
+    /* Admission before the SDP is read: under overload most INVITEs are refused, and a refusal
+     * should cost the SIP thread as little as possible. */
     int retry_after = 0;
     uint64_t leg_id = 0;
     note_invite(s, clock_mono_us());
-    status = s->sink.admit(s->sink.ctx, &leg_id, &retry_after);
+    int status = s->sink.admit(s->sink.ctx, &leg_id, &retry_after);
     if (status) {
         respond_busy(s, nh, retry_after, "over capacity");
+        return;
+    }
+    struct sip_event *ev = event_new(SIP_EV_INVITE, 0);
+    char warn[200] = "";
+    status = ev ? read_media(sip, ev, warn, sizeof warn) : 500;
+    if (status) {
+        if (ev)
+            log_info("sip: INVITE %s from %s rejected %d: %s",
+                     sip->sip_call_id ? sip->sip_call_id->i_id : "?", source, status, warn);
+        s->sink.unadmit(s->sink.ctx, leg_id);
+        respond_here(s, nh, status, warn[0] ? warn : NULL);
         sip_event_free(ev);
         return;
     }

@@ -7,7 +7,7 @@ webhooks.allow_private, and creates nothing; a name (localhost) is accepted, but
 fail at once, after one attempt and without retries, with the refusal in last_error (the
 loopback address it resolved to), the refusal is logged, and the receiver behind it gets no
 connection at all. With webhooks = { allow_private = true } both the literal and the name are
-delivered."""
+delivered, the name's with Host: localhost:PORT (vcsd connects to the address, by number)."""
 
 import os
 import socket
@@ -84,7 +84,9 @@ def run(t):
                     shop, 201)
     order(v, shop, "+861055550003", approve=False)
     lit.wait("/lit", "order.rejected", 1, 15, "the delivery to 127.0.0.1")
-    named.wait("/name", "order.rejected", 1, 15, "the delivery to localhost")
+    post = named.wait("/name", "order.rejected", 1, 15, "the delivery to localhost")[0]
+    T.check_eq(post[1].get("Host"), "localhost:%d" % named.port,
+               "the Host header names the URL's host, not the address connected to")
     T.wait_until(lambda: [d["state"] for d in deliveries(v, shop, hook)] == ["delivered"], 15,
                  "the delivery to localhost listed as delivered")
     lit.close()

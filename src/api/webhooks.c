@@ -1,12 +1,15 @@
 /* Webhook subscriptions (SPEC 10): {url, events}, the secret shown once at creation, and the
  * deliveries of each. A URL the delivery thread could not use is 400 here, never a silent
- * failure later: http:// only (the client is libevent's, without TLS), a host, no userinfo. */
+ * failure later: http:// only (the client is libevent's, without TLS), a host, no userinfo,
+ * and (unless webhooks.allow_private) no IP literal outside public unicast. A host name is
+ * checked when a delivery resolves it: what it resolves to now says nothing of later. */
 #include <string.h>
 
 #include <event2/http.h>
 
 #include "api/api_internal.h"
 #include "events/events.h"
+#include "events/webhook_addr.h"
 #include "store/iam.h"
 #include "store/webhook_store.h"
 
@@ -19,6 +22,7 @@ static bool url_ok(const char *url, char *why, size_t whylen)
     bool ok = u != NULL;
     const char *scheme = u ? evhttp_uri_get_scheme(u) : NULL;
     const char *host = u ? evhttp_uri_get_host(u) : NULL;
+    const char *refusal = host && !events_private_allowed() ? webhook_host_refusal(host) : NULL;
     if (!u)
         snprintf(why, whylen, "url must be an absolute http:// URL of at most %d bytes", URL_MAX);
     else if (!scheme || strcmp(scheme, "http") != 0)
@@ -27,6 +31,9 @@ static bool url_ok(const char *url, char *why, size_t whylen)
         snprintf(why, whylen, "url must name a host");
     else if (evhttp_uri_get_userinfo(u) || evhttp_uri_get_fragment(u))
         snprintf(why, whylen, "url must not hold user:password@ or a #fragment");
+    else if (refusal)
+        snprintf(why, whylen, "url host %s is %s: webhooks go to public addresses only (the"
+                 " operator may allow private ones: webhooks.allow_private)", host, refusal);
     ok = ok && why[0] == '\0';
     for (const char *p = url; ok && *p; p++) {
         if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {

@@ -841,6 +841,11 @@ static const struct field billing_fields[] = {
     { 0 },
 };
 
+static const struct field webhooks_fields[] = {
+    BOOL("allow_private", webhooks_allow_private),
+    { 0 },
+};
+
 static const struct field trunk_fields[] = {
     { .key = "name", .set = set_str, .off = TRK(name), .size = TRK_SIZE(name), .required = true },
     { .key = "account", .set = set_str, .off = TRK(account), .size = TRK_SIZE(account),
@@ -888,6 +893,7 @@ static const struct field top_fields[] = {
     SECTION("session_timer", session_timer_fields),
     SECTION("compliance", compliance_fields),
     SECTION("billing", billing_fields),
+    SECTION("webhooks", webhooks_fields),
     { .key = "trunks", .set = set_trunks, .off = CFG(n_trunks), .off2 = CFG(trunks), .min = 0,
       .max = CONFIG_MAX_TRUNKS, .size = sizeof(struct trunk_config), .sub = trunk_fields },
     { .key = "gateways", .set = set_gateways, .off = CFG(n_gateways), .off2 = CFG(gateways),

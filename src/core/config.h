@@ -104,6 +104,8 @@ struct vcs_config {
     int media_hold_timeout_s;     /* 3600, while the peer holds the call (sendonly/inactive) */
     /* session_timer = { interval_s= } RFC 4028 Session-Expires we ask for; 0 = no timers */
     int session_interval_s;       /* 1800 (at least 90, the RFC's Min-SE floor) */
+    /* webhooks = { allow_private= } */
+    bool webhooks_allow_private;  /* false: deliveries reach public unicast addresses only */
     /* trunks = { { name=, account=, allow = { "203.0.113.0/24", ... }, username=, password=,
      *              max_calls=, address= }, ... }: allow, credentials or both */
     int n_trunks;

@@ -454,7 +454,7 @@ static int run(struct vcsd *d)
         log_error("store: %s", err);
         return 1;
     }
-    if (events_start(cfg->data_dir, err, sizeof err) != 0) {
+    if (events_start(cfg->data_dir, cfg->webhooks_allow_private, err, sizeof err) != 0) {
         log_error("%s", err);
         return 1;
     }

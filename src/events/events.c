@@ -1,7 +1,9 @@
 /* The webhook delivery thread (see events.h). */
 #include "events/events.h"
 
+#include <arpa/inet.h>
 #include <inttypes.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -21,6 +23,7 @@
 #include "core/digest.h"
 #include "core/log.h"
 #include "core/queue.h"
+#include "events/webhook_addr.h"
 
 #define ATTEMPT_TIMEOUT_S 10
 #define RETRY_FIRST_MS 1000
@@ -28,6 +31,7 @@
 #define GIVE_UP_MS (24 * 3600 * 1000)
 #define MAX_IN_FLIGHT 32
 #define BUSY_TIMEOUT_MS 5000
+#define REFUSAL_LOG_MS 10000
 
 const char *const events_names[] = {
     "call.completed", "recording.ready", "balance.low", "order.approved", "order.rejected",
@@ -41,6 +45,9 @@ struct emitted {
     char *data; /* JSON text */
 };
 
+/* What became of an attempt to send: a refused address is final, the rest is retried. */
+enum sent { SENT, NOT_SENT, REFUSED };
+
 struct attempt {
     int64_t id;
     struct evhttp_connection *conn;
@@ -49,6 +56,7 @@ struct attempt {
 
 static struct {
     atomic_bool running;
+    atomic_bool allow_private; /* webhooks.allow_private */
     struct mpsc_queue q;
     struct event_base *base;
     struct event *wake, *timer;
@@ -157,8 +165,9 @@ static int64_t backoff_ms(int64_t attempts)
     return delay < RETRY_MAX_MS ? delay : RETRY_MAX_MS;
 }
 
-/* The outcome of an attempt: delivered, retried later or failed for good. */
-static void record_outcome(int64_t id, int status, const char *why)
+/* The outcome of an attempt: delivered, retried later or failed for good (at once when
+ * final). */
+static void record_outcome(int64_t id, int status, const char *why, bool final)
 {
     int64_t now = clock_wall_ms(), attempts = 1, created = now;
     sqlite3_stmt *st = NULL;
@@ -173,7 +182,9 @@ static void record_outcome(int64_t id, int status, const char *why)
     sqlite3_finalize(st);
     bool ok = status >= 200 && status < 300;
     int64_t next = now + backoff_ms(attempts);
-    const char *state = ok ? "delivered" : next > created + GIVE_UP_MS ? "failed" : "pending";
+    const char *state = ok                                    ? "delivered"
+                        : final || next > created + GIVE_UP_MS ? "failed"
+                                                               : "pending";
     char at[ISO8601_LEN];
     iso8601_ms(now, at);
     int rc = sqlite3_prepare_v2(ev.db, "UPDATE webhook_deliveries SET attempts = ?2,"
@@ -195,7 +206,7 @@ static void record_outcome(int64_t id, int status, const char *why)
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
         log_error("events: delivery %" PRId64 ": %s", id, sqlite3_errmsg(ev.db));
-    else if (!ok)
+    else if (!ok && !final)
         log_info("events: delivery %" PRId64 " attempt %" PRId64 ": %s; %s", id, attempts, why,
                  strcmp(state, "failed") == 0 ? "given up after 24 h" : "retried");
 }
@@ -209,7 +220,7 @@ static void on_answer(struct evhttp_request *req, void *arg)
         snprintf(why, sizeof why, "no answer within %d s", ATTEMPT_TIMEOUT_S);
     else
         snprintf(why, sizeof why, "HTTP %d", status);
-    record_outcome(a->id, status, why);
+    record_outcome(a->id, status, why, false);
     /* libevent still uses the connection inside this callback: it is freed just after. */
     event_base_once(ev.base, -1, EV_TIMEOUT, free_conn, a->conn, NULL);
     *a = (struct attempt){ 0 };
@@ -237,9 +248,75 @@ static int sign(const char *secret, const char *ts, const char *body, char out[7
     return 0;
 }
 
+/* Refusals are logged at most once per REFUSAL_LOG_MS (a customer may subscribe any number
+ * of URLs); the line after a quiet spell counts the ones left out. Delivery thread only. */
+static void log_refusal(const char *host, const char *why)
+{
+    static uint64_t last_ms;
+    static unsigned long unlogged;
+    uint64_t now = clock_mono_ms();
+    if (last_ms && now - last_ms < REFUSAL_LOG_MS) {
+        unlogged++;
+        return;
+    }
+    if (unlogged)
+        log_warn("events: delivery to %s %s (and %lu refusals not logged since the last line)",
+                 host, why, unlogged);
+    else
+        log_warn("events: delivery to %s %s", host, why);
+    last_ms = now;
+    unlogged = 0;
+}
+
+/* The numeric address a delivery to host connects to. The host resolves here, on this thread
+ * alone (evdns is not used: a slow DNS delays other deliveries, never a call), and the
+ * address checked is the address connected to, so a name cannot answer one address to the
+ * check and another to the connect (DNS rebinding). */
+static enum sent pick_address(const char *host, char ip[INET6_ADDRSTRLEN], char *why,
+                              size_t whylen)
+{
+    char plain[256];
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *list = NULL;
+    if (!webhook_host_plain(host, plain, sizeof plain)) {
+        snprintf(why, whylen, "refused: the host name is too long");
+        return REFUSED;
+    }
+    int rc = getaddrinfo(plain, NULL, &hints, &list);
+    if (rc != 0) {
+        snprintf(why, whylen, "cannot resolve the host: %s", gai_strerror(rc));
+        return NOT_SENT;
+    }
+    const char *refusal = NULL;
+    bool found = false;
+    for (const struct addrinfo *ai = list; ai && !found; ai = ai->ai_next) {
+        const char *r = atomic_load(&ev.allow_private) ? NULL : webhook_addr_refusal(ai->ai_addr);
+        if ((r && refusal) || (ai->ai_family != AF_INET && ai->ai_family != AF_INET6))
+            continue;
+        const void *bin = ai->ai_family == AF_INET
+                              ? (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
+                              : (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
+        if (!inet_ntop(ai->ai_family, bin, ip, INET6_ADDRSTRLEN))
+            continue;
+        if (r) /* the first refused address, named in the reason if no other is allowed */
+            snprintf(why, whylen, "refused: %s is %s; webhooks go to public addresses only"
+                     " (webhooks.allow_private)", ip, r);
+        refusal = refusal ? refusal : r;
+        found = !r;
+    }
+    freeaddrinfo(list);
+    if (found)
+        return SENT;
+    if (!refusal) {
+        snprintf(why, whylen, "the host has no IP address");
+        return NOT_SENT;
+    }
+    log_refusal(host, why);
+    return REFUSED;
+}
+
 /* One attempt at the delivery in the current row of st (id, event, data, created_at, url,
- * secret). -1 when it could not even be sent (counted as a failed attempt by the caller). */
-static int send_one(struct attempt *a, sqlite3_stmt *st, char *why, size_t whylen)
+ * secret). Anything but SENT is counted as a failed attempt by the caller. */
+static enum sent send_one(struct attempt *a, sqlite3_stmt *st, char *why, size_t whylen)
 {
     const char *event = (const char *)sqlite3_column_text(st, 1);
     json_t *data = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
@@ -253,21 +330,23 @@ static int send_one(struct attempt *a, sqlite3_stmt *st, char *why, size_t whyle
     int port = uri ? evhttp_uri_get_port(uri) : -1;
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
-    char target[2048], ts[24], sig[72], id[24], len[24], hostport[300];
+    char target[2048], ts[24], sig[72], id[24], len[24], hostport[300], ip[INET6_ADDRSTRLEN];
     snprintf(target, sizeof target, "%s%s%s", path && *path ? path : "/", query ? "?" : "",
              query ? query : "");
     snprintf(ts, sizeof ts, "%" PRId64, clock_wall_ms() / 1000);
     snprintf(id, sizeof id, "%" PRId64, a->id);
-    int rc = -1;
+    enum sent rc = NOT_SENT;
     if (!body || !host || sign((const char *)sqlite3_column_text(st, 5), ts, body, sig) != 0) {
         snprintf(why, whylen, "%s", !host ? "bad URL" : "out of memory");
         goto out;
     }
     snprintf(len, sizeof len, "%zu", strlen(body));
     snprintf(hostport, sizeof hostport, port > 0 ? "%s:%d" : "%s", host, port);
-    /* Hostnames resolve here, on this thread alone (evdns is not used): a slow DNS delays
-     * other deliveries, never a call. */
-    a->conn = evhttp_connection_base_new(ev.base, NULL, host, (uint16_t)(port > 0 ? port : 80));
+    rc = pick_address(host, ip, why, whylen);
+    if (rc != SENT)
+        goto out;
+    rc = NOT_SENT;
+    a->conn = evhttp_connection_base_new(ev.base, NULL, ip, (uint16_t)(port > 0 ? port : 80));
     struct evhttp_request *req = a->conn ? evhttp_request_new(on_answer, a) : NULL;
     if (!req) {
         snprintf(why, whylen, "cannot connect");
@@ -291,7 +370,7 @@ static int send_one(struct attempt *a, sqlite3_stmt *st, char *why, size_t whyle
         snprintf(why, whylen, "cannot send the request"); /* req is freed by libevent */
         goto out;
     }
-    rc = 0;
+    rc = SENT;
 out:
     free(body);
     if (uri)
@@ -326,12 +405,13 @@ static void schedule(void)
         if (!a)
             break;
         *a = (struct attempt){ .id = id, .used = true };
-        char why[64];
-        if (send_one(a, st, why, sizeof why) != 0) {
+        char why[256];
+        enum sent sent = send_one(a, st, why, sizeof why);
+        if (sent != SENT) {
             if (a->conn)
                 evhttp_connection_free(a->conn);
             *a = (struct attempt){ 0 };
-            record_outcome(id, 0, why);
+            record_outcome(id, 0, why, sent == REFUSED);
         }
     }
     sqlite3_finalize(st);
@@ -395,11 +475,17 @@ static void cleanup(void)
     ev.db = NULL;
 }
 
-int events_start(const char *data_dir, char *err, size_t errlen)
+bool events_private_allowed(void)
+{
+    return atomic_load(&ev.allow_private);
+}
+
+int events_start(const char *data_dir, bool allow_private, char *err, size_t errlen)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/vcs.db", data_dir);
     queue_init(&ev.q);
+    atomic_store(&ev.allow_private, allow_private);
     if (sqlite3_open_v2(path, &ev.db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "events: cannot open %s: %s", path, sqlite3_errmsg(ev.db));
         cleanup();

@@ -12,7 +12,7 @@ import sys
 sys.dont_write_bytecode = True  # keep the source tree clean (read-only in distcheck)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vcstest as T  # noqa: E402
-from test_webhooks import Receiver, check_signed  # noqa: E402
+from test_webhooks import ALLOW_PRIVATE, Receiver, check_signed  # noqa: E402
 
 
 def order(v, token, number, approve=True):
@@ -24,7 +24,7 @@ def order(v, token, number, approve=True):
 
 def run(t):
     rx = Receiver()
-    v = t.vcsd()
+    v = t.vcsd(config=ALLOW_PRIVATE)
     shop = v.api_ok("POST", "/v1/accounts", {"name": "shop", "low_balance_fen": 1200})["token"]
     rival = v.api_ok("POST", "/v1/accounts", {"name": "rival", "low_balance_fen": 1200})["token"]
     base = "http://127.0.0.1:%d" % rx.port

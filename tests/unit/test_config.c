@@ -99,6 +99,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.media_timeout_s, 60);
     assert_int_equal(c.media_hold_timeout_s, 3600);
     assert_int_equal(c.session_interval_s, 1800);
+    assert_false(c.webhooks_allow_private);
     assert_int_equal(c.n_trunks, 0);
 }
 
@@ -120,6 +121,7 @@ static const char full_conf[] =
     "             max_delay_ms = 0 },\n"
     "  media = { timeout_s = 2, hold_timeout_s = 0 },\n"
     "  session_timer = { interval_s = 90 },\n"
+    "  webhooks = { allow_private = true },\n"
     "  trunks = {\n"
     "    { name = 'acme', account = 'acme-ltd', allow = { '203.0.113.0/24', '2001:db8::/32' } },\n"
     "    { name = 'beta', account = 'beta', allow = { '192.0.2.9' } },\n"
@@ -169,6 +171,7 @@ static void test_full_config(void **state)
     assert_int_equal(c.media_timeout_s, 2);
     assert_int_equal(c.media_hold_timeout_s, 0);
     assert_int_equal(c.session_interval_s, 90);
+    assert_true(c.webhooks_allow_private);
     assert_int_equal(c.n_trunks, 2);
     assert_string_equal(c.trunks[0].name, "acme");
     assert_string_equal(c.trunks[0].account, "acme-ltd");
@@ -279,6 +282,8 @@ static void test_wrong_types(void **state)
     expect_error("return { media = { timeout_s = '60' } }",
                  "vcsd.conf: media.timeout_s: expected integer, got string");
     expect_error("return { session_timer = 1800 }", "vcsd.conf: session_timer: expected table, got number");
+    expect_error("return { webhooks = { allow_private = 'yes' } }",
+                 "vcsd.conf: webhooks.allow_private: expected boolean, got string");
     expect_error("return { log = { level = true } }", "vcsd.conf: log.level: expected string, got boolean");
     expect_error("return { trunks = 'acme' }", "vcsd.conf: trunks: expected a list (table), got string");
     expect_error("return { trunks = { 'acme' } }", "vcsd.conf: trunks[1]: expected table, got string");

@@ -1,4 +1,8 @@
-/* Jitter buffer over speexdsp. See jitter.h. */
+/* Jitter buffer over speexdsp. See jitter.h.
+ *
+ * Memory: a slot holds one 20 ms frame, so a longer packet goes in as consecutive one-frame
+ * packets (timestamps one frame apart) that speexdsp plays one per tick like any other: no
+ * slot has to be as large as the largest packet, and nothing is carried over between ticks. */
 #include "media/jitter.h"
 
 #include <stdbool.h>
@@ -8,16 +12,13 @@
 #include <speex/speex_jitter.h>
 
 struct slot {
-    char data[JITTER_MAX_PAYLOAD];
+    uint8_t data[JITTER_FRAME];
     bool busy;
 };
 
 struct jitter {
     JitterBuffer *jb;
     struct slot slots[JITTER_SLOTS];
-    /* A packet longer than one frame is played out over several ticks from here. */
-    uint8_t rest[JITTER_MAX_PAYLOAD];
-    size_t rest_len, rest_pos;
     struct jitter_stats stats;
 };
 
@@ -58,44 +59,40 @@ void jitter_put(struct jitter *j, uint32_t ts, uint16_t seq, const uint8_t *payl
         j->stats.dropped_size++;
         return;
     }
-    struct slot *s = NULL;
-    for (int i = 0; i < JITTER_SLOTS && !s; i++)
+    /* All of the packet's frames, or none of it: a hole inside a packet is no better. */
+    size_t pieces = (len + JITTER_FRAME - 1) / JITTER_FRAME;
+    struct slot *free_slots[JITTER_MAX_PAYLOAD / JITTER_FRAME];
+    size_t found = 0;
+    for (int i = 0; i < JITTER_SLOTS && found < pieces; i++)
         if (!j->slots[i].busy)
-            s = &j->slots[i];
-    if (!s) {
+            free_slots[found++] = &j->slots[i];
+    if (found < pieces) {
         j->stats.dropped_full++;
         return;
     }
-    s->busy = true;
-    memcpy(s->data, payload, len);
-    JitterBufferPacket p = { .data = s->data, .len = (spx_uint32_t)len, .timestamp = ts,
-                             .span = (spx_uint32_t)len, .sequence = seq };
-    jitter_buffer_put(j->jb, &p);
+    for (size_t k = 0; k < pieces; k++) {
+        size_t n = len - k * JITTER_FRAME < JITTER_FRAME ? len - k * JITTER_FRAME : JITTER_FRAME;
+        struct slot *s = free_slots[k];
+        s->busy = true;
+        memcpy(s->data, payload + k * JITTER_FRAME, n);
+        JitterBufferPacket p = { .data = (char *)s->data, .len = (spx_uint32_t)n,
+                                 .timestamp = ts + (uint32_t)(k * JITTER_FRAME),
+                                 .span = (spx_uint32_t)n, .sequence = seq };
+        jitter_buffer_put(j->jb, &p);
+    }
     j->stats.put++;
 }
 
 size_t jitter_get(struct jitter *j, uint8_t frame[JITTER_FRAME])
 {
     size_t filled = 0;
-    if (j->rest_pos < j->rest_len) {
-        filled = j->rest_len - j->rest_pos < JITTER_FRAME ? j->rest_len - j->rest_pos : JITTER_FRAME;
-        memcpy(frame, j->rest + j->rest_pos, filled);
-        j->rest_pos += filled;
-    } else {
-        JitterBufferPacket p = { 0 };
-        spx_int32_t offset = 0;
-        if (jitter_buffer_get(j->jb, &p, JITTER_FRAME, &offset) == JITTER_BUFFER_OK && p.data) {
-            struct slot *s = (struct slot *)p.data;
-            size_t len = p.len;
-            filled = len < JITTER_FRAME ? len : JITTER_FRAME;
-            memcpy(frame, s->data, filled);
-            if (len > filled) {
-                memcpy(j->rest, s->data + filled, len - filled);
-                j->rest_len = len - filled;
-                j->rest_pos = 0;
-            }
-            s->busy = false;
-        }
+    JitterBufferPacket p = { 0 };
+    spx_int32_t offset = 0;
+    if (jitter_buffer_get(j->jb, &p, JITTER_FRAME, &offset) == JITTER_BUFFER_OK && p.data) {
+        struct slot *s = (struct slot *)(void *)p.data;
+        filled = p.len < JITTER_FRAME ? p.len : JITTER_FRAME;
+        memcpy(frame, s->data, filled);
+        s->busy = false;
     }
     jitter_buffer_tick(j->jb);
     if (!filled) {
@@ -111,7 +108,6 @@ size_t jitter_get(struct jitter *j, uint8_t frame[JITTER_FRAME])
 void jitter_reset(struct jitter *j)
 {
     jitter_buffer_reset(j->jb);
-    j->rest_len = j->rest_pos = 0;
 }
 
 void jitter_get_stats(const struct jitter *j, struct jitter_stats *out)

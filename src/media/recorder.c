@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sndfile.h>
@@ -34,6 +35,10 @@
 #define DEFAULT_BUFFER_MS 100
 #define DEFAULT_BUFFERS 4
 #define DEFAULT_HEADER_MS 2000
+/* While recordings are open the writer looks at its queue this often; a full buffer waits for
+ * that instead of waking it (a wake-up per buffer was a futex call and a context switch each,
+ * thousands a second with a thousand recordings). Opens and closes still wake it at once. */
+#define WRITER_PERIOD_MS 40
 #define MAX_BUFFER_MS 10000
 #define MIN_BUFFERS 2
 #define MAX_BUFFERS 32 /* bits in the free mask */
@@ -403,8 +408,21 @@ static void *writer_main(void *arg)
     struct recorder *r = arg;
     for (;;) {
         pthread_mutex_lock(&r->mu);
-        while (!r->wake && !r->stopping)
-            pthread_cond_wait(&r->wake_cv, &r->mu);
+        if (r->live) {
+            struct timespec until;
+            clock_gettime(CLOCK_MONOTONIC, &until);
+            until.tv_nsec += WRITER_PERIOD_MS * 1000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            while (!r->wake && !r->stopping &&
+                   pthread_cond_timedwait(&r->wake_cv, &r->mu, &until) != ETIMEDOUT)
+                ;
+        } else {
+            while (!r->wake && !r->stopping)
+                pthread_cond_wait(&r->wake_cv, &r->mu);
+        }
         r->wake = false;
         bool stop = r->stopping;
         pthread_mutex_unlock(&r->mu);
@@ -489,7 +507,11 @@ struct recorder *recorder_create(const char *root, const struct recorder_options
 
     queue_init(&r->queue);
     pthread_mutex_init(&r->mu, NULL);
-    pthread_cond_init(&r->wake_cv, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&r->wake_cv, &ca);
+    pthread_condattr_destroy(&ca);
     int rc = pthread_create(&r->writer, NULL, writer_main, r);
     if (rc != 0) {
         log_error("recorder: cannot start the writer thread: %s", strerror(rc));
@@ -505,7 +527,7 @@ struct recorder *recorder_create(const char *root, const struct recorder_options
 
 static void hand_off(struct recorder *r, struct work *w)
 {
-    if (queue_push(&r->queue, &w->node)) {
+    if (queue_push(&r->queue, &w->node) && w->kind != WORK_DATA) {
         pthread_mutex_lock(&r->mu);
         r->wake = true;
         pthread_cond_signal(&r->wake_cv);
@@ -696,11 +718,19 @@ static size_t append(struct recording *rec, const int16_t *frames, const uint8_t
             memcpy(dst, frames + done * rec->channels, n * rec->channels * sizeof *dst);
         } else {
             uint8_t *dst = (uint8_t *)b->samples + b->frames * 2;
-            uint8_t silence = alaw ? G711_ALAW_SILENCE : G711_ULAW_SILENCE;
+            const uint8_t *l = left ? left + done : NULL, *rt = right ? right + done : NULL;
             b->alaw = alaw;
-            for (size_t i = 0; i < n; i++) {
-                dst[2 * i] = left ? left[done + i] : silence;
-                dst[2 * i + 1] = right ? right[done + i] : silence;
+            if (l && rt) { /* the usual case, every tick: a loop without a test per sample */
+                for (size_t i = 0; i < n; i++) {
+                    dst[2 * i] = l[i];
+                    dst[2 * i + 1] = rt[i];
+                }
+            } else {
+                memset(dst, alaw ? G711_ALAW_SILENCE : G711_ULAW_SILENCE, 2 * n);
+                for (size_t i = 0; l && i < n; i++)
+                    dst[2 * i] = l[i];
+                for (size_t i = 0; rt && i < n; i++)
+                    dst[2 * i + 1] = rt[i];
             }
         }
         b->frames += n;

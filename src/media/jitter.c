@@ -19,13 +19,16 @@
 
 struct slot {
     uint8_t data[JITTER_FRAME];
-    bool busy;
+    bool busy;  /* given to speexdsp, not handed back yet */
+    bool stale; /* busy, and already behind the playout point at the last put */
+    uint32_t end; /* timestamp just after the frame */
 };
 
 struct jitter {
     JitterBuffer *jb;
     struct slot slots[JITTER_SLOTS];
     unsigned ticks;
+    bool synced; /* speexdsp has a playout point (it is out of its reset state) */
     struct jitter_stats stats;
 };
 
@@ -61,12 +64,32 @@ void jitter_free(struct jitter *j)
     free(j);
 }
 
+/* speexdsp silently ignores a packet too far behind its playout point: it neither keeps it nor
+ * calls the destroy callback, so its slot would stay busy for ever. Every put starts with
+ * speexdsp dropping (through the callback) what it holds behind the playout point, so a slot
+ * that was already behind it at the previous put and is still busy now is not held any more.
+ * Only meaningful while speexdsp is synced: in its reset state it has no playout point, keeps
+ * every packet and drops nothing. */
+static void reclaim_stale(struct jitter *j)
+{
+    if (!j->synced)
+        return;
+    uint32_t point = (uint32_t)jitter_buffer_get_pointer_timestamp(j->jb);
+    for (int i = 0; i < JITTER_SLOTS; i++) {
+        struct slot *s = &j->slots[i];
+        if (s->busy && s->stale)
+            s->busy = false;
+        s->stale = s->busy && (int32_t)(s->end - point) <= 0;
+    }
+}
+
 void jitter_put(struct jitter *j, uint32_t ts, uint16_t seq, const uint8_t *payload, size_t len)
 {
     if (len == 0 || len > JITTER_MAX_PAYLOAD) {
         j->stats.dropped_size++;
         return;
     }
+    reclaim_stale(j);
     /* All of the packet's frames, or none of it: a hole inside a packet is no better. */
     size_t pieces = (len + JITTER_FRAME - 1) / JITTER_FRAME;
     struct slot *free_slots[JITTER_MAX_PAYLOAD / JITTER_FRAME];
@@ -82,11 +105,16 @@ void jitter_put(struct jitter *j, uint32_t ts, uint16_t seq, const uint8_t *payl
         size_t n = len - k * JITTER_FRAME < JITTER_FRAME ? len - k * JITTER_FRAME : JITTER_FRAME;
         struct slot *s = free_slots[k];
         s->busy = true;
+        s->stale = false;
         memcpy(s->data, payload + k * JITTER_FRAME, n);
         JitterBufferPacket p = { .data = (char *)s->data, .len = (spx_uint32_t)n,
                                  .timestamp = ts + (uint32_t)(k * JITTER_FRAME),
                                  .span = (spx_uint32_t)n, .sequence = seq };
+        s->end = p.timestamp + p.span;
+        int point = jitter_buffer_get_pointer_timestamp(j->jb);
         jitter_buffer_put(j->jb, &p);
+        if (jitter_buffer_get_pointer_timestamp(j->jb) != point)
+            j->synced = false; /* it reset itself (too many misses) to resync on this packet */
     }
     j->stats.put++;
 }
@@ -101,6 +129,7 @@ size_t jitter_get(struct jitter *j, uint8_t frame[JITTER_FRAME])
         filled = p.len < JITTER_FRAME ? p.len : JITTER_FRAME;
         memcpy(frame, s->data, filled);
         s->busy = false;
+        j->synced = true;
     }
     if (++j->ticks % ADJUST_TICKS == 0)
         jitter_buffer_update_delay(j->jb, NULL, NULL);
@@ -118,6 +147,7 @@ size_t jitter_get(struct jitter *j, uint8_t frame[JITTER_FRAME])
 void jitter_reset(struct jitter *j)
 {
     jitter_buffer_reset(j->jb);
+    j->synced = false;
 }
 
 void jitter_get_stats(const struct jitter *j, struct jitter_stats *out)

@@ -19,11 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sndfile.h>
 
+#include "core/clock.h"
 #include "core/errmsg.h"
 #include "core/log.h"
 #include "core/queue.h"
@@ -409,13 +409,7 @@ static void *writer_main(void *arg)
     for (;;) {
         pthread_mutex_lock(&r->mu);
         if (r->live) {
-            struct timespec until;
-            clock_gettime(CLOCK_MONOTONIC, &until);
-            until.tv_nsec += WRITER_PERIOD_MS * 1000000L;
-            if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-            }
+            struct timespec until = clock_mono_deadline(WRITER_PERIOD_MS);
             while (!r->wake && !r->stopping &&
                    pthread_cond_timedwait(&r->wake_cv, &r->mu, &until) != ETIMEDOUT)
                 ;

@@ -7,14 +7,14 @@
                 --bridge-hold-ms; stepped rates, the highest clean one reported
   bridge-hold   (b) N bridged calls up together with audio both ways and the whole-call
                 recording on: rtpsink plays the caller (sends a 1 kHz tone, measures what comes
-                back), the carrier echoes RTP (SIPp -rtp_echo), so the caller's audio crosses
+                back), the carrier echoes RTP (bench/rtpecho.c), so the caller's audio crosses
                 the bridge both ways; vcsd CPU and RSS per bridged call, late packets,
                 recording disk rate, audio lost
   conference    (c) conference rooms: --rooms "1x100,10x10" (rooms x members), every member a
                 SIPp caller with rtpsink audio both ways; vcsd CPU per member
   bridge-smoke  tiny versions of the three, to check the harness
 
-The load generators (both SIPps and rtpsink) run under `chrt --idle 0` by default in these
+The load generators (both SIPps, rtpsink and rtpecho) run under `chrt --idle 0` by default in these
 scenarios (--gen-sched idle): they get a core only when vcsd's threads leave it, so they never
 preempt a worker; --gen-sched nice uses nice 19/10 instead, --gen-cpus pins them.
 Run through bench/run.sh (which builds rtpsink and raises ulimit -n); every other option of
@@ -22,6 +22,7 @@ vcs_bench applies.
 """
 
 import argparse
+import json
 import os
 import signal
 import struct
@@ -65,6 +66,8 @@ def add_args(ap):
     g.add_argument("--keep-recordings", action="store_true",
                    help="keep <run>/data/recordings (deleted after being measured: ~32 KB\n"
                         "per call-second)")
+    g.add_argument("--rtpecho", default=None,
+                   help="the carrier's RTP echo binary (bench/rtpecho.c; run.sh builds it)")
     g.add_argument("--rooms", default="1x100,10x10",
                    help="conference: runs of ROOMSxMEMBERS (at most 999 rooms), comma-separated")
 
@@ -104,8 +107,10 @@ def frames_with_audio(path, sample_frames=None):
 
 class CarrierSipp(vb.Sipp):
     """The carrier behind the gateway: a SIPp UAS (scenarios/uas_carrier.xml) on CARRIER_IP,
-    answering `calls` calls (then it exits by itself), echoing RTP with -rtp_echo. Its ports are
-    chosen at construction, because vcsd's configuration names them."""
+    answering `calls` calls (then it exits by itself); its SDP names rtpecho's port, and
+    rtpecho sends every RTP packet back (SIPp's own -rtp_echo dropped packets on its socket
+    from 500 calls on: see rtpecho.c). Its ports are chosen at construction, because vcsd's
+    configuration names them."""
 
     def __init__(self, args, calls, timeout_s):
         self.args = args
@@ -114,6 +119,8 @@ class CarrierSipp(vb.Sipp):
         self.port = vb.free_port(ip=CARRIER_IP)
         self.mp = vb.free_port(span=4, ip=CARRIER_IP)
         self.cp = vb.free_port()
+        self.echo_port = vb.free_port(ip=CARRIER_IP)
+        self.echo = None
         self.name = "uas_carrier"
         self.out_name = "carrier.out"
         self.proc = None
@@ -123,15 +130,24 @@ class CarrierSipp(vb.Sipp):
         codec = self.args.carrier_codec
         self.scen = vb.render_scenario(run.dir, self.name, {"ring_ms": self.args.ring_ms,
                                                             "codec": codec,
-                                                            "pt": CODECS[codec]})
+                                                            "pt": CODECS[codec],
+                                                            "echo_port": self.echo_port})
+        self.echo_out = os.path.join(run.dir, "rtpecho.json")
+        self.echo_argv = vb.gen_sched(self.args, ["nice", "-n", "10"]) + [
+            self.args.rtpecho, "-a", CARRIER_IP, "-p", str(self.echo_port), "-o", self.echo_out]
         self.stat = os.path.join(run.dir, "carrier_stat.csv")
         self.argv = vb.gen_sched(self.args, ["nice", "-n", "19"]) + [
             "sipp", "-sf", self.scen, "-i", CARRIER_IP, "-mi", CARRIER_IP,
-            "-p", str(self.port), "-mp", str(self.mp), "-cp", str(self.cp), "-rtp_echo",
+            "-p", str(self.port), "-mp", str(self.mp), "-cp", str(self.cp),
             "-m", str(self.calls), "-timeout", "%ds" % self.timeout_s, "-max_socket", "20000",
             "-buff_size", vb.SIPP_BUFFER,
             "-nostdin", "-trace_stat", "-stf", self.stat, "-fd", "1", "-trace_counts",
             "-trace_err", "-max_log_size", "5000000"]
+
+    def start(self):
+        if self.echo_argv:  # a subclass whose scenario sends its own media has none
+            self.echo = vb.spawn(self.echo_argv, stdin=subprocess.DEVNULL)
+        super().start()
 
     def finish(self, wait_s):
         """Waits up to wait_s for the carrier to end by itself (all its calls done), then asks
@@ -148,7 +164,16 @@ class CarrierSipp(vb.Sipp):
                 self.proc.kill()
         self.timeout_s = 0
         rc = self.wait()
-        return dict(vb.sipp_summary(self), exit=rc)
+        echo = None
+        if self.echo:
+            self.echo.terminate()
+            self.echo.wait(10)
+            try:
+                with open(self.echo_out) as f:
+                    echo = json.load(f)
+            except (OSError, ValueError):
+                pass
+        return dict(vb.sipp_summary(self), exit=rc, rtpecho=echo)
 
 
 class BridgeHooks:
@@ -178,11 +203,13 @@ class BridgeHooks:
         self.carrier.prepare(run)
         self.carrier.start()
         sampler.add("carrier", self.carrier.pid)
+        sampler.add("rtpecho", self.carrier.echo.pid)
         if self.record:
             sampler.add_probe("rec_bytes", lambda: dir_bytes(self.recordings))
         self.metrics_before = vcsd.metrics()
         self.vcsd = vcsd
-        run.result.update({"carrier_argv": self.carrier.argv, "record": self.record,
+        run.result.update({"carrier_argv": self.carrier.argv,
+                           "rtpecho_argv": self.carrier.echo_argv, "record": self.record,
                            "carrier_codec": self.args.carrier_codec})
 
     def stop(self, run, win_rows):
@@ -238,9 +265,9 @@ def bridge_clean(res, calls):
 def print_bridge(res):
     vb.print_result(res)
     c = res.get("carrier") or {}
-    log("   carrier SIPp: ok %s failed %s retrans %s (exit %s); RTP dropped by vcsd %s"
-        % (c.get("successful"), c.get("failed"), c.get("retransmissions"), c.get("exit"),
-           res.get("rtp_dropped_by_vcsd")))
+    log("   carrier SIPp: ok %s failed %s retrans %s (exit %s); RTP dropped by vcsd %s; "
+        "carrier echo %s" % (c.get("successful"), c.get("failed"), c.get("retransmissions"),
+                             c.get("exit"), res.get("rtp_dropped_by_vcsd"), c.get("rtpecho")))
     if res.get("record"):
         log("   recordings: written %s KiB/s over the CPU window; %s"
             % (res.get("recording_write_kib_s"), res.get("recordings")))

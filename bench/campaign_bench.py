@@ -73,7 +73,7 @@ def add_args(ap):
 
 class CampaignCarrier(bb.CarrierSipp):
     """The bridge benchmarks' carrier (127.0.0.2, same SIPp options) with the campaign
-    scenario: media to rtpsink's injection file instead of -rtp_echo, every INVITE and BYE
+    scenario: media to rtpsink's injection file instead of rtpecho, every INVITE and BYE
     logged (-trace_logs) for the pacing figures."""
 
     def __init__(self, args, calls, timeout_s, ring_ms):
@@ -84,7 +84,8 @@ class CampaignCarrier(bb.CarrierSipp):
         super().prepare(run)
         self.name = "uas_campaign_carrier"
         self.scen = vb.render_scenario(run.dir, self.name, {"ring_ms": self.ring_ms})
-        argv = [a for a in self.argv if a != "-rtp_echo"]
+        self.echo_argv = None
+        argv = list(self.argv)
         argv[argv.index("-sf") + 1] = self.scen
         self.argv = argv + ["-inf", sink.inf, "-trace_logs"]
 

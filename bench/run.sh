@@ -2,7 +2,8 @@
 # vcsd benchmark driver:
 #   bench/run.sh [short|play|play2way|overload|leak|smoke|bridge-short|bridge-hold|conference|
 #                 campaign|campaigns-many|api-calls ...] [options]
-# Builds bench/rtpsink.c, raises the descriptor limit, then runs bench/all_bench.py (the
+# Builds bench/rtpsink.c and bench/rtpecho.c, raises the descriptor limit, then runs
+# bench/all_bench.py (the
 # scenarios of bench/vcs_bench.py and of the modules on top of it: bridge_bench.py,
 # campaign_bench.py, api_calls_bench.py), which starts its own vcsd per run (free loopback
 # ports, temporary data folder) and drives it with SIPp (and a second SIPp as the carrier for
@@ -20,10 +21,12 @@ ulimit -n "$(ulimit -Hn)"
 if [ "$(ulimit -n)" -lt 12000 ]; then
     echo "run.sh: warning: ulimit -n is $(ulimit -n); 4000-call runs need about 10000" >&2
 fi
-sink="$work/rtpsink"
-if [ ! -x "$sink" ] || [ "$here/rtpsink.c" -nt "$sink" ]; then
-    gcc -std=c11 -O2 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-        -o "$sink" "$here/rtpsink.c" -lm
-fi
+for tool in rtpsink rtpecho; do
+    if [ ! -x "$work/$tool" ] || [ "$here/$tool.c" -nt "$work/$tool" ]; then
+        gcc -std=c11 -O2 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -o "$work/$tool" "$here/$tool.c" -lm
+    fi
+done
 export PYTHONDONTWRITEBYTECODE=1
-exec python3 "$here/all_bench.py" --rtpsink "$sink" --workdir "$work" "$@"
+exec python3 "$here/all_bench.py" --rtpsink "$work/rtpsink" --rtpecho "$work/rtpecho" \
+    --workdir "$work" "$@"

@@ -707,7 +707,7 @@ def thread_labels(pid):
     tid = None
     for line in r.stdout.splitlines():
         if line.startswith("Thread ") and "(LWP " in line:
-            tid = int(line.split("(LWP ")[1].split(")")[0])
+            tid = int(line.split("(LWP ")[1].split(")")[0].split()[0])  # gdb adds the name under valgrind
             frames[tid] = []
         elif tid is not None and line.startswith("#"):
             w = line.split()

@@ -145,14 +145,12 @@ static void record_frame(struct call *c, const int16_t *pcm, size_t n)
         call_record_stop(c, "silence", vad_trim_frames(&c->vad));
 }
 
-static void on_rtp(evutil_socket_t fd, short what, void *arg)
+void call_media_receive(struct call *c, struct rtp_batch *batch, uint64_t now_ms)
 {
-    struct call *c = arg;
-    uint8_t buf[1600];
     struct rtp_packet pkt;
-    uint64_t now_ms = clock_mono_ms();
-    /* Bounded so that one flooded call cannot starve the others on this worker. */
-    for (int i = 0; i < 64 && !c->ended && rtp_session_recv(&c->rtp, buf, sizeof buf, &pkt, now_ms) == 1; i++) {
+    /* Bounded by the session so that one flooded call cannot starve the others. */
+    rtp_batch_reset(batch);
+    while (!c->ended && rtp_session_recv(&c->rtp, batch, &pkt, now_ms) == 1) {
         c->media_rx_ms = now_ms;
         if (!c->have_remote)
             continue;
@@ -192,12 +190,6 @@ void call_media_start(struct call *c)
     rtp_session_learn(&c->rtp, clock_mono_ms()); /* our SDP is out: the peer's RTP may come */
     if (c->media_on)
         return;
-    if (!c->rtp_ev) {
-        c->rtp_ev = event_new(worker_base(c->w), c->rtp.fd, EV_READ | EV_PERSIST, on_rtp, c);
-        if (!c->rtp_ev)
-            return;
-        event_add(c->rtp_ev, NULL);
-    }
     c->next_send_us = 0;
     c->marker_next = true;
     worker_media_add(c->w, c);
@@ -207,10 +199,6 @@ static void media_stop(struct call *c)
 {
     if (c->media_on)
         worker_media_remove(c->w, c);
-    if (c->rtp_ev) {
-        event_free(c->rtp_ev);
-        c->rtp_ev = NULL;
-    }
     if (c->rtp_open) {
         rtp_session_close(&c->rtp, svc_of(c)->ports);
         c->rtp_open = false;

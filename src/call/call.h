@@ -104,8 +104,8 @@ struct call {
     /* media */
     struct rtp_session rtp;
     bool rtp_open;
-    struct event *rtp_ev;
-    bool media_on;                   /* on the worker's media list */
+    bool media_on;                   /* on the worker's media list: its socket is read and its
+                                        frames sent on the tick */
     struct call *media_next, *media_prev;
     struct sdp_media remote;
     bool have_remote;
@@ -220,8 +220,10 @@ void call_script_set_var(struct call *c, const char *key, const char *value);
 void call_conference_frame(struct call *c, uint8_t frame[FRAME_SAMPLES]);
 void call_conference_leave(struct call *c);
 
-/* Media hooks used by the worker's tick. */
+/* Media hooks used by the worker's tick: first every call's socket is drained (batch: the
+ * tick's scratch space), then every call sends what is due. */
 void call_media_start(struct call *c);
+void call_media_receive(struct call *c, struct rtp_batch *batch, uint64_t now_ms);
 void call_media_tick(struct call *c, uint64_t now_us);
 
 void call_playlist_clear(struct call *c);

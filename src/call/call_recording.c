@@ -40,7 +40,7 @@ void call_recording_start(struct call *c)
         return;
     }
     c->callrec_ring->head = c->callrec_ring->tail = 0;
-    c->callrec = recording_open(svc_of(c)->recorder, abs, 2, err, sizeof err);
+    c->callrec = recording_open_g711(svc_of(c)->recorder, abs, err, sizeof err);
     if (!c->callrec) {
         log_warn("call %s: call recording not started: %s", c->id, err);
         return;
@@ -54,15 +54,14 @@ void call_recording_tick(struct call *c, const uint8_t *heard)
 {
     if (!c->callrec)
         return;
-    int16_t left[FRAME_SAMPLES], right[FRAME_SAMPLES];
-    call_ring_take(c, c->callrec_ring, left); /* taken while paused too: latency must not grow */
-    if (c->callrec_paused) {
-        recording_write_stereo(c->callrec, NULL, NULL, FRAME_SAMPLES);
-        return;
-    }
-    if (heard)
-        call_decode(c, right, heard, FRAME_SAMPLES);
-    recording_write_stereo(c->callrec, left, heard ? right : NULL, FRAME_SAMPLES);
+    /* G.711 as sent and received: the recorder thread decodes it. */
+    struct frame_ring *r = c->callrec_ring;
+    const uint8_t *left = r->head != r->tail ? r->frames[r->tail++ % RING_SLOTS] : NULL;
+    bool alaw = c->have_remote && c->remote.codec_pt == SDP_PT_PCMA;
+    if (c->callrec_paused) /* the ring was taken from all the same: latency must not grow */
+        recording_write_g711(c->callrec, NULL, NULL, alaw, FRAME_SAMPLES);
+    else
+        recording_write_g711(c->callrec, left, heard, alaw, FRAME_SAMPLES);
 }
 
 /* Appends "from-to" (seconds into the recording, ms precision) to the CDR var. */

@@ -437,13 +437,20 @@ void worker_post_prompt(struct worker *w, uint64_t leg_id, uint32_t generation, 
 
 /* ---- the tick ----------------------------------------------------------------------------- */
 
-/* One timer for every call of this worker: each call sends what is due on its own timeline
- * (a call the tick ends leaves the list: its successor is taken first); then the conference
- * rooms homed here are mixed once. */
+/* One timer for every call of this worker, and no event per socket: the worker wakes once a
+ * tick, not once a packet (each wake-up is a context switch). Every call's socket is drained
+ * first, so that what both legs of a bridge received is in their jitter buffers before either
+ * sends; then each call sends what is due on its own timeline (a call the tick ends leaves the
+ * list: its successor is taken first); then the conference rooms homed here are mixed once. */
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
     uint64_t now = clock_mono_us();
+    struct rtp_batch batch;
+    for (struct call *c = w->media_head, *next; c; c = next) {
+        next = c->media_next;
+        call_media_receive(c, &batch, now / 1000);
+    }
     for (struct call *c = w->media_head, *next; c; c = next) {
         next = c->media_next;
         call_media_tick(c, now);

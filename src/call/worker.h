@@ -1,7 +1,8 @@
 /* A media worker: one thread with its own libevent loop and Lua state, owning the calls pinned
  * to it (their RTP sockets, timers and coroutines) for their whole life. One 20 ms tick per
- * worker paces the RTP of every call it owns. Other threads talk to it only through its inbox
- * (worker_post_*), which wakes the loop with event_active(). */
+ * worker reads the RTP sockets of every call it owns (no event per socket: the worker wakes
+ * once a tick, not once a packet) and paces what they send. Other threads talk to it only
+ * through its inbox (worker_post_*), which wakes the loop with event_active(). */
 #ifndef VCS_WORKER_H
 #define VCS_WORKER_H
 

@@ -15,6 +15,19 @@ uint64_t clock_mono_ms(void)
     return clock_mono_us() / 1000u;
 }
 
+struct timespec clock_mono_deadline(unsigned ms)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
 int64_t clock_wall_ms(void)
 {
     struct timespec ts;

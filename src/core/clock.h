@@ -4,9 +4,13 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 uint64_t clock_mono_us(void);
 uint64_t clock_mono_ms(void);
+/* CLOCK_MONOTONIC ms from now, as pthread_cond_timedwait wants it (on a condition variable set
+ * to that clock with pthread_condattr_setclock). */
+struct timespec clock_mono_deadline(unsigned ms);
 int64_t clock_wall_ms(void); /* milliseconds since the Unix epoch */
 /* "2026-11-24T06:15:13.123Z"; out must hold ISO8601_LEN bytes. */
 #define ISO8601_LEN 32

@@ -1,8 +1,9 @@
 /* A jitter buffer per received G.711 stream of a bridge or conference (speexdsp's adaptive
  * jitter buffer): the socket's packets go in as they arrive (reordered, duplicated, late), the
  * media tick takes one 20 ms frame out each time, or learns that none is due (lost or late:
- * the caller conceals it). Payload bytes live in slots allocated with the buffer, so the hot path
- * allocates nothing; a packet that finds no free slot is dropped and counted.
+ * the caller conceals it). Payload bytes live in one-frame slots allocated with the buffer (a
+ * packet of several frames takes one slot per frame), so the hot path allocates nothing; a
+ * packet that finds too few free slots is dropped and counted.
  * One owner thread. */
 #ifndef VCS_JITTER_H
 #define VCS_JITTER_H
@@ -11,7 +12,7 @@
 #include <stdint.h>
 
 #define JITTER_FRAME 160  /* samples (and G.711 bytes) per 20 ms tick */
-#define JITTER_SLOTS 32   /* packets held at most: 640 ms at 20 ms ptime */
+#define JITTER_SLOTS 16   /* frames held at most: 320 ms */
 #define JITTER_MAX_PAYLOAD 480 /* bytes: 60 ms of G.711 in one packet */
 
 struct jitter;

@@ -3,7 +3,9 @@
  * file-writer thread per recorder so that media threads never touch the disk.
  *
  * Media side: recording_write() copies into a per-recording memory buffer (recorder_options)
- * and hands a full one to the writer through an MPSC queue. It never allocates, never waits for
+ * and hands a full one to the writer through an MPSC queue. A whole-call recording keeps the
+ * call's G.711 bytes (recording_open_g711): half the memory of linear samples, and the writer
+ * thread, not the media thread, decodes them. It never allocates, never waits for
  * the disk, and takes a lock only when it hands a buffer over. If the writer falls behind so that
  * no buffer is free, the frames are dropped and counted (recording_dropped_frames()).
  * One recording's open/write/close must come from one thread at a time (its call's worker);
@@ -31,8 +33,8 @@
 #define RECORDER_PARTIAL_SUFFIX ".inprogress"
 
 struct recorder_options {
-    unsigned buffer_ms;       /* audio per hand-off to the writer; 0: 500 ms; at most 10000 */
-    unsigned buffers;         /* memory buffers per recording, 2..32; 0: 3 (1 s of writer delay) */
+    unsigned buffer_ms;       /* audio per hand-off to the writer; 0: 100 ms; at most 10000 */
+    unsigned buffers;         /* memory buffers per recording, 2..32; 0: 4 (300 ms of writer delay) */
     unsigned header_every_ms; /* WAV header rewrite period; 0: 2000 ms */
 };
 
@@ -59,15 +61,21 @@ uint64_t recorder_dropped_frames(const struct recorder *r);
 struct recording *recording_open(struct recorder *r, const char *path, unsigned channels,
                                  char *err, size_t errlen);
 
+/* The same for a stereo recording fed with G.711 (recording_write_g711), written as 16-bit PCM
+ * like the others. */
+struct recording *recording_open_g711(struct recorder *r, const char *path, char *err,
+                                      size_t errlen);
+
 /* Appends nframes frames (nframes * channels interleaved samples). Never blocks on the disk.
  * Returns the number of frames kept: fewer when the writer is behind (the rest are dropped and
- * counted) and 0 once the recording has failed. */
+ * counted) and 0 once the recording has failed. 0 for a recording_open_g711() one. */
 size_t recording_write(struct recording *rec, const int16_t *frames, size_t nframes);
 
-/* Stereo recordings only: interleaves left and right (NULL means silence on that side) straight
- * into the buffer. Same return value as recording_write(); 0 for a mono recording. */
-size_t recording_write_stereo(struct recording *rec, const int16_t *left, const int16_t *right,
-                              size_t nframes);
+/* recording_open_g711() recordings only: nframes G.711 bytes per side in one law (A-law when
+ * alaw, else mu-law), interleaved straight into the buffer; NULL means silence on that side.
+ * Same return value as recording_write(); 0 for a linear recording. */
+size_t recording_write_g711(struct recording *rec, const uint8_t *left, const uint8_t *right,
+                            bool alaw, size_t nframes);
 
 /* True once the writer could not create or write the file; later writes are ignored. Cheap
  * enough to poll every packet, so call:record can stop early. */

@@ -14,7 +14,6 @@
 
 #define RTP_HEADER 12
 #define RTP_RCVBUF (256 * 1024)
-#define RECV_BUDGET 64    /* datagrams looked at per rtp_session_recv call */
 #define DRAIN_BUDGET 4096 /* stale datagrams discarded when the first window opens */
 
 static atomic_ullong total_dropped_source, total_dropped_ssrc;
@@ -353,59 +352,92 @@ static bool admit(struct rtp_session *s, const struct sockaddr_storage *src, soc
     return false;
 }
 
-int rtp_session_recv(struct rtp_session *s, uint8_t *buf, size_t cap, struct rtp_packet *pkt,
+void rtp_batch_reset(struct rtp_batch *b)
+{
+    b->n = b->next = b->read = 0;
+    b->drained = false;
+}
+
+/* Reads the next datagrams into b: false when none is waiting or the budget is spent. */
+static bool batch_fill(struct rtp_session *s, struct rtp_batch *b)
+{
+    if (b->drained || b->read >= RTP_RECV_BUDGET)
+        return false;
+    for (unsigned i = 0; i < RTP_BATCH; i++) {
+        b->iov[i] = (struct iovec){ .iov_base = b->data[i], .iov_len = sizeof b->data[i] };
+        b->msg[i] = (struct mmsghdr){ .msg_hdr = { .msg_name = &b->src[i],
+                                                   .msg_namelen = sizeof b->src[i],
+                                                   .msg_iov = &b->iov[i], .msg_iovlen = 1 } };
+    }
+    int n = recvmmsg(s->fd, b->msg, RTP_BATCH, MSG_DONTWAIT, NULL);
+    if (n <= 0) { /* EAGAIN, or an ICMP error from an earlier send: nothing to read */
+        b->drained = true;
+        return false;
+    }
+    b->n = (unsigned)n;
+    b->next = 0;
+    b->read += (unsigned)n;
+    b->drained = n < RTP_BATCH;
+    return true;
+}
+
+/* Parses a datagram into *pkt: false (counted) when it is not valid RTP media. */
+static bool parse(struct rtp_session *s, const uint8_t *buf, size_t len, struct rtp_packet *pkt)
+{
+    size_t hdr = RTP_HEADER + 4u * (buf[0] & 0x0f);
+    if (len < RTP_HEADER || (buf[0] >> 6) != 2 || len < hdr) {
+        s->stats.recv_invalid++;
+        return false;
+    }
+    if (buf[0] & 0x10) { /* header extension: 4 bytes + length words */
+        if (len < hdr + 4) {
+            s->stats.recv_invalid++;
+            return false;
+        }
+        hdr += 4 + 4u * (size_t)((buf[hdr + 2] << 8) | buf[hdr + 3]);
+        if (len < hdr) {
+            s->stats.recv_invalid++;
+            return false;
+        }
+    }
+    size_t end = len;
+    if (buf[0] & 0x20) { /* padding: the last byte counts it */
+        size_t pad = buf[len - 1];
+        if (pad == 0 || pad > len - hdr) {
+            s->stats.recv_invalid++;
+            return false;
+        }
+        end -= pad;
+    }
+    pkt->marker = (buf[1] & 0x80) != 0;
+    pkt->pt = buf[1] & 0x7f;
+    pkt->seq = (uint16_t)((buf[2] << 8) | buf[3]);
+    pkt->ts = ((uint32_t)buf[4] << 24) | ((uint32_t)buf[5] << 16) | ((uint32_t)buf[6] << 8) | buf[7];
+    pkt->ssrc = ((uint32_t)buf[8] << 24) | ((uint32_t)buf[9] << 16) | ((uint32_t)buf[10] << 8) | buf[11];
+    pkt->payload = buf + hdr;
+    pkt->len = end - hdr;
+    if (pkt->pt >= 72 && pkt->pt <= 76) { /* RTCP on the RTP port (rtcp-mux): not media */
+        s->stats.recv_invalid++;
+        return false;
+    }
+    return true;
+}
+
+int rtp_session_recv(struct rtp_session *s, struct rtp_batch *b, struct rtp_packet *pkt,
                      uint64_t now_ms)
 {
-    for (int budget = 0; budget < RECV_BUDGET; budget++) {
-        struct sockaddr_storage src;
-        socklen_t slen = sizeof src;
-        ssize_t n = recvfrom(s->fd, buf, cap, MSG_DONTWAIT, (struct sockaddr *)&src, &slen);
-        if (n < 0)
-            return 0; /* EAGAIN, or an ICMP error from an earlier send: nothing to read */
-        size_t len = (size_t)n;
-        size_t hdr = RTP_HEADER + 4u * (buf[0] & 0x0f);
-        if (len < RTP_HEADER || (buf[0] >> 6) != 2 || len < hdr) {
-            s->stats.recv_invalid++;
-            continue;
-        }
-        if (buf[0] & 0x10) { /* header extension: 4 bytes + length words */
-            if (len < hdr + 4) {
-                s->stats.recv_invalid++;
-                continue;
-            }
-            hdr += 4 + 4u * (size_t)((buf[hdr + 2] << 8) | buf[hdr + 3]);
-            if (len < hdr) {
-                s->stats.recv_invalid++;
-                continue;
-            }
-        }
-        size_t end = len;
-        if (buf[0] & 0x20) { /* padding: the last byte counts it */
-            size_t pad = buf[len - 1];
-            if (pad == 0 || pad > len - hdr) {
-                s->stats.recv_invalid++;
-                continue;
-            }
-            end -= pad;
-        }
-        pkt->marker = (buf[1] & 0x80) != 0;
-        pkt->pt = buf[1] & 0x7f;
-        pkt->seq = (uint16_t)((buf[2] << 8) | buf[3]);
-        pkt->ts = ((uint32_t)buf[4] << 24) | ((uint32_t)buf[5] << 16) | ((uint32_t)buf[6] << 8) | buf[7];
-        pkt->ssrc = ((uint32_t)buf[8] << 24) | ((uint32_t)buf[9] << 16) | ((uint32_t)buf[10] << 8) | buf[11];
-        pkt->payload = buf + hdr;
-        pkt->len = end - hdr;
-        if (pkt->pt >= 72 && pkt->pt <= 76) { /* RTCP on the RTP port (rtcp-mux): not media */
-            s->stats.recv_invalid++;
-            continue;
-        }
-        if (!admit(s, &src, slen, pkt->ssrc, now_ms))
+    for (;;) {
+        if (b->next == b->n && !batch_fill(s, b))
+            return 0;
+        unsigned i = b->next++;
+        const struct msghdr *h = &b->msg[i].msg_hdr;
+        if (!parse(s, b->data[i], b->msg[i].msg_len, pkt) ||
+            !admit(s, &b->src[i], h->msg_namelen, pkt->ssrc, now_ms))
             continue;
         s->stats.recv_packets++;
         s->stats.recv_octets += pkt->len;
         return 1;
     }
-    return 0;
 }
 
 static void put32(uint8_t *p, uint32_t v)

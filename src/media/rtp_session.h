@@ -38,6 +38,7 @@ struct port_pool;
 #define RTP_LEARN_WINDOW_MS 5000u   /* a non-SDP source may start this long after the exchange */
 #define RTP_LEARN_CONFIRM_MS 500u   /* ... and is latched after this long as the only one */
 #define RTP_SSRC_RESTART_MS 300u    /* a silent SSRC may be replaced after this long */
+#define RTP_RECV_BUDGET 64          /* datagrams read per session per round */
 
 struct rtp_stats {
     uint64_t sent_packets, sent_octets;
@@ -78,8 +79,22 @@ struct rtp_packet {
     uint16_t seq;
     uint32_t ts;
     uint32_t ssrc;
-    const uint8_t *payload; /* points into the caller's buffer */
+    const uint8_t *payload; /* points into the batch */
     size_t len;
+};
+
+#define RTP_BATCH 4          /* datagrams per recvmmsg() */
+#define RTP_DATAGRAM_MAX 1600
+
+/* Datagrams read from one session's socket, handed out one by one: the caller's scratch space
+ * (on its stack), reset with rtp_batch_reset() before it is used for a session. */
+struct rtp_batch {
+    uint8_t data[RTP_BATCH][RTP_DATAGRAM_MAX];
+    struct sockaddr_storage src[RTP_BATCH];
+    struct iovec iov[RTP_BATCH];
+    struct mmsghdr msg[RTP_BATCH];
+    unsigned n, next, read; /* datagrams in data, the next to look at, read since the reset */
+    bool drained;           /* the last read came back short: nothing more is waiting */
 };
 
 /* Binds an even port from the pool (and RTCP on port+1) on local_ip. 0, or -1 with err. */
@@ -104,10 +119,13 @@ int rtp_session_send_at(struct rtp_session *s, uint8_t pt, const uint8_t *payloa
                         uint32_t ts, bool marker);
 /* Advances the timestamp without sending (hold), so that the timeline stays continuous. */
 void rtp_session_skip(struct rtp_session *s, uint32_t samples);
-/* Reads datagrams into buf until one is the peer's, at now_ms (monotonic). Returns 1 with *pkt
- * filled, 0 when nothing is waiting or after a bounded number of skipped datagrams (invalid or
- * not admitted, all counted): call again when the socket is readable. */
-int rtp_session_recv(struct rtp_session *s, uint8_t *buf, size_t cap, struct rtp_packet *pkt,
+void rtp_batch_reset(struct rtp_batch *b);
+/* The next datagram waiting on s that is the peer's, at now_ms (monotonic): 1 with *pkt
+ * filled (valid until the next call), 0 when the socket is drained or after a bounded number
+ * of datagrams (RTP_RECV_BUDGET; the rest waits for the next round). Invalid and unadmitted
+ * datagrams are counted and skipped. Reads RTP_BATCH datagrams per system call, so draining
+ * a socket that holds one packet takes one call of recvmmsg(), not a read and an EAGAIN. */
+int rtp_session_recv(struct rtp_session *s, struct rtp_batch *b, struct rtp_packet *pkt,
                      uint64_t now_ms);
 /* Packets dropped by all sessions of the process since it started. Any thread. */
 void rtp_session_drop_totals(uint64_t *source, uint64_t *ssrc);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;  /* slots, stopping */
@@ -52,13 +53,7 @@ static void *watch(void *arg)
         for (struct watchdog_slot *s = slots; s; s = s->next)
             if (overdue(s, now))
                 pthread_kill(s->thread, SIGUSR2);
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_nsec += WATCHDOG_PERIOD_MS * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        struct timespec until = clock_mono_deadline(WATCHDOG_PERIOD_MS);
         pthread_cond_timedwait(&wake, &lock, &until);
     }
     pthread_mutex_unlock(&lock);

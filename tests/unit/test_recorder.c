@@ -27,6 +27,7 @@
 #include <cmocka.h>
 #include <sndfile.h>
 
+#include "media/g711.h"
 #include "media/recorder.h"
 
 #define WAIT_SECONDS 30
@@ -246,7 +247,7 @@ static void *write_job(void *arg)
 
 static void test_stereo_from_thread(void **state)
 {
-    struct recorder_options opt = { .buffers = 8 }; /* 4 s of buffers for 3 s of audio */
+    struct recorder_options opt = { .buffer_ms = 500, .buffers = 8 }; /* 4 s of buffers for 3 s of audio */
     struct recorder *r = recorder_create(root, &opt);
     assert_non_null(r);
     char path[256], err[256] = "";
@@ -301,41 +302,50 @@ static void test_mono_odd_pieces(void **state)
     recorder_destroy(r);
 }
 
-static void test_write_stereo_sides(void **state)
+static void test_write_g711_sides(void **state)
 {
     struct recorder *r = recorder_create(root, NULL);
     assert_non_null(r);
     char path[256], mono_path[256];
     path_in_root(path, sizeof path, "sides.wav");
     path_in_root(mono_path, sizeof mono_path, "sides-mono.wav");
-    struct recording *rec = recording_open(r, path, 2, NULL, 0);
+    struct recording *rec = recording_open_g711(r, path, NULL, 0);
     struct recording *mono = recording_open(r, mono_path, 1, NULL, 0);
     assert_non_null(rec);
     assert_non_null(mono);
 
-    int16_t left[PACKET], right[PACKET];
-    for (size_t i = 0; i < PACKET; i++) {
-        left[i] = (int16_t)(i * 100);
-        right[i] = (int16_t)(-(int)i * 50);
+    /* Every byte value on each side, in both laws (the law changes mid-buffer). */
+    uint8_t left[2 * PACKET], right[2 * PACKET];
+    for (size_t i = 0; i < 2 * PACKET; i++) {
+        left[i] = (uint8_t)i;
+        right[i] = (uint8_t)(255 - i);
     }
-    assert_int_equal(recording_write_stereo(rec, left, right, PACKET), PACKET);
-    assert_int_equal(recording_write_stereo(rec, NULL, right, PACKET), PACKET);
-    assert_int_equal(recording_write_stereo(rec, left, NULL, PACKET), PACKET);
-    assert_int_equal(recording_write_stereo(mono, left, right, PACKET), 0); /* mono: refused */
-    assert_int_equal(close_ok(rec, 0), 60);
+    int16_t pcm[PACKET];
+    assert_int_equal(recording_write_g711(rec, left, right, false, PACKET), PACKET);
+    assert_int_equal(recording_write_g711(rec, NULL, right, false, PACKET), PACKET);
+    assert_int_equal(recording_write_g711(rec, left + PACKET, NULL, true, PACKET), PACKET);
+    assert_int_equal(recording_write_g711(rec, NULL, NULL, true, PACKET), PACKET);
+    assert_int_equal(recording_write(rec, pcm, PACKET), 0);                        /* G.711 only */
+    assert_int_equal(recording_write_g711(mono, left, right, false, PACKET), 0); /* linear: refused */
+    assert_int_equal(close_ok(rec, 0), 80);
     assert_int_equal(close_ok(mono, 0), 0);
 
     SF_INFO info;
     int16_t *buf = read_back(path, &info);
     assert_int_equal(info.channels, 2);
-    assert_int_equal(info.frames, 3 * PACKET);
+    assert_int_equal(info.frames, 4 * PACKET);
+    int16_t ul[PACKET], ur[PACKET], al[PACKET];
+    g711_ulaw_decode(ul, left, PACKET);
+    g711_ulaw_decode(ur, right, PACKET);
+    g711_alaw_decode(al, left + PACKET, PACKET);
     for (size_t i = 0; i < PACKET; i++) {
-        assert_int_equal(buf[2 * i], left[i]);
-        assert_int_equal(buf[2 * i + 1], right[i]);
+        assert_int_equal(buf[2 * i], ul[i]);
+        assert_int_equal(buf[2 * i + 1], ur[i]);
         assert_int_equal(buf[2 * (PACKET + i)], 0);
-        assert_int_equal(buf[2 * (PACKET + i) + 1], right[i]);
-        assert_int_equal(buf[2 * (2 * PACKET + i)], left[i]);
-        assert_int_equal(buf[2 * (2 * PACKET + i) + 1], 0);
+        assert_int_equal(buf[2 * (PACKET + i) + 1], ur[i]);
+        assert_int_equal(buf[2 * (2 * PACKET + i)], al[i]);
+        assert_true(abs(buf[2 * (2 * PACKET + i) + 1]) <= 8); /* A-law's silence is +-8 */
+        assert_true(abs(buf[2 * (3 * PACKET + i)]) <= 8);
     }
     free(buf);
     /* An empty recording is still a valid file. */
@@ -347,7 +357,7 @@ static void test_write_stereo_sides(void **state)
 
 static void test_trim(void **state)
 {
-    struct recorder_options opt = { .buffers = 8 };
+    struct recorder_options opt = { .buffer_ms = 500, .buffers = 8 };
     struct recorder *r = recorder_create(root, &opt);
     assert_non_null(r);
     char path[256];
@@ -708,7 +718,7 @@ static void *many_main(void *arg)
 
 static void test_many_at_once(void **state)
 {
-    struct recorder_options opt = { .buffers = 8 }; /* 4 s of buffers each */
+    struct recorder_options opt = { .buffer_ms = 500, .buffers = 8 }; /* 4 s of buffers each */
     struct recorder *r = recorder_create(root, &opt);
     assert_non_null(r);
     struct box box;
@@ -852,7 +862,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_stereo_from_thread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mono_odd_pieces, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_write_stereo_sides, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_g711_sides, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trim, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_and_repair, setup, teardown),
         cmocka_unit_test_setup_teardown(test_repair_dir_cases, setup, teardown),

@@ -183,6 +183,9 @@ def _tcp_free(port):
         s.close()
 
 
+_HANDED_OUT = set()  # bind(0) may give a closed port back at once: never hand one out twice
+
+
 def free_port(udp=True, tcp=True):
     """A loopback port free for the asked transports (SIP listens on both)."""
     for _ in range(200):
@@ -191,7 +194,10 @@ def free_port(udp=True, tcp=True):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
         s.close()
+        if port in _HANDED_OUT:
+            continue
         if (not udp or _udp_free(port)) and (not tcp or _tcp_free(port)):
+            _HANDED_OUT.add(port)
             return port
     fail("no free loopback port found")
 

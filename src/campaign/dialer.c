@@ -20,6 +20,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "store/campaigns.h"
+#include "store/db_open.h"
 
 #define BUSY_TIMEOUT_MS 5000
 #define NEVER_OPEN_RECHECK_MS (3600 * 1000)
@@ -610,14 +611,11 @@ struct dialer *dialer_create(const struct dialer_config *cfg, char *err, size_t 
         return NULL;
     }
     d->cfg = *cfg;
-    if (sqlite3_open_v2(cfg->db_path, &d->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
-        SQLITE_OK) {
-        snprintf(err, errlen, "dialer: %s: %s", cfg->db_path,
-                 d->db ? sqlite3_errmsg(d->db) : "out of memory");
+    d->db = db_open("dialer", cfg->db_path, SQLITE_OPEN_READWRITE, BUSY_TIMEOUT_MS, err, errlen);
+    if (!d->db) {
         dialer_destroy(d);
         return NULL;
     }
-    sqlite3_busy_timeout(d->db, BUSY_TIMEOUT_MS);
     return d;
 }
 

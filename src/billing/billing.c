@@ -14,6 +14,7 @@
 #include "billing/calendar.h"
 #include "core/log.h"
 #include "events/events.h"
+#include "store/db_open.h"
 #include "store/ledger.h"
 
 #define RUN_INTERVAL_S 5
@@ -142,12 +143,12 @@ struct billing *billing_create(struct event_base *base, const char *data_dir, ch
     b->prepaid = prepaid_create();
     b->timer = event_new(base, -1, EV_PERSIST, on_timer, b);
     b->post_ev = event_new(base, -1, 0, on_post, b);
-    if (!b->prepaid || !b->timer || !b->post_ev ||
-        sqlite3_open_v2(path, &b->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
-            SQLITE_OK ||
-        sqlite3_busy_timeout(b->db, BUSY_TIMEOUT_MS) != SQLITE_OK) {
-        snprintf(err, errlen, "billing: %s: %s", path,
-                 b->db ? sqlite3_errmsg(b->db) : "out of memory");
+    if (!b->prepaid || !b->timer || !b->post_ev) {
+        snprintf(err, errlen, "billing: out of memory");
+        billing_destroy(b);
+        return NULL;
+    }
+    if (!(b->db = db_open("billing", path, SQLITE_OPEN_READWRITE, BUSY_TIMEOUT_MS, err, errlen))) {
         billing_destroy(b);
         return NULL;
     }

@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "store/db_open.h"
 
 #define BUSY_TIMEOUT_MS 5000
 
@@ -76,14 +77,11 @@ struct compliance_gate *compliance_gate_create(const char *db_path, int day_cap,
     g->week_cap = week_cap;
     pthread_mutex_init(&g->mu, NULL);
     pthread_cond_init(&g->cond, NULL);
-    if (sqlite3_open_v2(db_path, &g->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
-        SQLITE_OK) {
-        snprintf(err, errlen, "compliance: %s: %s", db_path,
-                 g->db ? sqlite3_errmsg(g->db) : "out of memory");
+    g->db = db_open("compliance", db_path, SQLITE_OPEN_READONLY, BUSY_TIMEOUT_MS, err, errlen);
+    if (!g->db) {
         compliance_gate_destroy(g);
         return NULL;
     }
-    sqlite3_busy_timeout(g->db, BUSY_TIMEOUT_MS);
     int rc = pthread_create(&g->thread, NULL, gate_main, g);
     if (rc != 0) {
         snprintf(err, errlen, "compliance: cannot start its thread: %s", strerror(rc));

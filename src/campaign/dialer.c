@@ -20,6 +20,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "store/campaigns.h"
+#include "store/db_open.h"
 
 #define BUSY_TIMEOUT_MS 5000
 #define NEVER_OPEN_RECHECK_MS (3600 * 1000)
@@ -37,7 +38,11 @@ struct camp {
     unsigned retry_on;
     struct tz *tz;
     struct window win;
-    int64_t *recent;   /* times of the last cps placements (a ring) */
+    /* Pacing on the monotonic clock, stamped when each call has left: the next call may go at
+     * next_us (spaced 1000/cps ms, one step of slack so that a 20 ms step can keep up), and
+     * never while the last cps placements lie within 1000 ms (ring, oldest at recent_pos). */
+    int64_t interval_us, next_us;
+    int64_t *recent;
     size_t recent_pos;
     int64_t closed_until;
     int open;          /* attempts up, counted by this step's reconcile */
@@ -167,6 +172,8 @@ static struct camp *camp_parse(int64_t id, const char *account, const char *sett
     }
     for (int i = 0; i < c->cps; i++)
         c->recent[i] = INT64_MIN / 2;
+    c->interval_us = (1000000 + c->cps - 1) / c->cps;
+    c->next_us = INT64_MIN / 2;
     c->check_done = true;
     return c;
 }
@@ -406,12 +413,31 @@ static size_t reconcile(struct dialer *d, int64_t now)
 
 /* ---- placing -------------------------------------------------------------------------------- */
 
-static int placed_last_second(const struct camp *c, int64_t now)
+static int64_t mono_ms(const struct dialer *d)
 {
-    int n = 0;
+    return d->cfg.clock_ms ? d->cfg.clock_ms(d->cfg.ctx) : (int64_t)clock_mono_ms();
+}
+
+/* How many calls the campaign may place from mono time t on within this step (0: none now). */
+static int pace_allows(const struct camp *c, int64_t t)
+{
+    int64_t t_us = t * 1000, slack_us = (int64_t)DIALER_STEP_MS * 1000;
+    if (t_us < c->next_us - slack_us || c->recent[c->recent_pos] > t - 1000)
+        return 0;
+    int64_t from = c->next_us > t_us ? c->next_us : t_us;
+    int64_t n = 1 + (t_us + slack_us - from) / c->interval_us;
+    int in_window = 0;
     for (int i = 0; i < c->cps; i++)
-        n += c->recent[i] > now - 1000;
-    return n;
+        in_window += c->recent[i] > t - 1000;
+    return (int)(n < c->cps - in_window ? n : c->cps - in_window);
+}
+
+/* A call left at mono time t. */
+static void pace_placed(struct camp *c, int64_t t)
+{
+    c->next_us = (c->next_us > t * 1000 ? c->next_us : t * 1000) + c->interval_us;
+    c->recent[c->recent_pos] = t;
+    c->recent_pos = (c->recent_pos + 1) % (size_t)c->cps;
 }
 
 struct due {
@@ -465,8 +491,7 @@ static bool place(struct dialer *d, struct camp *c, const struct due *k, int64_t
     if (r == DIALER_PLACED) {
         run(d, "UPDATE campaign_attempts SET call_id = ?2 WHERE id = ?1", "it", attempt, id);
         run(d, "UPDATE campaign_callees SET last_call_id = ?2 WHERE id = ?1", "it", k->id, id);
-        c->recent[c->recent_pos] = now;
-        c->recent_pos = (c->recent_pos + 1) % (size_t)c->cps;
+        pace_placed(c, mono_ms(d)); /* after the placer: the call has left */
         c->open++;
     } else if (r == DIALER_LATER) {
         run(d, "DELETE FROM campaign_attempts WHERE id = ?1", "i", attempt);
@@ -493,7 +518,9 @@ static void dial(struct dialer *d, struct camp *c, int64_t now)
         return;
     }
     int budget = c->max_concurrent - c->open;
-    int rate = c->cps - placed_last_second(c, now);
+    if (budget <= 0)
+        return;
+    int rate = pace_allows(c, mono_ms(d));
     if (rate < budget)
         budget = rate;
     if (budget <= 0)
@@ -522,6 +549,8 @@ static void dial(struct dialer *d, struct camp *c, int64_t now)
         c->check_done = true;
     bool go = true;
     for (int i = 0; i < n; i++) {
+        /* the clock again before each call: placing the ones before took time */
+        go = go && pace_allows(c, mono_ms(d)) > 0;
         enum compliance no = !go ? COMPLIANCE_OK
                              : compliance_check(d->db, c->account, due[i].number,
                                                 d->cfg.max_per_callee_day,
@@ -582,14 +611,11 @@ struct dialer *dialer_create(const struct dialer_config *cfg, char *err, size_t 
         return NULL;
     }
     d->cfg = *cfg;
-    if (sqlite3_open_v2(cfg->db_path, &d->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
-        SQLITE_OK) {
-        snprintf(err, errlen, "dialer: %s: %s", cfg->db_path,
-                 d->db ? sqlite3_errmsg(d->db) : "out of memory");
+    d->db = db_open("dialer", cfg->db_path, SQLITE_OPEN_READWRITE, BUSY_TIMEOUT_MS, err, errlen);
+    if (!d->db) {
         dialer_destroy(d);
         return NULL;
     }
-    sqlite3_busy_timeout(d->db, BUSY_TIMEOUT_MS);
     return d;
 }
 

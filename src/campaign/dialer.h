@@ -10,7 +10,8 @@
  * result is in retry.on and it has had fewer than retry.max_attempts attempts, else done.
  * (2) For each running campaign whose window is open (a closed one is not looked at again
  * until it opens): places calls for due callees while fewer than max_concurrent attempts are
- * open and fewer than cps were placed in the last second, skipping callees on a DNC list
+ * open, spaced 1000/cps ms apart on the monotonic clock and never more than cps within any
+ * 1000 ms, each stamped when the placer returned (the call has left), skipping callees on a DNC list
  * (skipped_dnc) or over the frequency caps (skipped_cap: answered outbound calls to the number
  * from the account since 00:00 UTC today, since Monday 00:00 UTC this week). (3) Marks a
  * running campaign without pending or open callees completed and reports it with its counts.
@@ -54,6 +55,9 @@ struct dialer_config {
     /* A campaign completed: campaign is its object as GET /v1/campaigns/{id} shows it, with
      * the final progress counts (stolen; the campaign.completed event); may be NULL. */
     void (*completed)(void *ctx, int64_t campaign_id, const char *account, json_t *campaign);
+    /* The monotonic clock in ms that paces the calls (read before and after each placement);
+     * NULL: clock_mono_ms. Tests give their own. */
+    int64_t (*clock_ms)(void *ctx);
     void *ctx;
 };
 

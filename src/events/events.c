@@ -24,6 +24,7 @@
 #include "core/log.h"
 #include "core/queue.h"
 #include "events/webhook_addr.h"
+#include "store/db_open.h"
 
 #define ATTEMPT_TIMEOUT_S 10
 #define RETRY_FIRST_MS 1000
@@ -486,12 +487,10 @@ int events_start(const char *data_dir, bool allow_private, char *err, size_t err
     snprintf(path, sizeof path, "%s/vcs.db", data_dir);
     queue_init(&ev.q);
     atomic_store(&ev.allow_private, allow_private);
-    if (sqlite3_open_v2(path, &ev.db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "events: cannot open %s: %s", path, sqlite3_errmsg(ev.db));
+    if (!(ev.db = db_open("events", path, SQLITE_OPEN_READWRITE, BUSY_TIMEOUT_MS, err, errlen))) {
         cleanup();
         return -1;
     }
-    sqlite3_busy_timeout(ev.db, BUSY_TIMEOUT_MS);
     ev.base = event_base_new();
     ev.wake = ev.base ? event_new(ev.base, -1, 0, on_wake, NULL) : NULL;
     ev.timer = ev.base ? evtimer_new(ev.base, on_wake, NULL) : NULL;

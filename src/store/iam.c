@@ -22,6 +22,7 @@
 #include "core/digest.h"
 #include "core/errmsg.h"
 #include "core/log.h"
+#include "store/db_open.h"
 #include "store/mgmt_sql.h"
 
 /* The API thread waits at most this long for the CDR writer's transaction to end. */
@@ -579,15 +580,16 @@ struct iam_store *iam_store_open(const char *data_dir, char *err, size_t errlen)
         return NULL;
     }
     /* The store created and migrated the database: open, never create. */
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
-            SQLITE_OK ||
-        sqlite3_busy_timeout(s->db, IAM_BUSY_TIMEOUT_MS) != SQLITE_OK ||
-        sqlite3_exec(s->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL) != SQLITE_OK ||
+    if (!(s->db = db_open("iam", path, SQLITE_OPEN_READWRITE, IAM_BUSY_TIMEOUT_MS, err, errlen))) {
+        iam_store_close(s);
+        return NULL;
+    }
+    if (sqlite3_exec(s->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(s->db, "INSERT OR IGNORE INTO users(account, name, main, created_at)"
                             " SELECT name, name, 1, COALESCE(created_at, '') FROM accounts",
                      NULL, NULL, NULL) != SQLITE_OK ||
         write_system_policies(s) != 0) {
-        set_err(err, errlen, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        set_err(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
         iam_store_close(s);
         return NULL;
     }

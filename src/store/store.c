@@ -28,6 +28,7 @@
 #include "core/log.h"
 #include "core/queue.h"
 #include "data_lock.h"
+#include "db_open.h"
 
 #define BUSY_TIMEOUT_MS 5000
 #define IDLE_CHECKPOINT_MS 1000
@@ -1320,14 +1321,10 @@ static void store_free(struct store *st)
 
 static int open_db(const char *path, int flags, sqlite3 **db, char *err, size_t errlen)
 {
-    int rc = sqlite3_open_v2(path, db, flags | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc != SQLITE_OK) {
-        set_err(err, errlen, "cannot open %s: %s", path,
-                *db ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
+    *db = db_open("store", path, flags, BUSY_TIMEOUT_MS, err, errlen);
+    if (!*db)
         return -1;
-    }
     sqlite3_extended_result_codes(*db, 1);
-    sqlite3_busy_timeout(*db, BUSY_TIMEOUT_MS);
     return 0;
 }
 
@@ -1345,24 +1342,7 @@ static int setup_writer_db(struct store *st, const char *data_dir, const char *d
 {
     if (open_db(db_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &st->wdb, err, errlen) != 0)
         return -1;
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(st->wdb, "PRAGMA journal_mode = WAL", -1, &s, NULL);
-    if (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {
-        const char *mode = (const char *)sqlite3_column_text(s, 0);
-        if (!mode || strcmp(mode, "wal") != 0) {
-            set_err(err, errlen, "%s: WAL journal mode refused (got %s)", db_path,
-                    mode ? mode : "nothing");
-            sqlite3_finalize(s);
-            return -1;
-        }
-    } else {
-        set_err(err, errlen, "%s: %s", db_path, sqlite3_errmsg(st->wdb));
-        sqlite3_finalize(s);
-        return -1;
-    }
-    sqlite3_finalize(s);
-    if (exec_sql(st->wdb, "PRAGMA synchronous = NORMAL", db_path, err, errlen) != 0 ||
-        exec_sql(st->wdb, "PRAGMA foreign_keys = ON", db_path, err, errlen) != 0 ||
+    if (exec_sql(st->wdb, "PRAGMA foreign_keys = ON", db_path, err, errlen) != 0 ||
         migrate(st->wdb, err, errlen) != 0 || close_crashed_rows(st->wdb, err, errlen) != 0 ||
         ensure_admin(st->wdb, data_dir, err, errlen) != 0 ||
         prepare(st->wdb, sql_insert_cdr, &st->ins_cdr, err, errlen) != 0 ||

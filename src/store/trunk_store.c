@@ -9,6 +9,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "store/db_open.h"
 #include "store/mgmt_sql.h"
 
 #define BUSY_TIMEOUT_MS 5000
@@ -363,13 +364,12 @@ struct trunk_persist *trunk_persist_open(const char *data_dir, struct trunks *t,
     struct trunk_persist *p = calloc(1, sizeof *p);
     char path[4096];
     snprintf(path, sizeof path, "%s/vcs.db", data_dir);
-    if (!p || sqlite3_open_v2(path, &p->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
-                  SQLITE_OK ||
-        sqlite3_busy_timeout(p->db, BUSY_TIMEOUT_MS) != SQLITE_OK) {
-        snprintf(err, errlen, "cannot open %s: %s", path, p && p->db ? sqlite3_errmsg(p->db)
-                                                                     : "out of memory");
+    if (!p) {
+        snprintf(err, errlen, "trunks: out of memory");
         goto fail;
     }
+    if (!(p->db = db_open("trunks", path, SQLITE_OPEN_READWRITE, BUSY_TIMEOUT_MS, err, errlen)))
+        goto fail;
     struct trunk_def *defs;
     size_t n;
     if (ts_load(p->db, trunks_realm(t), &defs, &n) != 0 || trunks_set_managed(t, defs, n) != 0) {

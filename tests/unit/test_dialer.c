@@ -2,7 +2,7 @@
  * fake clock (dialer_step's now) and a fake placer standing for the engine: each placed call
  * gets a CDR row as the engine would write it, and the test plays the carrier by completing
  * those rows (answered, busy, no answer). Checked: never more than max_concurrent calls up nor
- * cps placed in any second; nothing while the window is closed and calls once it opens
+ * cps placed in any 1000 ms, even when placing is slow, and the calls spread evenly; nothing while the window is closed and calls once it opens
  * (Asia/Shanghai); retries by result after interval_s and never more than max_attempts; DNC and
  * frequency caps skipped; completion reported once; a refusal for now undone, a failure
  * counted; after a "crash" an attempt without its call id is matched to its CDR row or undone,
@@ -45,7 +45,9 @@ struct fx {
     int n_calls;
     enum dialer_placed answer; /* what the placer says */
     int completed;
-    int64_t now;
+    int64_t now;     /* the wall clock given to dialer_step and the monotonic clock alike */
+    int slow_calls;  /* the placer takes slow_ms for this many calls, then 1 ms */
+    int slow_ms;
 };
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -103,6 +105,7 @@ static enum dialer_placed fake_place(void *ctx, const struct dialer_call *call, 
     snprintf(id, idlen, "%s", m->id);
     char t[ISO8601_LEN];
     iso8601_ms(f->now, t);
+    f->now += f->n_calls <= f->slow_calls ? f->slow_ms : 1; /* placing takes time */
     sql(f, "INSERT INTO cdr(call_id, direction, account, to_number, start_time, campaign_id, vars)"
            " VALUES ('%s', 'outbound', '%s', '%s', '%s', %lld, '%s')", m->id, call->account,
         call->number, t, (long long)call->campaign_id, call->vars_json);
@@ -120,10 +123,16 @@ static void on_completed(void *ctx, int64_t id, const char *account, json_t *cam
     ((struct fx *)ctx)->completed++;
 }
 
+static int64_t fake_clock(void *ctx)
+{
+    return ((struct fx *)ctx)->now;
+}
+
 static struct dialer *new_dialer(struct fx *f, int day_cap, int week_cap)
 {
     struct dialer_config cfg = { .max_per_callee_day = day_cap, .max_per_callee_week = week_cap,
-                                 .place = fake_place, .completed = on_completed, .ctx = f };
+                                 .place = fake_place, .completed = on_completed,
+                                 .clock_ms = fake_clock, .ctx = f };
     snprintf(cfg.db_path, sizeof cfg.db_path, "%s", f->db_path);
     char err[256];
     struct dialer *d = dialer_create(&cfg, err, sizeof err);
@@ -221,6 +230,37 @@ static void test_cps(void **state)
     for (int i = 0; i + 2 < f->n_calls; i++) /* any three placements span more than 1 s */
         if (f->calls[i + 2].at - f->calls[i].at < 1000)
             fail_msg("calls %d..%d within %lld ms", i, i + 2, (long long)(f->calls[i + 2].at - f->calls[i].at));
+}
+
+/* cps 10 with a placer that is slow for the first ten calls (90 ms each, as a loaded engine
+ * or a slow disk) and fast after: the calls are spaced 100 ms apart (less one step of slack)
+ * as they leave, no 1000 ms holds 11 of them whatever time each step started, and once placing
+ * is fast the campaign goes at its full cps. */
+static void test_cps_even_with_slow_step(void **state)
+{
+    struct fx *f = *state;
+    campaign(f, 3, 100, 10, "[]", 1, 60);
+    f->slow_calls = 10;
+    f->slow_ms = 90;
+    f->now = MONDAY_10;
+    while (f->now < MONDAY_10 + 5000) {
+        dialer_step(f->d, f->now);
+        for (int i = 0; i < f->n_calls; i++)
+            carrier(f, f->calls[i].id, "busy", false);
+        f->now += DIALER_STEP_MS;
+    }
+    int late = 0; /* once placing is fast again, 10 a second: the pacing keeps up */
+    for (int i = 0; i < f->n_calls; i++)
+        late += f->calls[i].at >= MONDAY_10 + 3000;
+    assert_in_range(late, 19, 20);
+    for (int i = 0; i + 1 < f->n_calls; i++)
+        if (f->calls[i + 1].at - f->calls[i].at < 100 - DIALER_STEP_MS)
+            fail_msg("calls %d, %d %lld ms apart", i, i + 1,
+                     (long long)(f->calls[i + 1].at - f->calls[i].at));
+    for (int i = 0; i + 10 < f->n_calls; i++)
+        if (f->calls[i + 10].at - f->calls[i].at < 1000)
+            fail_msg("calls %d..%d within %lld ms", i, i + 10,
+                     (long long)(f->calls[i + 10].at - f->calls[i].at));
 }
 
 static void test_window(void **state)
@@ -330,6 +370,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_max_concurrent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cps_even_with_slow_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dnc_and_caps, setup, teardown),

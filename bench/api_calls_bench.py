@@ -31,6 +31,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import vcs_bench as vb  # noqa: E402
 
+# The callers send no audio (rtpsink only listens): without this vcsd would end every call at
+# media.timeout_s (60 s), in the middle of the wrk phases.
+SILENT_CALLERS = "  media = { timeout_s = 0 },\n"
+
 SCENARIOS = ("api-calls", "api-calls-smoke")
 DOC = __doc__
 SETTLE_S = 5  # after the last call is up, before the first phase
@@ -179,7 +183,7 @@ def scen_api_calls(args, n=None, seconds=None, cdr_rows=None, tag="api-calls"):
     res = vb.run_one(args, "%s-%d" % (tag, n), scenario="uac_hold", service="2001",
                      rate=args.setup_rate, calls=n, limit=n,
                      timeout_s=int(ramp_s + hold_ms / 1000 + 60), tmpl={"hold_ms": hold_ms},
-                     config=vb.bench_config(), rtp_ports=2 * n + 2000, plateau_calls=n,
+                     config=vb.bench_config(extra=SILENT_CALLERS), rtp_ports=2 * n + 2000, plateau_calls=n,
                      sample=1, hooks=hooks)
     vb.print_result(res)
     for p in res.get("api_phases") or []:

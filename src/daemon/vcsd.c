@@ -11,6 +11,7 @@
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -442,6 +443,22 @@ static int set_billing_tz(const struct vcs_config *cfg)
     }
     return 0;
 }
+/* This thread serves the management API (and housekeeping timers). Measured with 500 calls up and
+ * wrk on 200 connections: at the workers' priority it took a whole core and 68 % of the calls'
+ * packets went out more than 5 ms late (11 % without wrk). A media worker must win the CPU from
+ * it, so it runs at nice +API_NICE; Linux keeps nice per thread, and every other thread has
+ * started by now (a thread created later from here would inherit it). */
+#define API_NICE 10
+
+static void lower_api_priority(void)
+{
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+    errno = 0;
+    int nice_now = getpriority(PRIO_PROCESS, (id_t)tid);
+    if (errno == 0 && nice_now < API_NICE && setpriority(PRIO_PROCESS, (id_t)tid, API_NICE) != 0)
+        log_warn("vcsd: cannot lower the API thread's priority: %s", strerror(errno));
+}
+
 
 static int run(struct vcsd *d)
 {
@@ -579,6 +596,7 @@ static int run(struct vcsd *d)
     event_add(term, NULL);
     event_add(intr, NULL);
     event_add(hup, NULL);
+    lower_api_priority();
     log_info("vcsd %s ready: sip %s:%u, http %s:%u, data %s", PACKAGE_VERSION, cfg->sip_host,
              cfg->sip_port, cfg->http_host, cfg->http_port, cfg->data_dir);
     event_base_dispatch(d->base);

@@ -5,10 +5,14 @@ and every channel comes back once the legs end.
 
 60 calls are placed as fast as the API takes them through a gateway of max_channels 10, half
 of them from our number of max_concurrent 3; the carrier answers each after 200 ms and hangs
-up 5 s later. While they run, /metrics (vcs_gateway_calls) and GET /v1/calls are sampled:
-never more than 10 legs through the gateway, never more than 3 from the number. Afterwards
-every CDR row is answered or over_limit, the carrier saw exactly the answered ones, and the
-gateway, the number and the engine are back to 0 legs."""
+up 5 s later. While they run, /metrics (vcs_gateway_calls, the gateway's channel count) and
+GET /v1/calls are sampled: never more than 10 legs through the gateway, never more than 3 from
+the number past "calling" (a leg is listed as "calling" from the moment POST returns, before its
+worker claims channels or refuses it, so a leg about to be refused may show there for a moment).
+The CDR rows give the exact answer afterwards: the answered legs' [start, end] spans never
+overlap more than 10 at once, nor more than 3 from the number. Every CDR row is answered or
+over_limit, the carrier saw exactly the answered ones, and the gateway, the number and the
+engine are back to 0 legs."""
 
 import os
 import re
@@ -38,6 +42,18 @@ def gateway_calls(v):
     return int(m.group(1)) if m else None
 
 
+def most_at_once(rows):
+    """The most [start, end] spans open at one instant (an end at the same ms as a start does
+    not overlap it). A span covers the time the leg held its channels, so this bounds them."""
+    edges = sorted([(T.parse_iso(r["start_time"]), 1) for r in rows] +
+                   [(T.parse_iso(r["end_time"]), -1) for r in rows])
+    most = now = 0
+    for _, d in edges:
+        now += d
+        most = max(most, now)
+    return most
+
+
 def run(t):
     peer = t.rtp_peer()
     uas = t.sipp_uas("uas_carrier", keys={"rtp_port": peer.port}, tmpl={"hangup_ms": 5000},
@@ -55,7 +71,8 @@ def run(t):
         while not stop.is_set():
             g = gateway_calls(v) or 0
             st, lst = v.api("GET", "/v1/calls?limit=1000")
-            n = sum(1 for c in lst.get("items", []) if c["from"] == NUMBER) if st == 200 else 0
+            n = sum(1 for c in lst.get("items", []) if c["from"] == NUMBER and
+                    c["state"] != "calling") if st == 200 else 0
             peaks["gateway"] = max(peaks["gateway"], g)
             peaks["number"] = max(peaks["number"], n)
             stop.wait(0.05)
@@ -85,6 +102,11 @@ def run(t):
     T.check(set(causes) <= {"normal_clearing", "over_limit"} and causes.get("over_limit"),
             "every leg answered or over_limit: %s" % causes)
     answered = [r for r in rows if r["answer_time"]]
+    T.check(most_at_once(answered) <= 10, "answered legs at once by the CDR: %d (max 10)"
+            % most_at_once(answered))
+    from_number = [r for r in answered if r["from_number"] == NUMBER]
+    T.check(most_at_once(from_number) <= 3, "legs from the number at once by the CDR: %d (max 3)"
+            % most_at_once(from_number))
     T.check(all(r["hangup_cause"] == "normal_clearing" for r in answered) and
             all(r["gateway"] == "carrier" for r in rows), "answered legs ended normally via carrier")
     T.check_eq(len(uas.find_log(r"ANSWERED")), len(answered),

@@ -72,6 +72,40 @@ def add_args(ap):
                    help="conference: runs of ROOMSxMEMBERS (at most 999 rooms), comma-separated")
 
 
+TICK_LAGS = ("start", "end")
+
+
+def tick_buckets(vcsd):
+    """vcsd's media tick lag histograms summed over its workers: {"start"|"end": {le: count}}
+    (le in ms, "inf" for the total), or None when /metrics does not answer."""
+    m = vcsd.metrics()
+    if not m:
+        return None
+    out = {k: {} for k in TICK_LAGS}
+    for key, v in m.items():
+        for k in TICK_LAGS:
+            pre = "vcs_media_tick_%s_lag_seconds_bucket{" % k
+            if key.startswith(pre):
+                le = key.rsplit('le="', 1)[1].rstrip('"}')
+                le = "inf" if le == "+Inf" else "%g" % (float(le) * 1000)
+                out[k][le] = out[k].get(le, 0) + int(v)
+    return out
+
+
+def tick_lag_summary(first, last):
+    """Per kind, over the window: ticks, and the % of them later than each bound."""
+    out = {}
+    for k in TICK_LAGS:
+        a, b = first[k], last[k]
+        ticks = b.get("inf", 0) - a.get("inf", 0)
+        if ticks <= 0:
+            continue
+        over = {"over_%sms_pct" % le: round(100.0 * (ticks - (b[le] - a.get(le, 0))) / ticks, 3)
+                for le in sorted((x for x in b if x != "inf"), key=float)}
+        out[k] = dict(ticks=ticks, **over)
+    return out
+
+
 def recording_on(args, default):
     return {"on": True, "off": False}.get(args.record, default)
 
@@ -206,6 +240,7 @@ class BridgeHooks:
         sampler.add("rtpecho", self.carrier.echo.pid)
         if self.record:
             sampler.add_probe("rec_bytes", lambda: dir_bytes(self.recordings))
+        sampler.add_probe("tick_lag", lambda: tick_buckets(vcsd))
         self.metrics_before = vcsd.metrics()
         self.vcsd = vcsd
         run.result.update({"carrier_argv": self.carrier.argv,
@@ -222,6 +257,9 @@ class BridgeHooks:
         after = self.vcsd.metrics()
         run.result["rtp_dropped_by_vcsd"] = int(after.get("vcs_rtp_dropped_total", 0) -
                                                 self.metrics_before.get("vcs_rtp_dropped_total", 0))
+        ticks = [r["tick_lag"] for r in win_rows if r.get("tick_lag")]
+        if len(ticks) >= 2:
+            run.result["tick_lag"] = tick_lag_summary(ticks[0], ticks[-1])
         rows = [r for r in win_rows if r.get("rec_bytes") is not None]
         if len(rows) >= 2:
             dt = rows[-1]["t"] - rows[0]["t"]
@@ -268,6 +306,9 @@ def print_bridge(res):
     log("   carrier SIPp: ok %s failed %s retrans %s (exit %s); RTP dropped by vcsd %s; "
         "carrier echo %s" % (c.get("successful"), c.get("failed"), c.get("retransmissions"),
                              c.get("exit"), res.get("rtp_dropped_by_vcsd"), c.get("rtpecho")))
+    if res.get("tick_lag"):
+        log("   media ticks over the CPU window (%% later than 1/2/5/10/20 ms...): %s"
+            % res["tick_lag"])
     if res.get("record"):
         log("   recordings: written %s KiB/s over the CPU window; %s"
             % (res.get("recording_write_kib_s"), res.get("recordings")))

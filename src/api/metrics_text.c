@@ -22,3 +22,23 @@ void metrics_one(struct evbuffer *out, const char *name, const char *type, const
     metrics_family(out, name, type, help);
     metrics_sample(out, name, NULL, value);
 }
+
+void metrics_histogram(struct evbuffer *out, const char *name, const char *labels,
+                       const double *bounds_s, const uint64_t *le, size_t n, uint64_t count,
+                       double sum_s)
+{
+    const char *sep = labels ? "," : "";
+    labels = labels ? labels : "";
+    for (size_t i = 0; i < n; i++)
+        evbuffer_add_printf(out, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep,
+                            bounds_s[i], (unsigned long long)le[i]);
+    evbuffer_add_printf(out, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep,
+                        (unsigned long long)count);
+    if (*labels) {
+        evbuffer_add_printf(out, "%s_sum{%s} %.6f\n%s_count{%s} %llu\n", name, labels, sum_s,
+                            name, labels, (unsigned long long)count);
+    } else {
+        evbuffer_add_printf(out, "%s_sum %.6f\n%s_count %llu\n", name, sum_s, name,
+                            (unsigned long long)count);
+    }
+}

@@ -132,6 +132,16 @@ static int pick_worker(struct engine *e)
     return best;
 }
 
+int engine_worker_count(const struct engine *e)
+{
+    return e->n_workers;
+}
+
+void engine_tick_stats(struct engine *e, int i, struct worker_tick_stats *out)
+{
+    worker_tick_stats(e->workers[i], out);
+}
+
 /* The age of the oldest work waiting for the SIP side (a command, or a 2xx for its ACK) or for
  * any worker: how far behind the box is, whatever else runs on it. */
 static uint64_t measure_delay(struct engine *e, uint64_t now)

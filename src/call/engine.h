@@ -23,6 +23,7 @@ struct sip_stack;
 struct recorder;
 struct tts;
 struct live_calls;
+struct worker_tick_stats;
 struct outleg_request;
 struct billing;
 struct region_dir;
@@ -78,6 +79,10 @@ struct gateways *engine_gateways(const struct engine *e);
 
 /* Worker thread: a call slot is free again. */
 void engine_call_released(struct engine *e);
+
+/* Any thread: the number of workers, and how late worker i's ticks ran (worker.h). */
+int engine_worker_count(const struct engine *e);
+void engine_tick_stats(struct engine *e, int i, struct worker_tick_stats *out);
 
 /* The legs up now (any thread). */
 struct live_calls *engine_live(const struct engine *e);

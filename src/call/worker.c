@@ -2,6 +2,7 @@
 #include "call/worker.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "sip/sip_stack.h"
 
 #define TICK_US 20000
+#define TICK_RESYNC_US 100000 /* a tick further behind starts a new timeline (as libevent does) */
 
 enum ctl_type { CTL_PROMPT, CTL_RECORD_DONE, CTL_REPLY, CTL_HANGUP_ALL, CTL_ORIGINATE, CTL_HANGUP,
                 CTL_STOP };
@@ -66,6 +68,9 @@ struct worker {
     struct conf_home *conf;
     struct wversion *versions;
     long newest_version;
+    uint64_t tick_due_us; /* when this tick should have run */
+    _Atomic uint64_t ticks, tick_start_sum_us, tick_end_sum_us;
+    _Atomic uint64_t tick_start_le[WORKER_TICK_BUCKETS], tick_end_le[WORKER_TICK_BUCKETS];
 };
 
 /* ---- accessors for the call layer ----------------------------------------------------------- */
@@ -442,6 +447,45 @@ void worker_post_prompt(struct worker *w, uint64_t leg_id, uint32_t generation, 
  * first, so that what both legs of a bridge received is in their jitter buffers before either
  * sends; then each call sends what is due on its own timeline (a call the tick ends leaves the
  * list: its successor is taken first); then the conference rooms homed here are mixed once. */
+const uint32_t worker_tick_bounds_us[WORKER_TICK_BUCKETS] = { 1000,  2000,  5000,  10000,
+                                                              20000, 50000, 100000, 1000000 };
+
+static void count_lag(_Atomic uint64_t *le, _Atomic uint64_t *sum, uint64_t lag_us)
+{
+    atomic_fetch_add_explicit(sum, lag_us, memory_order_relaxed);
+    for (int i = 0; i < WORKER_TICK_BUCKETS; i++)
+        if (lag_us <= worker_tick_bounds_us[i])
+            atomic_fetch_add_explicit(&le[i], 1, memory_order_relaxed);
+}
+
+static void tick_measured(struct worker *w, uint64_t start_us)
+{
+    if (!w->tick_due_us || start_us > w->tick_due_us + TICK_RESYNC_US)
+        w->tick_due_us = start_us;
+    uint64_t end_us = clock_mono_us(), due = w->tick_due_us;
+    count_lag(w->tick_start_le, &w->tick_start_sum_us, start_us > due ? start_us - due : 0);
+    count_lag(w->tick_end_le, &w->tick_end_sum_us, end_us > due ? end_us - due : 0);
+    atomic_fetch_add_explicit(&w->ticks, 1, memory_order_relaxed);
+    w->tick_due_us += TICK_US;
+}
+
+void worker_tick_stats(struct worker *w, struct worker_tick_stats *out)
+{
+    out->start_sum_us = atomic_load_explicit(&w->tick_start_sum_us, memory_order_relaxed);
+    out->end_sum_us = atomic_load_explicit(&w->tick_end_sum_us, memory_order_relaxed);
+    for (int i = 0; i < WORKER_TICK_BUCKETS; i++) {
+        out->start_le[i] = atomic_load_explicit(&w->tick_start_le[i], memory_order_relaxed);
+        out->end_le[i] = atomic_load_explicit(&w->tick_end_le[i], memory_order_relaxed);
+    }
+    /* Read last, and never under a bucket: a tick counted meanwhile is in the buckets first. */
+    out->ticks = atomic_load_explicit(&w->ticks, memory_order_relaxed);
+    uint64_t top = out->start_le[WORKER_TICK_BUCKETS - 1] > out->end_le[WORKER_TICK_BUCKETS - 1]
+                       ? out->start_le[WORKER_TICK_BUCKETS - 1]
+                       : out->end_le[WORKER_TICK_BUCKETS - 1];
+    if (out->ticks < top)
+        out->ticks = top;
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
@@ -456,6 +500,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         call_media_tick(c, now);
     }
     conf_home_tick(w->conf);
+    tick_measured(w, now);
 }
 
 /* ---- thread ------------------------------------------------------------------------------- */

@@ -34,6 +34,20 @@ void worker_post_sip(struct worker *w, struct sip_event *ev);
 /* Any thread: how long the oldest SIP event has waited for this worker (0: none waiting). */
 uint64_t worker_inbox_wait_us(struct worker *w, uint64_t now_us);
 void worker_post_hangup_all(struct worker *w, const char *cause);
+
+/* How late the tick ran against its 20 ms timeline, as cumulative counts of ticks within each
+ * bound of worker_tick_bounds_us (Prometheus histogram buckets): start = when the worker woke,
+ * end = when the tick's last packet was out. A steady end lag only shifts every stream alike;
+ * its spread is the jitter the far ends see. */
+#define WORKER_TICK_BUCKETS 8
+extern const uint32_t worker_tick_bounds_us[WORKER_TICK_BUCKETS];
+struct worker_tick_stats {
+    uint64_t ticks;
+    uint64_t start_le[WORKER_TICK_BUCKETS], end_le[WORKER_TICK_BUCKETS];
+    uint64_t start_sum_us, end_sum_us;
+};
+/* Any thread. */
+void worker_tick_stats(struct worker *w, struct worker_tick_stats *out);
 /* Places the outbound leg leg_id for req (owned from here; outleg_start). */
 void worker_post_originate(struct worker *w, uint64_t leg_id, struct outleg_request *req);
 /* Hangs up one leg (the API's DELETE /v1/calls/{id}); a leg gone meanwhile is ignored. */

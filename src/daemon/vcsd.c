@@ -23,6 +23,7 @@
 #include "billing/bclock.h"
 #include "billing/billing.h"
 #include "call/engine.h"
+#include "call/worker.h"
 #include "campaign/compliance_gate.h"
 #include "campaign/dialer.h"
 #include "campaign/placer.h"
@@ -291,6 +292,32 @@ static void gateway_metrics(struct vcsd *d, struct evbuffer *out)
     }
 }
 
+/* Per worker: how late its media ticks started and finished sending (worker.h). */
+static void tick_metrics(struct vcsd *d, struct evbuffer *out)
+{
+    static const char *const names[] = { "vcs_media_tick_start_lag_seconds",
+                                         "vcs_media_tick_end_lag_seconds" };
+    static const char *const helps[] = {
+        "How late each 20 ms media tick woke against its timeline.",
+        "How late each 20 ms media tick had sent its last packet against its timeline." };
+    double bounds[WORKER_TICK_BUCKETS];
+    for (int b = 0; b < WORKER_TICK_BUCKETS; b++)
+        bounds[b] = worker_tick_bounds_us[b] / 1e6;
+    int n = engine_worker_count(d->engine);
+    for (int m = 0; m < 2; m++) {
+        metrics_family(out, names[m], "histogram", helps[m]);
+        for (int i = 0; i < n; i++) {
+            struct worker_tick_stats st;
+            engine_tick_stats(d->engine, i, &st);
+            char label[32];
+            snprintf(label, sizeof label, "worker=\"%d\"", i);
+            metrics_histogram(out, names[m], label, bounds, m ? st.end_le : st.start_le,
+                              WORKER_TICK_BUCKETS, st.ticks,
+                              (double)(m ? st.end_sum_us : st.start_sum_us) / 1e6);
+        }
+    }
+}
+
 static void api_metrics(void *ctx, struct evbuffer *out)
 {
     struct vcsd *d = ctx;
@@ -341,6 +368,7 @@ static void api_metrics(void *ctx, struct evbuffer *out)
                    "RTP packets dropped by strict RTP: not from the latched peer, or another SSRC.");
     metrics_sample(out, "vcs_rtp_dropped_total", "reason=\"source\"", (unsigned long long)rtp_source);
     metrics_sample(out, "vcs_rtp_dropped_total", "reason=\"ssrc\"", (unsigned long long)rtp_ssrc);
+    tick_metrics(d, out);
     metrics_one(out, "vcs_uptime_seconds", "gauge", "Seconds since start.",
                 (unsigned long long)((clock_mono_ms() - d->started_ms) / 1000));
 }

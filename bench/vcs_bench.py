@@ -739,18 +739,21 @@ def thread_labels(pid):
 # The whole-call recording (on by default in vcsd) is off unless VCS_BENCH_RECORD=1, so that
 # figures compare with the series measured before it existed.
 RECORD_CALLS = os.environ.get("VCS_BENCH_RECORD") == "1"
+REALTIME_PRIORITY = 0  # engine.realtime_priority of every run (--realtime-priority)
 
 
 def bench_config(max_cps=100000, max_calls=100000, rate_limit=0, shipped=False,
                  record=RECORD_CALLS, extra=""):
     """vcsd's configuration file; `extra`: more top-level entries (trunks, gateways)."""
     recording = "  recording = { all_calls = %s },\n%s" % ("true" if record else "false", extra)
+    rt = "realtime_priority = %d" % REALTIME_PRIORITY
     if shipped:  # the shipped engine; SIPp is one source standing for many callers
-        return "return {\n  sip = { rate_limit = { per_second = 0 } },\n%s}\n" % recording
+        return ("return {\n  engine = { %s },\n  sip = { rate_limit = { per_second = 0 } },\n"
+                "%s}\n" % (rt, recording))
     return ("return {\n"
-            "  engine = { max_cps = %d, max_calls = %d },\n"
+            "  engine = { max_cps = %d, max_calls = %d, %s },\n"
             "  sip = { rate_limit = { per_second = %d } },\n"
-            "%s}\n" % (max_cps, max_calls, rate_limit, recording))
+            "%s}\n" % (max_cps, max_calls, rt, rate_limit, recording))
 
 
 class Run:
@@ -954,6 +957,7 @@ def start_run(args, name, config, rtp_ports, sink_send=False, sample=1):
     run.result["vcsd_binary"] = dict(args.vcsd_source, copy=args.vcsd)
     run.result["vcsd_wrap"] = args.vcsd_wrap
     run.result["gen_sched"] = " ".join(gen_sched(args, ["nice -n 19 (SIPp), 10 (rtpsink)"]))
+    run.result["realtime_priority"] = REALTIME_PRIORITY
     run.rcvbuf_errors_before = udp_rcvbuf_errors()
     vcsd = Vcsd(run, config, rtp_ports)
     vcsd.start()
@@ -1246,9 +1250,14 @@ def main(*extras):
                          "only on a core vcsd leaves free; the default of the bridge scenarios)")
     ap.add_argument("--gen-cpus", default=None, metavar="LIST",
                     help="pin the load generators with taskset -c LIST (e.g. 1)")
+    ap.add_argument("--realtime-priority", type=int, default=0, metavar="P",
+                    help="vcsd's engine.realtime_priority (its media workers SCHED_RR at P;\n"
+                         "default 0: ordinary threads, as shipped)")
     for x in extras:
         x.add_args(ap)
     args = ap.parse_args()
+    global REALTIME_PRIORITY
+    REALTIME_PRIORITY = args.realtime_priority
     args.rates = [int(x) for x in args.rates.split(",") if x]
     args.n = [int(x) for x in args.n.split(",") if x]
     args.drain_wait = [int(x) for x in args.drain_wait.split(",") if x]

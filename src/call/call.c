@@ -318,13 +318,13 @@ static void check_media_timeout(struct call *c, uint64_t now_us)
     call_end(c, 0, "media_timeout", "system");
 }
 
-void call_media_tick(struct call *c, uint64_t now_us)
+void call_media_tick(struct call *c, uint64_t tick_us, uint64_t now_us)
 {
-    if (!c->next_send_us || now_us > c->next_send_us + RESYNC_US)
-        c->next_send_us = now_us;
+    if (!c->next_send_us || tick_us > c->next_send_us + RESYNC_US)
+        c->next_send_us = tick_us;
     bool sending = c->our_dir == SDP_SENDRECV || c->our_dir == SDP_SENDONLY;
     uint8_t pt = c->have_remote ? (uint8_t)c->remote.codec_pt : SDP_PT_PCMU;
-    while (c->next_send_us <= now_us + SEND_SLACK_US) {
+    while (c->next_send_us <= tick_us + SEND_SLACK_US) {
         uint8_t frame[FRAME_SAMPLES];
         bool marker = c->marker_next || (c->play.started && c->play.index == 0 && c->play.pos == 0);
         fill_frame(c, frame);

@@ -17,15 +17,17 @@
 #include "call/outleg.h"
 #include "conference/room.h"
 #include "core/clock.h"
+#include "core/config.h"
 #include "core/idmap.h"
 #include "core/log.h"
 #include "core/queue.h"
+#include "core/thread_class.h"
 #include "media/prompt_cache.h"
 #include "script/script_set.h"
 #include "sip/sip_stack.h"
 
 #define TICK_US 20000
-#define TICK_RESYNC_US 100000 /* a tick further behind starts a new timeline (as libevent does) */
+#define TICK_RESYNC_US 100000 /* a tick further behind than this starts a new timeline */
 
 enum ctl_type { CTL_PROMPT, CTL_RECORD_DONE, CTL_REPLY, CTL_HANGUP_ALL, CTL_ORIGINATE, CTL_HANGUP,
                 CTL_STOP };
@@ -68,7 +70,7 @@ struct worker {
     struct conf_home *conf;
     struct wversion *versions;
     long newest_version;
-    uint64_t tick_due_us; /* when this tick should have run */
+    uint64_t tick_due_us; /* when the next (or running) tick is due, on the worker's timeline */
     _Atomic uint64_t ticks, tick_start_sum_us, tick_end_sum_us;
     _Atomic uint64_t tick_start_le[WORKER_TICK_BUCKETS], tick_end_le[WORKER_TICK_BUCKETS];
 };
@@ -458,15 +460,30 @@ static void count_lag(_Atomic uint64_t *le, _Atomic uint64_t *sum, uint64_t lag_
             atomic_fetch_add_explicit(&le[i], 1, memory_order_relaxed);
 }
 
+/* The tick keeps its own fixed-rate timeline rather than a persistent libevent timer: libevent
+ * restarts a persistent timer's period from "now" once a tick runs a period late, so every such
+ * stall would shift all later ticks (and every call's packets) for good. Here a late tick is
+ * followed by a sooner one, and only a stall over TICK_RESYNC_US starts a new timeline. The
+ * workers' timelines are spread over the period (worker i starts i/n of a tick later), so that
+ * their bursts do not all compete for the CPU at the same instant. */
+static void tick_arm(struct worker *w, uint64_t now_us)
+{
+    w->tick_due_us += TICK_US;
+    if (now_us > w->tick_due_us + TICK_RESYNC_US)
+        w->tick_due_us = now_us;
+    uint64_t wait = w->tick_due_us > now_us ? w->tick_due_us - now_us : 0;
+    struct timeval tv = { (time_t)(wait / 1000000), (suseconds_t)(wait % 1000000) };
+    event_base_update_cache_time(w->base); /* the timeout counts from now, not the loop's start */
+    event_add(w->tick_ev, &tv);
+}
+
 static void tick_measured(struct worker *w, uint64_t start_us)
 {
-    if (!w->tick_due_us || start_us > w->tick_due_us + TICK_RESYNC_US)
-        w->tick_due_us = start_us;
     uint64_t end_us = clock_mono_us(), due = w->tick_due_us;
     count_lag(w->tick_start_le, &w->tick_start_sum_us, start_us > due ? start_us - due : 0);
     count_lag(w->tick_end_le, &w->tick_end_sum_us, end_us > due ? end_us - due : 0);
     atomic_fetch_add_explicit(&w->ticks, 1, memory_order_relaxed);
-    w->tick_due_us += TICK_US;
+    tick_arm(w, end_us);
 }
 
 void worker_tick_stats(struct worker *w, struct worker_tick_stats *out)
@@ -497,7 +514,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     }
     for (struct call *c = w->media_head, *next; c; c = next) {
         next = c->media_next;
-        call_media_tick(c, now);
+        call_media_tick(c, w->tick_due_us, now);
     }
     conf_home_tick(w->conf);
     tick_measured(w, now);
@@ -508,6 +525,12 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
+    int rt = engine_services(w->eng)->cfg->realtime_priority;
+    if (rt > 0) {
+        char what[32];
+        snprintf(what, sizeof what, "worker %d", w->index);
+        thread_class_realtime(what, rt);
+    }
     event_base_dispatch(w->base);
     /* Stopped: whatever is left ends now, scripts unwind and CDRs are written. */
     hangup_all(w, "shutdown");
@@ -557,14 +580,15 @@ struct worker *worker_create(struct engine *e, int index, char *err, size_t errl
     call_lua_register(w->L);
     w->wake_ev = event_new(w->base, -1, 0, on_wake, w);
     w->flush_ev = event_new(w->base, -1, 0, on_flush, w);
-    w->tick_ev = event_new(w->base, -1, EV_PERSIST, on_tick, w);
+    w->tick_ev = evtimer_new(w->base, on_tick, w);
     if (!w->wake_ev || !w->flush_ev || !w->tick_ev) {
         snprintf(err, errlen, "cannot create worker %d events", index);
         worker_destroy(w);
         return NULL;
     }
-    struct timeval tick = { 0, TICK_US };
-    event_add(w->tick_ev, &tick);
+    int n = engine_worker_count(e);
+    w->tick_due_us = clock_mono_us() + (uint64_t)index * TICK_US / (uint64_t)(n > 0 ? n : 1);
+    tick_arm(w, clock_mono_us());
     return w;
 }
 
@@ -572,6 +596,9 @@ int worker_start(struct worker *w)
 {
     if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
         return -1;
+    char name[16];
+    snprintf(name, sizeof name, "vcs-worker%u", (unsigned)w->index % 100000u);
+    pthread_setname_np(w->thread, name); /* in top -H, and what its scheduling class applies to */
     w->running = true;
     return 0;
 }

@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/thread_class.h"
 #include "store/db_open.h"
 
 #define BUSY_TIMEOUT_MS 5000
@@ -44,6 +45,7 @@ static void answer(struct compliance_gate *g, struct question *q)
 static void *gate_main(void *arg)
 {
     struct compliance_gate *g = arg;
+    thread_class_background("compliance gate");
     pthread_mutex_lock(&g->mu);
     for (;;) {
         while (!g->head && !g->stop)

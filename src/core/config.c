@@ -810,6 +810,7 @@ static const struct field engine_fields[] = {
     INT("max_calls", max_calls, 1, 10000000),
     INT("max_cps", max_cps, 1, 1000000),
     INT("max_delay_ms", max_delay_ms, 0, 10000), /* 0: no delay-based admission */
+    INT("realtime_priority", realtime_priority, 0, 99), /* 0: the workers stay SCHED_OTHER */
     { 0 },
 };
 

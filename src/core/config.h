@@ -84,11 +84,13 @@ struct vcs_config {
     long max_run_ms;              /* 100: wall-clock time between two waits */
     /* shutdown = { grace_seconds= } */
     int grace_seconds;            /* 30 */
-    /* engine = { workers=, max_calls=, max_cps=, max_delay_ms= } admission control */
+    /* engine = { workers=, max_calls=, max_cps=, max_delay_ms=, realtime_priority= } admission
+     * control, and the media workers' scheduling */
     int workers;                  /* 0 = one per core */
     int max_calls;                /* calls up at once; over it INVITE gets 503 */
     int max_cps;                  /* new calls per second; over it INVITE gets 503 */
     int max_delay_ms;             /* 20: queueing delay that admission keeps under; 0 = off */
+    int realtime_priority;        /* 0 = off; 1-99: the workers run SCHED_RR at this priority */
     /* recording = { all_calls= } whole-call stereo recording (SPEC 8) */
     bool record_all_calls;        /* true; a script may turn it off or on per call */
     /* compliance = { max_per_callee_day=, max_per_callee_week= } frequency caps (SPEC 9):

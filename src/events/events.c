@@ -23,6 +23,7 @@
 #include "core/digest.h"
 #include "core/log.h"
 #include "core/queue.h"
+#include "core/thread_class.h"
 #include "events/webhook_addr.h"
 #include "store/db_open.h"
 
@@ -445,6 +446,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 static void *thread_main(void *arg)
 {
     (void)arg;
+    thread_class_background("webhooks");
     schedule(); /* what a previous run left pending */
     /* Often nothing is pending between events: the loop must wait for event_active. */
     event_base_loop(ev.base, EVLOOP_NO_EXIT_ON_EMPTY);

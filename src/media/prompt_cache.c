@@ -29,6 +29,7 @@
 #include "core/errmsg.h"
 #include "core/log.h"
 #include "core/queue.h"
+#include "core/thread_class.h"
 #include "media/g711.h"
 
 #define PROMPT_RATE 8000
@@ -604,6 +605,7 @@ static void serve(struct prompt_cache *c, struct request *r)
 static void *loader_main(void *arg)
 {
     struct prompt_cache *c = arg;
+    thread_class_background("prompt loader");
     for (;;) {
         pthread_mutex_lock(&c->mu);
         while (!c->wake && !c->stopping)

@@ -27,6 +27,7 @@
 #include "core/errmsg.h"
 #include "core/log.h"
 #include "core/queue.h"
+#include "core/thread_class.h"
 #include "media/g711.h"
 
 /* 4 x 100 ms: the writer may fall 300 ms behind a recording before it loses a frame (its worst
@@ -406,6 +407,7 @@ static bool serve_batch(struct recorder *r)
 static void *writer_main(void *arg)
 {
     struct recorder *r = arg;
+    thread_class_background("recorder");
     for (;;) {
         pthread_mutex_lock(&r->mu);
         if (r->live) {

@@ -20,6 +20,7 @@
 #include "core/errmsg.h"
 #include "core/log.h"
 #include "core/queue.h"
+#include "core/thread_class.h"
 #include "media/prompt_build.h"
 #include "media/say.h"
 
@@ -689,6 +690,7 @@ static void serve(struct tts *t, struct request *r)
 static void *tts_main(void *arg)
 {
     struct tts *t = arg;
+    thread_class_background("tts");
     for (;;) {
         pthread_mutex_lock(&t->mu);
         while (!t->wake && !t->stopping)

@@ -27,6 +27,7 @@
 #include "core/errmsg.h"
 #include "core/log.h"
 #include "core/queue.h"
+#include "core/thread_class.h"
 #include "data_lock.h"
 #include "db_open.h"
 
@@ -1046,6 +1047,7 @@ static void announce_completed(struct store *st)
 static void *writer_main(void *arg)
 {
     struct store *st = arg;
+    thread_class_background("store");
     bool checkpoint_due = false;
     uint64_t last_write_ms = 0, beat_due_ms = 0;
     struct retry retry = { 0 };

@@ -9,6 +9,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/thread_class.h"
 #include "store/db_open.h"
 #include "store/mgmt_sql.h"
 
@@ -319,6 +320,7 @@ static void write_reg(sqlite3 *db, const struct trunk_reg *r)
 static void *writer(void *arg)
 {
     struct trunk_persist *p = arg;
+    thread_class_background("trunk store");
     pthread_mutex_lock(&p->mu);
     for (;;) {
         while (!p->n && !p->stop)

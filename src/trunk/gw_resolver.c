@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "core/thread_class.h"
 #include "trunk/gateways.h"
 
 #define RESOLVE_EVERY_S 60
@@ -71,6 +72,7 @@ static bool resolve(struct gateways *g, size_t i)
 static void *run(void *arg)
 {
     struct gw_resolver *r = arg;
+    thread_class_background("gateway resolver");
     pthread_mutex_lock(&r->mu);
     while (!r->stop) {
         pthread_mutex_unlock(&r->mu);

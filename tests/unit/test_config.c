@@ -81,6 +81,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.max_per_callee_day, 2);
     assert_int_equal(c.max_per_callee_week, 5);
     assert_int_equal(c.max_delay_ms, 20);
+    assert_int_equal(c.realtime_priority, 0);
     assert_string_equal(c.http_host, "127.0.0.1");
     assert_int_equal(c.http_port, 8080);
     assert_string_equal(c.data_dir, "./var");
@@ -118,7 +119,7 @@ static const char full_conf[] =
     "  script = { max_instructions = 5 * 1000 * 1000, max_memory_mb = 8 },\n"
     "  shutdown = { grace_seconds = 0 },\n"
     "  engine = { workers = 4, max_calls = 100, max_cps = math.max(10, 20),\n"
-    "             max_delay_ms = 0 },\n"
+    "             max_delay_ms = 0, realtime_priority = 10 },\n"
     "  media = { timeout_s = 2, hold_timeout_s = 0 },\n"
     "  session_timer = { interval_s = 90 },\n"
     "  webhooks = { allow_private = true },\n"
@@ -168,6 +169,7 @@ static void test_full_config(void **state)
     assert_int_equal(c.max_calls, 100);
     assert_int_equal(c.max_cps, 20);
     assert_int_equal(c.max_delay_ms, 0);
+    assert_int_equal(c.realtime_priority, 10);
     assert_int_equal(c.media_timeout_s, 2);
     assert_int_equal(c.media_hold_timeout_s, 0);
     assert_int_equal(c.session_interval_s, 90);
@@ -304,6 +306,8 @@ static void test_bad_values(void **state)
                  "vcsd.conf: shutdown.grace_seconds: -1 is out of range 0..86400");
     expect_error("return { compliance = { max_per_callee_day = -1 } }",
                  "vcsd.conf: compliance.max_per_callee_day: -1 is out of range 0..1000");
+    expect_error("return { engine = { realtime_priority = 100 } }",
+                 "vcsd.conf: engine.realtime_priority: 100 is out of range 0..99");
     expect_error("return { engine = { max_calls = 0 } }",
                  "vcsd.conf: engine.max_calls: 0 is out of range 1..10000000");
     expect_error("return { script = { max_instructions = 1 << 40 } }",

@@ -18,8 +18,9 @@ static const char *owner(const struct api_call *c)
 }
 
 /* A number on a DNC list, or over the frequency caps, is never called: 403, as the request is
- * well-formed but the callee may not be called (now or, for dnc, at all). The same rules as
- * vcs.originate and the dialer (compliance.h), on the number the target dials. */
+ * well-formed but the callee may not be called (now or, for dnc, at all); lists that cannot be
+ * read refuse too (503: the rules fail closed). The same rules as vcs.originate and the dialer
+ * (compliance.h), on the number the target dials. */
 static bool refused(struct api_call *c, struct api_reply *r)
 {
     const char *to = json_string_value(json_object_get(c->body, "to"));
@@ -31,10 +32,15 @@ static bool refused(struct api_call *c, struct api_reply *r)
                                                c->api->ops.max_per_callee_week, clock_wall_ms());
     if (verdict == COMPLIANCE_OK)
         return false;
-    api_reply_error(r, 403, compliance_code(verdict), verdict == COMPLIANCE_DNC
-                        ? "%s is on a do-not-call list"
-                        : "%s has answered as many calls as the frequency caps allow for now",
-                    number);
+    if (verdict == COMPLIANCE_UNKNOWN)
+        api_reply_error(r, 503, compliance_code(verdict),
+                        "the do-not-call lists could not be read: %s was not called; try again",
+                        number);
+    else
+        api_reply_error(r, 403, compliance_code(verdict), verdict == COMPLIANCE_DNC
+                            ? "%s is on a do-not-call list"
+                            : "%s has answered as many calls as the frequency caps allow for now",
+                        number);
     return true;
 }
 

@@ -139,6 +139,8 @@ static int verdict_results(lua_State *L, struct call *c)
         return luaL_error(L, "vcs.originate: the do-not-call lists could not be read in time");
     if (strcmp(verdict, "ok") == 0)
         return place(L, c);
+    if (strcmp(verdict, "unknown") == 0)
+        return luaL_error(L, "vcs.originate: the do-not-call lists could not be read");
     const char *code =
         compliance_code(strcmp(verdict, "dnc") == 0 ? COMPLIANCE_DNC : COMPLIANCE_CAP);
     struct outleg_request **slot = lua_touserdata(L, 2);
@@ -159,9 +161,10 @@ static void verdict_arrived(struct call *c, uint32_t generation, int verdict)
 {
     if (!call_waiting(c, &verdict_wait) || call_wait_generation(c) != generation)
         return; /* the wait timed out: this answer is for nobody */
-    call_wait_set_result(c, verdict == COMPLIANCE_DNC   ? "dnc"
-                            : verdict == COMPLIANCE_CAP ? "cap"
-                                                        : "ok");
+    call_wait_set_result(c, verdict == COMPLIANCE_DNC       ? "dnc"
+                            : verdict == COMPLIANCE_CAP     ? "cap"
+                            : verdict == COMPLIANCE_UNKNOWN ? "unknown"
+                                                            : "ok");
     call_wait_wake(c);
 }
 

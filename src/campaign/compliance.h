@@ -10,14 +10,17 @@
 
 #include <sqlite3.h>
 
-enum compliance { COMPLIANCE_OK = 0, COMPLIANCE_DNC, COMPLIANCE_CAP };
+enum compliance { COMPLIANCE_OK = 0, COMPLIANCE_DNC, COMPLIANCE_CAP, COMPLIANCE_UNKNOWN };
 
-/* On db (vcs.db) at wall-clock time now_ms; a cap of 0 is no cap. */
+/* On db (vcs.db) at wall-clock time now_ms; a cap of 0 is no cap. COMPLIANCE_UNKNOWN when the
+ * lists or the CDR table could not be read (locked, I/O error): the rules fail closed, so
+ * every caller treats it as "not now" (the API 503, the dialer keeps the callee pending,
+ * vcs.originate raises), never as leave to call. */
 enum compliance compliance_check(sqlite3 *db, const char *account, const char *number,
                                  int day_cap, int week_cap, int64_t now_ms);
 
-/* The error code of a refusal as the API and vcs.originate give it: "dnc", "frequency_cap"
- * (NULL for COMPLIANCE_OK). */
+/* The error code of a refusal as the API and vcs.originate give it: "dnc", "frequency_cap",
+ * "compliance_unavailable" (NULL for COMPLIANCE_OK). */
 const char *compliance_code(enum compliance verdict);
 
 /* The callee an outbound target reaches through the carriers, which the rules are about (the

@@ -557,7 +557,11 @@ static void dial(struct dialer *d, struct camp *c, int64_t now)
                                                 d->cfg.max_per_callee_week, now);
         const char *skip = no == COMPLIANCE_DNC ? "skipped_dnc"
                            : no == COMPLIANCE_CAP ? "skipped_cap" : NULL;
-        if (skip) {
+        if (no == COMPLIANCE_UNKNOWN) {
+            /* Fail closed: nobody of this campaign is called until the lists read again; the
+             * callee stays pending for a later step. */
+            go = false;
+        } else if (skip) {
             run(d, "UPDATE campaign_callees SET state = 'done', result = ?2 WHERE id = ?1", "it",
                 due[i].id, skip);
             c->check_done = true;

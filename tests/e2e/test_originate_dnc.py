@@ -17,10 +17,14 @@ C. the check never holds the media worker (one worker here): an echo call is up 
    vcs.db-shm, as SQLite itself would); then a script calls vcs.originate to shop's DNC
    number. While the check waits for the database, the echo call goes on being echoed and the
    script stays suspended (no hangup, no INVITE); once the lock is released it gets nil,
-   "dnc"."""
+   "dnc".
+D. the rules fail closed: with the DNC table unreadable (renamed under the running vcsd),
+   POST /v1/calls to a clean number is 503 compliance_unavailable and nothing reaches the
+   carrier; once the table is back the same request is placed."""
 
 import fcntl
 import os
+import sqlite3
 import sys
 import time
 
@@ -184,6 +188,28 @@ def run(t):
     T.check_eq(script_results(v, caller), {"r1": "dnc"}, "vcs.originate after the wait")
     T.check_eq(len(invites(uas, SHOP_DNC)), 0, "INVITEs to %s" % SHOP_DNC)
     echo.bye()
+
+    # D. unreadable lists refuse.
+    fresh = "+8613800000505"
+
+    def dnc_table(frm, to):
+        conn = sqlite3.connect(v.db_path, timeout=10)
+        conn.execute("ALTER TABLE %s RENAME TO %s" % (frm, to))
+        conn.commit()
+        conn.close()
+    dnc_table("dnc", "dnc_moved")
+    try:
+        st, err = v.api("POST", "/v1/calls", {"to": fresh, "from": OURS, "script": "quick"},
+                        token=shop)
+        T.check_eq((st, err.get("error", {}).get("code")), (503, "compliance_unavailable"),
+                   "POST /v1/calls with the DNC table unreadable (%s)" % err)
+    finally:
+        dnc_table("dnc_moved", "dnc")
+    T.check_eq(len(invites(uas, fresh)), 0, "INVITEs to %s while the lists were unreadable" % fresh)
+    st, made = v.api("POST", "/v1/calls", {"to": fresh, "from": OURS, "script": "quick"},
+                     token=shop)
+    T.check_eq(st, 201, "POST /v1/calls to %s once the lists read again (%s)" % (fresh, made))
+    T.check_eq(len(answered_rows(v, fresh, 1)), 1, "the call to %s" % fresh)
 
 
 if __name__ == "__main__":

@@ -184,6 +184,28 @@ static void test_no_database(void **state)
     assert_non_null(strstr(err, path));
 }
 
+/* Lists or CDRs that cannot be read give COMPLIANCE_UNKNOWN, never leave to call. */
+static void test_fails_closed(void **state)
+{
+    struct fx *f = *state;
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->db_path, &db), SQLITE_OK);
+    int64_t now = clock_wall_ms();
+    sql(f, "ALTER TABLE dnc RENAME TO dnc_gone");
+    assert_int_equal(compliance_check(db, "shop", "+8613800000009", 2, 5, now), COMPLIANCE_UNKNOWN);
+    assert_int_equal(compliance_check(db, "shop", "+8613800000009", 0, 0, now), COMPLIANCE_UNKNOWN);
+    sql(f, "ALTER TABLE dnc_gone RENAME TO dnc; ALTER TABLE cdr RENAME TO cdr_gone");
+    assert_int_equal(compliance_check(db, "shop", "+8613800000001", 2, 5, now), COMPLIANCE_DNC);
+    assert_int_equal(compliance_check(db, "shop", "+8613800000009", 2, 5, now), COMPLIANCE_UNKNOWN);
+    assert_int_equal(compliance_check(db, "shop", "+8613800000009", 0, 5, now), COMPLIANCE_UNKNOWN);
+    assert_int_equal(compliance_check(db, "shop", "+8613800000009", 0, 0, now), COMPLIANCE_OK);
+    sql(f, "ALTER TABLE cdr_gone RENAME TO cdr");
+    assert_int_equal(compliance_check(db, "shop", "+8613800000009", 2, 5, now), COMPLIANCE_OK);
+    assert_int_equal(compliance_check(db, "shop", "+8613800000004", 2, 5, now), COMPLIANCE_CAP);
+    sqlite3_close(db);
+    assert_string_equal(compliance_code(COMPLIANCE_UNKNOWN), "compliance_unavailable");
+}
+
 static void test_callee(void **state)
 {
     (void)state;
@@ -204,6 +226,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_destroy_answers_queued, setup, teardown),
         cmocka_unit_test_setup_teardown(test_names_too_long, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_database, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fails_closed, setup, teardown),
         cmocka_unit_test(test_callee),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

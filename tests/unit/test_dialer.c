@@ -318,6 +318,22 @@ static void test_dnc_and_caps(void **state)
     assert_int_equal(num(f, "SELECT count(*) FROM campaign_callees WHERE result = 'skipped_cap'"), 1);
 }
 
+/* Lists that cannot be read stop the campaign's calls (fail closed); nobody is skipped, and
+ * calling resumes once they read again. */
+static void test_dnc_unreadable(void **state)
+{
+    struct fx *f = *state;
+    campaign(f, 6, 5, 5, "[]", 1, 3);
+    sql(f, "ALTER TABLE dnc RENAME TO dnc_gone");
+    steps(f, MONDAY_10, MONDAY_10 + 500);
+    assert_int_equal(f->n_calls, 0);
+    assert_int_equal(num(f, "SELECT count(*) FROM campaign_callees WHERE state = 'done'"), 0);
+    sql(f, "ALTER TABLE dnc_gone RENAME TO dnc");
+    steps(f, f->now, f->now + 1500);
+    assert_int_equal(f->n_calls, 3);
+    assert_int_equal(num(f, "SELECT count(*) FROM campaign_callees WHERE result LIKE 'skipped%%'"), 0);
+}
+
 static void test_later_and_failed(void **state)
 {
     struct fx *f = *state;
@@ -374,6 +390,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dnc_and_caps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dnc_unreadable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_later_and_failed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
     };

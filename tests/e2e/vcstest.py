@@ -183,23 +183,7 @@ def _tcp_free(port):
         s.close()
 
 
-_HANDED_OUT = set()  # bind(0) may give a closed port back at once: never hand one out twice
-
-
-def free_port(udp=True, tcp=True):
-    """A loopback port free for the asked transports (SIP listens on both)."""
-    for _ in range(200):
-        kind = socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM
-        s = socket.socket(socket.AF_INET, kind)
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
-        if port in _HANDED_OUT:
-            continue
-        if (not udp or _udp_free(port)) and (not tcp or _tcp_free(port)):
-            _HANDED_OUT.add(port)
-            return port
-    fail("no free loopback port found")
+_HANDED_OUT = set()  # never hand a port out twice
 
 
 def _ephemeral_range():
@@ -211,15 +195,48 @@ def _ephemeral_range():
         return 32768, 60999
 
 
+def _below_ephemeral():
+    """(single ports, RTP blocks): two ranges below the kernel's ephemeral one, which bind(0)
+    and connect() hand out to every process on the machine (tests running in parallel too), so
+    that nothing else takes a port between our check and the bind of the program we give it to.
+    None when the ephemeral range leaves no room below it."""
+    eph_lo, _ = _ephemeral_range()
+    if eph_lo - 10000 < 8000:
+        return None
+    split = max(10000, eph_lo - 12000)
+    return (10000, split), (split, eph_lo)
+
+
+def free_port(udp=True, tcp=True):
+    """A loopback port free for the asked transports (SIP listens on both), below the ephemeral
+    range (see _below_ephemeral) and apart from the RTP blocks."""
+    ranges = _below_ephemeral()
+    rnd = random.SystemRandom()
+    for _ in range(500):
+        if ranges:
+            port = rnd.randrange(*ranges[0])
+        else:
+            kind = socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM
+            s = socket.socket(socket.AF_INET, kind)
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+            s.close()
+        if port in _HANDED_OUT:
+            continue
+        if (not udp or _udp_free(port)) and (not tcp or _tcp_free(port)):
+            _HANDED_OUT.add(port)
+            return port
+    fail("no free loopback port found")
+
+
 def free_udp_block(n, align=2, lo=None, hi=None):
     """n consecutive free UDP ports starting on a multiple of align, chosen at random and
-    checked port by port. By default the block lies below the kernel's ephemeral range (the
-    ports bind(0) hands out, to SIPp, RTP peers and everyone else on the machine), so that
-    nothing grabs a port of the block between our check and vcsd's bind; 30000-60000 when the
-    ephemeral range leaves no room."""
+    checked port by port. By default the block lies below the kernel's ephemeral range, apart
+    from the single ports of free_port (see _below_ephemeral); 30000-60000 when the ephemeral
+    range leaves no room."""
     if lo is None or hi is None:
-        eph_lo, _ = _ephemeral_range()
-        lo, hi = (max(10000, eph_lo - 12000), eph_lo) if eph_lo - 10000 >= 10 * n else (30000, 60000)
+        ranges = _below_ephemeral()
+        lo, hi = ranges[1] if ranges and ranges[1][1] - ranges[1][0] >= 10 * n else (30000, 60000)
     rnd = random.SystemRandom()
     for _ in range(500):
         start = rnd.randrange(lo, hi - n) // align * align

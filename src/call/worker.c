@@ -444,11 +444,6 @@ void worker_post_prompt(struct worker *w, uint64_t leg_id, uint32_t generation, 
 
 /* ---- the tick ----------------------------------------------------------------------------- */
 
-/* One timer for every call of this worker, and no event per socket: the worker wakes once a
- * tick, not once a packet (each wake-up is a context switch). Every call's socket is drained
- * first, so that what both legs of a bridge received is in their jitter buffers before either
- * sends; then each call sends what is due on its own timeline (a call the tick ends leaves the
- * list: its successor is taken first); then the conference rooms homed here are mixed once. */
 const uint32_t worker_tick_bounds_us[WORKER_TICK_BUCKETS] = { 1000,  2000,  5000,  10000,
                                                               20000, 50000, 100000, 1000000 };
 
@@ -503,6 +498,12 @@ void worker_tick_stats(struct worker *w, struct worker_tick_stats *out)
         out->ticks = top;
 }
 
+/* One timer for every call of this worker, and no event per socket: the worker wakes once a
+ * tick, not once a packet (each wake-up is a context switch). Every call's socket is drained
+ * first, so that what both legs of a bridge received is in their jitter buffers before either
+ * sends; then each call sends the frame due at this tick's due time (a call the tick ends
+ * leaves the list: its successor is taken first); then the conference rooms homed here are
+ * mixed once; then the next tick is armed on the worker's timeline (tick_arm). */
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;

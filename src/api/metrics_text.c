@@ -27,18 +27,10 @@ void metrics_histogram(struct evbuffer *out, const char *name, const char *label
                        const double *bounds_s, const uint64_t *le, size_t n, uint64_t count,
                        double sum_s)
 {
-    const char *sep = labels ? "," : "";
-    labels = labels ? labels : "";
     for (size_t i = 0; i < n; i++)
-        evbuffer_add_printf(out, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep,
-                            bounds_s[i], (unsigned long long)le[i]);
-    evbuffer_add_printf(out, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep,
+        evbuffer_add_printf(out, "%s_bucket{%s,le=\"%g\"} %llu\n", name, labels, bounds_s[i],
+                            (unsigned long long)le[i]);
+    evbuffer_add_printf(out, "%s_bucket{%s,le=\"+Inf\"} %llu\n%s_sum{%s} %.6f\n%s_count{%s} %llu\n",
+                        name, labels, (unsigned long long)count, name, labels, sum_s, name, labels,
                         (unsigned long long)count);
-    if (*labels) {
-        evbuffer_add_printf(out, "%s_sum{%s} %.6f\n%s_count{%s} %llu\n", name, labels, sum_s,
-                            name, labels, (unsigned long long)count);
-    } else {
-        evbuffer_add_printf(out, "%s_sum %.6f\n%s_count %llu\n", name, sum_s, name,
-                            (unsigned long long)count);
-    }
 }

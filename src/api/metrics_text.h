@@ -17,9 +17,9 @@ void metrics_sample(struct evbuffer *out, const char *name, const char *labels, 
 void metrics_one(struct evbuffer *out, const char *name, const char *type, const char *help,
                  unsigned long long value);
 
-/* One histogram's samples (after its "histogram" family): name_bucket for each upper bound in
- * seconds with the cumulative count le[i], then +Inf (= count), name_sum and name_count. labels
- * as for metrics_sample, placed before le. */
+/* One labelled histogram's samples (after its "histogram" family): name_bucket for each upper
+ * bound in seconds with the cumulative count le[i], then +Inf (= count), name_sum and
+ * name_count. labels: the text inside the braces (e.g. worker="0"), placed before le. */
 void metrics_histogram(struct evbuffer *out, const char *name, const char *labels,
                        const double *bounds_s, const uint64_t *le, size_t n, uint64_t count,
                        double sum_s);

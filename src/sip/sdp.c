@@ -91,6 +91,19 @@ static bool is_rtp_proto(const char *s, size_t n)
            (n == 8 && strncasecmp(s, "RTP/SAVP", 8) == 0);
 }
 
+/* RFC 4566's proto, token *("/" token): no empty part. Sofia reads "4002 /2/RTP/AVP" as port
+ * 4002 with 2 ports and proto "RTP/AVP", so a proto starting with "/" would not read back as
+ * the proto we echo in our answer. */
+static bool proto_shaped(const char *s, size_t n)
+{
+    if (s[0] == '/' || s[n - 1] == '/')
+        return false;
+    for (size_t k = 1; k < n; k++)
+        if (s[k] == '/' && s[k - 1] == '/')
+            return false;
+    return true;
+}
+
 /* Checks the text after "m=" against RFC 4566:
  *   media SP port ["/" integer] SP proto 1*(SP fmt)
  * Debian's sdp_parse() loops forever, allocating, on a non-RTP format that starts with a
@@ -118,8 +131,8 @@ static int check_m_line(const char *s, size_t n, unsigned long *bad_pt)
     if (spaces(s + i, n - i) == 0)
         return SDP_BAD_REQUEST;
     i += spaces(s + i, n - i);
-    d = span(s + i, n - i, true, is_token_char); /* proto */
-    if (d == 0)
+    d = span(s + i, n - i, true, is_token_char); /* proto = token *("/" token) */
+    if (d == 0 || !proto_shaped(s + i, d))
         return SDP_BAD_REQUEST;
     bool rtp = is_rtp_proto(s + i, d);
     i += d;

@@ -532,6 +532,12 @@ static const struct bad_case bad_cases[] = {
       "m= line" },
     { "m= fmt slash", HEAD "m=audio 4000 RTP/AVP 0\r\nm=image 9 udptl /t38\r\n", 400, "m= line" },
     { "m= tab", HEAD "m=audio\t4000 RTP/AVP 0\r\n", 400, "m= line" },
+    /* Sofia reads "9 /2/RTP/AVP" as 2 ports and proto "RTP/AVP": our answer, which echoes a
+     * refused stream's proto, would not read back as that proto (found by fuzz_sdp). */
+    { "m= proto leading slash", HEAD "m=audio 4000 RTP/AVP 0\r\nm=audio 9 /00/20.21 1\r\n", 400,
+      "m= line" },
+    { "m= proto empty part", HEAD "m=audio 4000 RTP//AVP 0\r\n", 400, "m= line" },
+    { "m= proto trailing slash", HEAD "m=audio 4000 RTP/AVP/ 0\r\n", 400, "m= line" },
     { "m= no formats", HEAD "m=audio 4000 RTP/AVP\r\n", 400, "m= line" },
     { "m= no proto", HEAD "m=audio 4000\r\n", 400, "m= line" },
     { "m= empty", HEAD "m=\r\n", 400, "m= line" },

@@ -395,7 +395,16 @@ static void schedule(void)
     }
     sqlite3_bind_int64(st, 1, now);
     sqlite3_bind_int(st, 2, 2 * MAX_IN_FLIGHT);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    /* Outcomes are written after the SELECT ends: an UPDATE inside its read transaction
+     * cannot upgrade it to a write once another connection has written (SQLITE_BUSY at
+     * once, whatever the busy timeout), and the rows would be retried forever. */
+    struct unsent {
+        int64_t id;
+        bool final;
+        char why[256];
+    } unsent[2 * MAX_IN_FLIGHT];
+    size_t n_unsent = 0;
+    while (n_unsent < 2 * MAX_IN_FLIGHT && sqlite3_step(st) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(st, 0);
         struct attempt *a = NULL;
         for (size_t i = 0; !a && i < MAX_IN_FLIGHT; i++) {
@@ -407,16 +416,20 @@ static void schedule(void)
         if (!a)
             break;
         *a = (struct attempt){ .id = id, .used = true };
-        char why[256];
-        enum sent sent = send_one(a, st, why, sizeof why);
+        struct unsent *u = &unsent[n_unsent];
+        enum sent sent = send_one(a, st, u->why, sizeof u->why);
         if (sent != SENT) {
             if (a->conn)
                 evhttp_connection_free(a->conn);
             *a = (struct attempt){ 0 };
-            record_outcome(id, 0, why, sent == REFUSED);
+            u->id = id;
+            u->final = sent == REFUSED;
+            n_unsent++;
         }
     }
     sqlite3_finalize(st);
+    for (size_t i = 0; i < n_unsent; i++)
+        record_outcome(unsent[i].id, 0, unsent[i].why, unsent[i].final);
     int64_t next = -1;
     if (sqlite3_prepare_v2(ev.db, "SELECT MIN(next_ms) FROM webhook_deliveries"
                            " WHERE state = 'pending' AND next_ms > ?1", -1, &st, NULL) ==

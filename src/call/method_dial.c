@@ -32,7 +32,8 @@ struct dial_state {
     struct call *screened;   /* the answered b-leg on_answer runs on */
     struct call *refused;    /* the b-leg on_answer said no to, while it ends */
     /* the attempts, in order: sip: URIs, and gw:NAME/NUMBER for each gateway a number may take */
-    char attempts[DIAL_MAX_ATTEMPTS][256];
+    char *attempts[DIAL_MAX_ATTEMPTS]; /* each allocated to its length: 32 x 256 bytes held for
+                                          the whole bridge were most of a dial's memory */
     int n_attempts, next;
     bool parallel;           /* every attempt at once: the first answer wins */
     bool placing;            /* inside place_one: a leg refused at once is handled there */
@@ -53,6 +54,8 @@ void call_dial_free(struct call *a)
     for (int i = 0; i < a->dial->n_legs; i++)
         a->dial->legs[i]->dial_parent = NULL;
     luaL_unref(worker_lua(a->w), LUA_REGISTRYINDEX, a->dial->on_answer_ref);
+    for (int i = 0; i < a->dial->n_attempts; i++)
+        free(a->dial->attempts[i]);
     free(a->dial);
     a->dial = NULL;
 }
@@ -391,6 +394,18 @@ static bool auto_possible(const struct call *a)
     return a->numbers && number_snapshot_of_account(a->numbers, a->cdr.account, one, 1) > 0;
 }
 
+/* One attempt more (prefix, then target), unless the list is full or memory is out. */
+static void add_attempt(struct dial_state *d, const char *prefix, const char *target)
+{
+    size_t lp = strlen(prefix), lt = strlen(target);
+    char *s = d->n_attempts < DIAL_MAX_ATTEMPTS ? malloc(lp + lt + 1) : NULL;
+    if (!s)
+        return;
+    memcpy(s, prefix, lp);
+    memcpy(s + lp, target, lt + 1);
+    d->attempts[d->n_attempts++] = s;
+}
+
 /* Adds target's attempts: a bare number once per gateway it may take, in their order. */
 static void add_attempts(struct engine *e, struct dial_state *d, const char *target)
 {
@@ -398,11 +413,14 @@ static void add_attempts(struct engine *e, struct dial_state *d, const char *tar
                   strncmp(target, "trunk:", 6) != 0;
     int order[GATEWAY_ORDER_MAX];
     size_t n = number ? outleg_gateway_order(e, order) : 0;
-    for (size_t i = 0; i < n && d->n_attempts < DIAL_MAX_ATTEMPTS; i++)
-        snprintf(d->attempts[d->n_attempts++], sizeof d->attempts[0], "gw:%s/%s",
-                 gateways_config(engine_gateways(e), (size_t)order[i])->name, target);
-    if (n == 0 && d->n_attempts < DIAL_MAX_ATTEMPTS) /* a URI, gw:, trunk:, or no gateway up */
-        snprintf(d->attempts[d->n_attempts++], sizeof d->attempts[0], "%s", target);
+    for (size_t i = 0; i < n; i++) {
+        char prefix[96];
+        snprintf(prefix, sizeof prefix, "gw:%s/",
+                 gateways_config(engine_gateways(e), (size_t)order[i])->name);
+        add_attempt(d, prefix, target);
+    }
+    if (n == 0) /* a URI, gw:, trunk:, or no gateway up */
+        add_attempt(d, "", target);
 }
 
 /* Each target is checked as a leg of its own would be; an error names it (raises). */

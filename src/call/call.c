@@ -210,6 +210,7 @@ void call_playlist_clear(struct call *c)
     for (int i = 0; i < c->play.n; i++)
         if (c->play.items[i])
             prompt_unref(c->play.items[i]);
+    free(c->play.items);
     memset(&c->play, 0, sizeof c->play);
 }
 
@@ -739,6 +740,7 @@ void call_free(struct call *c)
         worker_release_version(c->w, c->set);
     script_set_release(c->set);
     number_snapshot_release(c->numbers);
+    free(c->beep);
     free(c->echo);
     free(c->rec_ring);
     free(c->amd);

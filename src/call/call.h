@@ -49,7 +49,7 @@ enum call_state {
 #define FRAME_SAMPLES 160 /* 20 ms at 8 kHz; one G.711 byte per sample */
 
 struct playlist {
-    const struct prompt *items[PLAYLIST_MAX];
+    const struct prompt **items; /* n of them, allocated per playlist (most legs never play) */
     int n, index;
     size_t pos;
     int loading;  /* prompts the loader has still to deliver */
@@ -98,7 +98,7 @@ struct call {
     struct prepaid_leg bill;         /* its reservation; no account when not billed */
     struct event *bill_ev;           /* the next minute's reservation, or the cut */
     bool bill_cut;                   /* the next minute could not be paid */
-    struct tone_gen beep;            /* the warning before the cut */
+    struct tone_gen *beep;           /* the warning before the cut (allocated then) */
     uint32_t beep_left;              /* samples */
 
     /* media */

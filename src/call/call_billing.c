@@ -68,8 +68,9 @@ static void on_minute(evutil_socket_t fd, short what, void *arg)
     /* The next minute cannot be paid: a beep now, the end at the boundary. */
     struct tone_spec beep;
     char err[64];
-    if (tone_parse("beep", &beep, err, sizeof err) == 0) {
-        tone_gen_init(&c->beep, &beep);
+    if (tone_parse("beep", &beep, err, sizeof err) == 0 &&
+        (c->beep || (c->beep = malloc(sizeof *c->beep)))) {
+        tone_gen_init(c->beep, &beep);
         c->beep_left = tone_cycle_ms(&beep) * (TONE_RATE / 1000);
     }
     c->bill_cut = true;
@@ -117,7 +118,7 @@ void call_billing_beep(struct call *c, uint8_t *frame)
         return;
     int16_t pcm[FRAME_SAMPLES] = { 0 };
     size_t n = c->beep_left < FRAME_SAMPLES ? c->beep_left : FRAME_SAMPLES;
-    tone_gen_render(&c->beep, pcm, n);
+    tone_gen_render(c->beep, pcm, n);
     if (c->have_remote && c->remote.codec_pt == SDP_PT_PCMA)
         g711_alaw_encode(frame, pcm, FRAME_SAMPLES);
     else

@@ -112,11 +112,14 @@ static struct prompt_request *new_request(struct call *c, int slot)
 }
 
 /* Starts what is already cached and asks the loader for the rest, for the wait that follows.
- * Returns -1, or the index of the name that cannot be loaded (the playlist is then empty). */
+ * Returns -1, or the index of the name that cannot be loaded (the playlist is then empty; out
+ * of memory, the first). */
 static int start_playlist(struct call *c, const char **names, int n, bool loop)
 {
     call_playlist_clear(c);
     call_tone_stop(c);
+    if (!(c->play.items = calloc((size_t)n, sizeof *c->play.items)))
+        return 0;
     c->play.n = n;
     c->play.loop = loop;
     struct prompt_cache *cache = call_svc(c)->prompts;
@@ -229,6 +232,8 @@ static int m_say(lua_State *L)
     call_playlist_clear(c);
     call_tone_stop(c);
     struct tts *tts = call_svc(c)->tts;
+    if (!(c->play.items = calloc(1, sizeof *c->play.items)))
+        return luaL_error(L, "call:say(): out of memory");
     c->play.n = 1;
     c->play.items[0] = tts_get(tts, voice, text);
     if (c->play.items[0]) {

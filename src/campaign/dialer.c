@@ -58,6 +58,17 @@ struct dialer {
     pthread_t thread;
     bool thread_started;
     atomic_bool stop;
+    /* A BEGIN failed in this step (the database stayed busy past the timeout): the step's
+     * other transactions wait for the next step instead of each waiting out the timeout. */
+    bool blocked;
+    /* Calls that left but whose attempt could not be given their id: the reconcile must not
+     * take such an attempt for a crash's leftover and undo it (dialling the callee again)
+     * while the call's CDR row may still be queued in the store. */
+    struct unlinked {
+        int64_t attempt;
+        char call_id[48];
+    } *unlinked;
+    size_t n_unlinked, cap_unlinked;
 };
 
 /* ---- SQL helpers ---------------------------------------------------------------------------- */
@@ -98,10 +109,29 @@ static int run(struct dialer *d, const char *sql, const char *fmt, ...)
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? (int)(v > INT32_MAX ? INT32_MAX : v) : -1;
 }
 
-static void exec(struct dialer *d, const char *sql)
+static int exec(struct dialer *d, const char *sql)
 {
-    if (sqlite3_exec(d->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-        log_error("dialer: %s: %s", sql, sqlite3_errmsg(d->db));
+    if (sqlite3_exec(d->db, sql, NULL, NULL, NULL) == SQLITE_OK)
+        return 0;
+    log_error("dialer: %s: %s", sql, sqlite3_errmsg(d->db));
+    return -1;
+}
+
+static bool begin(struct dialer *d)
+{
+    if (!d->blocked)
+        d->blocked = exec(d, "BEGIN IMMEDIATE") != 0;
+    return !d->blocked;
+}
+
+/* Ends what begin() started: commits when ok, else rolls back. True when committed. */
+static bool finish(struct dialer *d, bool ok)
+{
+    if (ok && exec(d, "COMMIT") == 0)
+        return true;
+    if (!sqlite3_get_autocommit(d->db)) /* a failed statement may have rolled it back */
+        exec(d, "ROLLBACK");
+    return false;
 }
 
 static void iso(int64_t ms, char out[ISO8601_LEN])
@@ -240,16 +270,16 @@ static const char *unanswered_result(const char *cause)
     return "failed";
 }
 
-/* The callee after an unanswered attempt: retried later or done. */
-static void settle_unanswered(struct dialer *d, const struct camp *c, int64_t callee,
+/* The callee after an unanswered attempt: retried later or done. False when not written. */
+static bool settle_unanswered(struct dialer *d, const struct camp *c, int64_t callee,
                               int attempts, const char *result, int64_t now)
 {
     if (c && (c->retry_on & retry_bit(result)) && attempts < c->max_attempts)
-        run(d, "UPDATE campaign_callees SET state = 'pending', result = ?2, next_attempt_at = ?3"
-               " WHERE id = ?1", "iti", callee, result, now + c->interval_ms);
-    else
-        run(d, "UPDATE campaign_callees SET state = 'done', result = ?2 WHERE id = ?1", "it",
-            callee, result);
+        return run(d, "UPDATE campaign_callees SET state = 'pending', result = ?2,"
+                      " next_attempt_at = ?3 WHERE id = ?1", "iti", callee, result,
+                   now + c->interval_ms) >= 0;
+    return run(d, "UPDATE campaign_callees SET state = 'done', result = ?2 WHERE id = ?1", "it",
+               callee, result) >= 0;
 }
 
 /* The campaign's settings for an attempt: the running one's, or read for a paused one. */
@@ -291,15 +321,46 @@ static void copy_col(sqlite3_stmt *st, int col, char *out, size_t len)
     snprintf(out, len, "%s", t ? t : "");
 }
 
-/* An attempt a crash left without its call id: its CDR row if the call went out, else undone. */
+static size_t unlinked_find(const struct dialer *d, int64_t attempt)
+{
+    size_t i = 0;
+    while (i < d->n_unlinked && d->unlinked[i].attempt != attempt)
+        i++;
+    return i;
+}
+
+static void unlinked_add(struct dialer *d, int64_t attempt, const char *call_id)
+{
+    if (d->n_unlinked == d->cap_unlinked) {
+        size_t cap = d->cap_unlinked ? 2 * d->cap_unlinked : 8;
+        struct unlinked *more = realloc(d->unlinked, cap * sizeof *more);
+        if (!more) {
+            log_error("dialer: attempt %lld (call %s): out of memory; only its CDR row can"
+                      " link it now", (long long)attempt, call_id);
+            return;
+        }
+        d->unlinked = more;
+        d->cap_unlinked = cap;
+    }
+    struct unlinked *u = &d->unlinked[d->n_unlinked++];
+    u->attempt = attempt;
+    snprintf(u->call_id, sizeof u->call_id, "%s", call_id);
+}
+
+/* An attempt without its call id: one whose call left while the database refused the id (in
+ * unlinked), else one a crash left: its CDR row if the call went out, else undone. True when
+ * the call went out. */
 static bool relink(struct dialer *d, struct open_attempt *a)
 {
-    sqlite3_stmt *st = prep(d, "SELECT call_id FROM cdr WHERE campaign_id = ?1 AND to_number = ?2"
-                               " AND start_time >= ?3 AND call_id NOT IN"
-                               " (SELECT call_id FROM campaign_attempts WHERE call_id IS NOT NULL)"
-                               " ORDER BY id LIMIT 1");
-    bool found = false;
-    if (st) {
+    size_t u = unlinked_find(d, a->id);
+    bool found = u < d->n_unlinked;
+    sqlite3_stmt *st = NULL;
+    if (found)
+        snprintf(a->call_id, sizeof a->call_id, "%s", d->unlinked[u].call_id);
+    else if ((st = prep(d, "SELECT call_id FROM cdr WHERE campaign_id = ?1 AND to_number = ?2"
+                           " AND start_time >= ?3 AND call_id NOT IN"
+                           " (SELECT call_id FROM campaign_attempts WHERE call_id IS NOT NULL)"
+                           " ORDER BY id LIMIT 1"))) {
         sqlite3_bind_int64(st, 1, a->campaign);
         sqlite3_bind_text(st, 2, a->number, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, a->started_at, -1, SQLITE_STATIC);
@@ -309,50 +370,62 @@ static bool relink(struct dialer *d, struct open_attempt *a)
         }
         sqlite3_finalize(st);
     }
-    if (found) {
-        run(d, "UPDATE campaign_attempts SET call_id = ?2 WHERE id = ?1", "it", a->id, a->call_id);
-        run(d, "UPDATE campaign_callees SET last_call_id = ?2 WHERE id = ?1", "it", a->callee,
-            a->call_id);
+    if (!begin(d))
+        return found;
+    if (!found) {
+        bool ok = run(d, "DELETE FROM campaign_attempts WHERE id = ?1", "i", a->id) >= 0 &&
+                  run(d, "UPDATE campaign_callees SET state = 'pending', attempts = attempts - 1"
+                         " WHERE id = ?1 AND state = 'in_progress'", "i", a->callee) >= 0;
+        if (finish(d, ok))
+            log_info("dialer: campaign %lld: attempt %lld never went out (undone)",
+                     (long long)a->campaign, (long long)a->id);
+        return false;
+    }
+    bool ok = run(d, "UPDATE campaign_attempts SET call_id = ?2 WHERE id = ?1", "it", a->id,
+                  a->call_id) >= 0 &&
+              run(d, "UPDATE campaign_callees SET last_call_id = ?2 WHERE id = ?1", "it",
+                  a->callee, a->call_id) >= 0;
+    if (!finish(d, ok))
+        return true;
+    if (u < d->n_unlinked)
+        d->unlinked[u] = d->unlinked[--d->n_unlinked];
+    else
         log_info("dialer: campaign %lld: attempt %lld is call %s (found after a restart)",
                  (long long)a->campaign, (long long)a->id, a->call_id);
-    } else {
-        run(d, "DELETE FROM campaign_attempts WHERE id = ?1", "i", a->id);
-        run(d, "UPDATE campaign_callees SET state = 'pending', attempts = attempts - 1"
-               " WHERE id = ?1 AND state = 'in_progress'", "i", a->callee);
-        log_info("dialer: campaign %lld: attempt %lld never went out (undone after a restart)",
-                 (long long)a->campaign, (long long)a->id);
-    }
-    return found;
+    return true;
 }
 
-static void settle(struct dialer *d, struct open_attempt *a, int64_t now)
+/* The attempt's outcome, inside a transaction; false when a write failed. */
+static bool settle(struct dialer *d, struct open_attempt *a, int64_t now)
 {
     struct camp *tmp = NULL, *c = settings_of(d, a->campaign, &tmp);
     if (c)
         c->check_done = true;
     if (!a->answered && strcmp(a->cause, "over_limit") == 0) {
         /* A full gateway, number or account: not the callee's attempt; the campaign waits. */
-        run(d, "DELETE FROM campaign_attempts WHERE id = ?1", "i", a->id);
-        run(d, "UPDATE campaign_callees SET state = 'pending', attempts = attempts - 1,"
-               " next_attempt_at = ?2 WHERE id = ?1", "ii", a->callee, now + LIMIT_BACKOFF_MS);
+        bool ok = run(d, "DELETE FROM campaign_attempts WHERE id = ?1", "i", a->id) >= 0 &&
+                  run(d, "UPDATE campaign_callees SET state = 'pending', attempts = attempts - 1,"
+                         " next_attempt_at = ?2 WHERE id = ?1", "ii", a->callee,
+                      now + LIMIT_BACKOFF_MS) >= 0;
         if (c)
             c->closed_until = now + LIMIT_BACKOFF_MS;
         camp_free(tmp);
-        return;
+        return ok;
     }
     char nowiso[ISO8601_LEN];
     iso(now, nowiso);
     const char *result = a->answered ? (a->machine ? "machine" : "answered")
                                      : unanswered_result(a->cause);
-    if (a->ended)
-        run(d, "UPDATE campaign_attempts SET ended_at = ?2, result = ?3 WHERE id = ?1", "itt",
-            a->id, nowiso, result);
+    bool ok = !a->ended || run(d, "UPDATE campaign_attempts SET ended_at = ?2, result = ?3"
+                                  " WHERE id = ?1", "itt", a->id, nowiso, result) >= 0;
     if (a->answered) /* done at the answer: a crash while it is up must not dial it again */
-        run(d, "UPDATE campaign_callees SET state = 'done', result = ?2, last_call_id = ?3"
-               " WHERE id = ?1", "itt", a->callee, result, a->call_id);
+        ok = ok && run(d, "UPDATE campaign_callees SET state = 'done', result = ?2,"
+                          " last_call_id = ?3 WHERE id = ?1", "itt", a->callee, result,
+                       a->call_id) >= 0;
     else
-        settle_unanswered(d, c, a->callee, a->attempts, result, now);
+        ok = ok && settle_unanswered(d, c, a->callee, a->attempts, result, now);
     camp_free(tmp);
+    return ok;
 }
 
 /* Step 1: every open attempt against its CDR row; counts the open ones per campaign. Returns
@@ -398,11 +471,8 @@ static size_t reconcile(struct dialer *d, int64_t now)
         struct open_attempt *a = &list[i];
         if (!a->has_call && !relink(d, a))
             continue;
-        if ((a->answered && !a->callee_done) || a->ended) {
-            exec(d, "BEGIN IMMEDIATE");
-            settle(d, a, now);
-            exec(d, "COMMIT");
-        }
+        if (((a->answered && !a->callee_done) || a->ended) && begin(d))
+            finish(d, settle(d, a, now));
         struct camp *c = camp_find(d, a->campaign);
         if (c && !a->ended)
             c->open++;
@@ -463,22 +533,25 @@ static char *call_vars(const struct camp *c, const char *callee_vars)
     return s;
 }
 
-/* Places one call; false when the placer said later (stop for this step). */
+/* Places one call; false to stop for this step: the placer said later, or the database did
+ * not take the attempt. */
 static bool place(struct dialer *d, struct camp *c, const struct due *k, int64_t now)
 {
     char nowiso[ISO8601_LEN], id[64] = "";
     iso(now, nowiso);
-    exec(d, "BEGIN IMMEDIATE");
+    if (!begin(d))
+        return false;
     int moved = run(d, "UPDATE campaign_callees SET state = 'in_progress', attempts = attempts + 1"
                        " WHERE id = ?1 AND state = 'pending' AND attempts < ?2", "ii", k->id,
                     (int64_t)c->max_attempts);
-    if (moved >= 0 && sqlite3_changes(d->db) == 1)
-        run(d, "INSERT INTO campaign_attempts(campaign_id, callee_id, started_at)"
-               " VALUES (?1, ?2, ?3)", "iit", c->id, k->id, nowiso);
-    bool inserted = moved >= 0 && sqlite3_changes(d->db) == 1;
+    bool claimed = moved >= 0 && sqlite3_changes(d->db) == 1;
+    bool ok = moved >= 0 && (!claimed || run(d, "INSERT INTO campaign_attempts(campaign_id,"
+                                                " callee_id, started_at) VALUES (?1, ?2, ?3)",
+                                             "iit", c->id, k->id, nowiso) >= 0);
     int64_t attempt = sqlite3_last_insert_rowid(d->db);
-    exec(d, "COMMIT");
-    if (!inserted)
+    if (!finish(d, ok))
+        return false;
+    if (!claimed)
         return true;
     char *vars = call_vars(c, k->vars);
     struct dialer_call call = { .campaign_id = c->id, .account = c->account,
@@ -487,23 +560,31 @@ static bool place(struct dialer *d, struct camp *c, const struct due *k, int64_t
                                 .ring_timeout_s = c->ring_timeout_s };
     enum dialer_placed r = d->cfg.place(d->cfg.ctx, &call, id, sizeof id);
     free(vars);
-    exec(d, "BEGIN IMMEDIATE");
+    bool saved = begin(d);
     if (r == DIALER_PLACED) {
-        run(d, "UPDATE campaign_attempts SET call_id = ?2 WHERE id = ?1", "it", attempt, id);
-        run(d, "UPDATE campaign_callees SET last_call_id = ?2 WHERE id = ?1", "it", k->id, id);
+        saved = saved &&
+                run(d, "UPDATE campaign_attempts SET call_id = ?2 WHERE id = ?1", "it", attempt,
+                    id) >= 0 &&
+                run(d, "UPDATE campaign_callees SET last_call_id = ?2 WHERE id = ?1", "it", k->id,
+                    id) >= 0;
         pace_placed(c, mono_ms(d)); /* after the placer: the call has left */
         c->open++;
     } else if (r == DIALER_LATER) {
-        run(d, "DELETE FROM campaign_attempts WHERE id = ?1", "i", attempt);
-        run(d, "UPDATE campaign_callees SET state = 'pending', attempts = attempts - 1"
-               " WHERE id = ?1", "i", k->id);
+        saved = saved && run(d, "DELETE FROM campaign_attempts WHERE id = ?1", "i", attempt) >= 0 &&
+                run(d, "UPDATE campaign_callees SET state = 'pending', attempts = attempts - 1"
+                       " WHERE id = ?1", "i", k->id) >= 0;
     } else {
-        run(d, "UPDATE campaign_attempts SET ended_at = ?2, result = 'failed' WHERE id = ?1",
-            "it", attempt, nowiso);
-        settle_unanswered(d, c, k->id, k->attempts + 1, "failed", now);
+        saved = saved &&
+                run(d, "UPDATE campaign_attempts SET ended_at = ?2, result = 'failed'"
+                       " WHERE id = ?1", "it", attempt, nowiso) >= 0 &&
+                settle_unanswered(d, c, k->id, k->attempts + 1, "failed", now);
         c->check_done = true;
     }
-    exec(d, "COMMIT");
+    /* Not written: a call that left is linked by the next reconcile from unlinked; an attempt
+     * whose call did not leave has no CDR row, so the reconcile undoes it (a failed placement
+     * then is not counted, and the callee is tried again). */
+    if (!finish(d, saved) && r == DIALER_PLACED)
+        unlinked_add(d, attempt, id);
     return r != DIALER_LATER;
 }
 
@@ -596,6 +677,7 @@ static void maybe_complete(struct dialer *d, struct camp *c, int64_t now)
 
 bool dialer_step(struct dialer *d, int64_t now)
 {
+    d->blocked = false;
     refresh(d);
     size_t open = reconcile(d, now);
     for (size_t i = 0; i < d->n; i++) {
@@ -663,6 +745,7 @@ void dialer_destroy(struct dialer *d)
     for (size_t i = 0; i < d->n; i++)
         camp_free(d->camps[i]);
     free(d->camps);
+    free(d->unlinked);
     sqlite3_close(d->db);
     free(d);
 }

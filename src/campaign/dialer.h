@@ -23,7 +23,9 @@
  * number or account), is undone: it slows the campaign (1 s) and fails no callee.
  * An attempt row is written before the call is placed and gets the call's id after; one left
  * without an id by a crash is matched to the CDR row of its campaign and number started after
- * it, else it never went out and is undone. */
+ * it, else it never went out and is undone. Each step's writes are transactions: one the
+ * database refuses (busy past the timeout) is rolled back and tried at a later step, and the
+ * id of a call that left is kept until it is written. */
 #ifndef VCS_CAMPAIGN_DIALER_H
 #define VCS_CAMPAIGN_DIALER_H
 

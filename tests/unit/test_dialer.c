@@ -6,7 +6,9 @@
  * (Asia/Shanghai); retries by result after interval_s and never more than max_attempts; DNC and
  * frequency caps skipped; completion reported once; a refusal for now undone, a failure
  * counted; after a "crash" an attempt without its call id is matched to its CDR row or undone,
- * and an answered callee is never dialled again. */
+ * and an answered callee is never dialled again. A write that fails leaves nothing half done:
+ * no call for an attempt that was not written, and a call whose id could not be written
+ * (database busy) is linked later, not dialled again. */
 #include <ftw.h>
 #include <setjmp.h>
 #include <stdbool.h>
@@ -48,6 +50,7 @@ struct fx {
     int64_t now;     /* the wall clock given to dialer_step and the monotonic clock alike */
     int slow_calls;  /* the placer takes slow_ms for this many calls, then 1 ms */
     int slow_ms;
+    bool lock_when_placing; /* the placer takes the write lock (a long import elsewhere) */
 };
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -106,6 +109,8 @@ static enum dialer_placed fake_place(void *ctx, const struct dialer_call *call, 
     char t[ISO8601_LEN];
     iso8601_ms(f->now, t);
     f->now += f->n_calls <= f->slow_calls ? f->slow_ms : 1; /* placing takes time */
+    if (f->lock_when_placing)
+        sql(f, "BEGIN IMMEDIATE");
     sql(f, "INSERT INTO cdr(call_id, direction, account, to_number, start_time, campaign_id, vars)"
            " VALUES ('%s', 'outbound', '%s', '%s', '%s', %lld, '%s')", m->id, call->account,
         call->number, t, (long long)call->campaign_id, call->vars_json);
@@ -381,6 +386,44 @@ static void test_restart(void **state)
         assert_string_not_equal(f->calls[i].number, f->calls[0].number);
 }
 
+/* The attempt row cannot be written: the callee's claim is rolled back and no call goes out. */
+static void test_attempt_not_written(void **state)
+{
+    struct fx *f = *state;
+    campaign(f, 8, 5, 5, "[]", 1, 1);
+    sql(f, "CREATE TRIGGER no_attempts BEFORE INSERT ON campaign_attempts"
+           " BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+    steps(f, MONDAY_10, MONDAY_10 + 100);
+    assert_int_equal(f->n_calls, 0);
+    assert_int_equal(num(f, "SELECT count(*) FROM campaign_callees WHERE state = 'pending'"
+                            " AND attempts = 0"), 1);
+    sql(f, "DROP TRIGGER no_attempts");
+    steps(f, f->now, f->now + 100);
+    assert_int_equal(f->n_calls, 1);
+    assert_int_equal(num(f, "SELECT count(*) FROM campaign_attempts WHERE call_id = 'call-1'"), 1);
+}
+
+/* Another connection holds the write lock from the moment the call leaves until after the
+ * step (the dialer waits out its busy timeout once), and the call's CDR row is not written
+ * yet when the lock goes: the attempt gets its id at a later step, and the callee is not
+ * dialled again. */
+static void test_busy_after_placing(void **state)
+{
+    struct fx *f = *state;
+    campaign(f, 9, 5, 5, "[]", 1, 1);
+    f->lock_when_placing = true;
+    dialer_step(f->d, MONDAY_10);
+    f->lock_when_placing = false;
+    sql(f, "ROLLBACK"); /* the CDR row goes with it: still queued in the store */
+    assert_int_equal(f->n_calls, 1);
+    assert_int_equal(num(f, "SELECT count(*) FROM campaign_attempts WHERE call_id IS NULL"), 1);
+    steps(f, MONDAY_10 + 2000, MONDAY_10 + 2100);
+    assert_int_equal(f->n_calls, 1);
+    assert_int_equal(num(f, "SELECT count(*) FROM campaign_attempts WHERE call_id = 'call-1'"), 1);
+    assert_int_equal(num(f, "SELECT count(*) FROM campaign_callees WHERE state = 'in_progress'"
+                            " AND last_call_id = 'call-1'"), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -393,6 +436,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dnc_unreadable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_later_and_failed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_attempt_not_written, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_busy_after_placing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

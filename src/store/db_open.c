@@ -37,3 +37,8 @@ sqlite3 *db_open(const char *what, const char *path, int flags, int busy_timeout
     sqlite3_close(db);
     return NULL;
 }
+
+bool db_busy(int rc)
+{
+    return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
+}

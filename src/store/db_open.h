@@ -6,6 +6,7 @@
 #ifndef VCS_STORE_DB_OPEN_H
 #define VCS_STORE_DB_OPEN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <sqlite3.h>
@@ -14,5 +15,9 @@
  * Returns the connection, or NULL with err filled ("<what>: <path>: <reason>"). */
 sqlite3 *db_open(const char *what, const char *path, int flags, int busy_timeout_ms, char *err,
                  size_t errlen);
+
+/* rc (primary or extended) says another connection held the lock past the busy timeout: the
+ * same write may succeed later. */
+bool db_busy(int rc);
 
 #endif

@@ -29,6 +29,10 @@
 #define IAM_BUSY_TIMEOUT_MS 2000
 #define SERVER_KEY_BYTES 32
 #define IDEM_TTL_MS (24 * 3600 * 1000LL)
+/* A record of something already done (an idempotency key, an audit entry) is worth a longer
+ * wait than a request: tried this many times while another connection writes, each try
+ * waiting out IAM_BUSY_TIMEOUT_MS (6 s in all). */
+#define RECORD_TRIES 3
 
 struct iam_store {
     sqlite3 *db;
@@ -415,6 +419,17 @@ enum iam_rc iam_user_policy_docs(struct iam_store *s, const char *account, const
 
 /* ---- audit and idempotency -------------------------------------------------------------- */
 
+/* Steps a write of a record (see RECORD_TRIES); its result. */
+static int step_record(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    for (int i = 1; i < RECORD_TRIES && db_busy(rc); i++) {
+        sqlite3_reset(st);
+        rc = sqlite3_step(st);
+    }
+    return rc;
+}
+
 void iam_audit_add(struct iam_store *s, const struct iam_audit_entry *e)
 {
     char now[ISO8601_LEN];
@@ -430,7 +445,7 @@ void iam_audit_add(struct iam_store *s, const struct iam_audit_entry *e)
     sqlite3_bind_int(st, 7, e->status);
     sqlite3_bind_text(st, 8, e->method, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 9, e->path, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) != SQLITE_DONE)
+    if (step_record(st) != SQLITE_DONE)
         log_error("iam: audit entry for %s %s by %s/%s lost: %s", e->method, e->path,
                   e->account, e->user, sqlite3_errmsg(s->db));
     sqlite3_finalize(st);
@@ -491,7 +506,7 @@ void iam_idem_put(struct iam_store *s, const char *account, const char *key,
     sqlite3_bind_int(st, 4, status);
     sqlite3_bind_text(st, 5, response, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 6, clock_wall_ms());
-    if (sqlite3_step(st) != SQLITE_DONE)
+    if (step_record(st) != SQLITE_DONE)
         log_error("iam: idempotency key of %s not kept: %s", account, sqlite3_errmsg(s->db));
     sqlite3_finalize(st);
     /* Expired keys go at the next write: the table stays as small as a day of creations. */

@@ -1,7 +1,8 @@
 /* Unit tests of the SQLite store on real database files in a fresh temporary directory per
  * test: bootstrap of the admin token, CDR rows as written by the writer thread (checked with
  * independent sqlite3 queries), crash recovery, billing rounding, the numbers query and bad
- * input. */
+ * input; the API's records of a request done (idempotency key, audit entry) written even when
+ * another connection holds the write lock past the busy timeout. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -27,6 +28,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "store/cdr.h"
+#include "store/iam.h"
 #include "store/store.h"
 
 /* 2026-11-24T06:15:13.123Z, the example of SPEC 6 */
@@ -1037,6 +1039,61 @@ static void test_bad_rows(void **state)
     store_close(st);
 }
 
+/* Another connection writing (a long import): it holds the write lock. */
+struct writer {
+    sqlite3 *db;
+    int waits;
+};
+
+/* The busy handler of the API's connection: its first wait ends in SQLITE_BUSY, as when the
+ * busy timeout has passed; at the next one the other writer commits. */
+static int busy_until_retried(void *arg, int count)
+{
+    (void)count;
+    struct writer *w = arg;
+    if (w->waits++ == 0)
+        return 0;
+    if (!sqlite3_get_autocommit(w->db))
+        assert_int_equal(sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    return 1;
+}
+
+static void test_records_kept_when_busy(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = open_ok(f);
+    struct iam_store *iam = iam_store_open(f->data, f->err, sizeof f->err);
+    assert_non_null(iam);
+    struct writer w = { .db = db_open(f) };
+    sqlite3_busy_handler(iam_store_db(iam), busy_until_retried, &w);
+    assert_int_equal(sqlite3_exec(w.db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    char hash[65];
+    memset(hash, 'a', 64);
+    hash[64] = '\0';
+    iam_idem_put(iam, "admin", "key-1", hash, 201, "{\"amount_fen\":100}");
+    assert_int_equal(w.waits, 2);
+    char got[65];
+    int status = 0;
+    char *response = NULL;
+    assert_int_equal(iam_idem_get(iam, "admin", "key-1", got, &status, &response), IAM_OK);
+    assert_int_equal(status, 201);
+    assert_string_equal(got, hash);
+    free(response);
+
+    w.waits = 0;
+    assert_int_equal(sqlite3_exec(w.db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    struct iam_audit_entry e = { .account = "admin", .user = "admin", .action = "recharge",
+                                 .resource = "accounts/admin", .method = "POST",
+                                 .path = "/v1/accounts/admin/recharges", .allowed = 1,
+                                 .status = 201 };
+    iam_audit_add(iam, &e);
+    assert_int_equal(w.waits, 2);
+    assert_int_equal(q_int(f, "SELECT count(*) FROM audit WHERE action = 'recharge'"), 1);
+    sqlite3_close(w.db);
+    iam_store_close(iam);
+    store_close(st);
+}
+
 int main(void)
 {
     umask(022);
@@ -1062,6 +1119,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_disk_full_keeps_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_records_kept_when_busy, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,6 +34,7 @@
 #define MAX_IN_FLIGHT 32
 #define BUSY_TIMEOUT_MS 5000
 #define REFUSAL_LOG_MS 10000
+#define HELD_RETRY_MS 1000
 
 const char *const events_names[] = {
     "call.completed", "recording.ready", "balance.low", "order.approved", "order.rejected",
@@ -61,7 +62,10 @@ static struct {
     atomic_bool allow_private; /* webhooks.allow_private */
     struct mpsc_queue q;
     struct event_base *base;
-    struct event *wake, *timer;
+    struct event *wake, *timer, *held_timer;
+    /* Events the table could not take yet (the database busy), oldest first: written before
+     * newer ones. Delivery thread only. */
+    struct qnode *held;
     sqlite3 *db;
     pthread_t thread;
     struct attempt flight[MAX_IN_FLIGHT];
@@ -69,7 +73,8 @@ static struct {
 
 /* ---- the queue: events -> deliveries ---------------------------------------------------- */
 
-static void store_emitted(struct emitted *e)
+/* SQLITE_DONE when written. */
+static int store_emitted(struct emitted *e)
 {
     static const char sql[] =
         "INSERT INTO webhook_deliveries(webhook_id, event, data, created_at, created_ms, next_ms)"
@@ -88,32 +93,78 @@ static void store_emitted(struct emitted *e)
         sqlite3_bind_int64(st, 5, now);
         rc = sqlite3_step(st);
     }
-    if (rc != SQLITE_DONE)
-        log_error("events: %s of %s lost: %s", e->name, e->account, sqlite3_errmsg(ev.db));
     sqlite3_finalize(st);
+    return rc;
 }
 
-/* Writes every queued event, in one transaction (0 when there was none). */
-static size_t store_queued(void)
+/* Frees a list of events; how many there were. */
+static size_t free_events(struct qnode *list)
 {
-    struct qnode *list = queue_take_all(&ev.q);
     size_t n = 0;
-    if (!list)
-        return 0;
-    sqlite3_exec(ev.db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     while (list) {
         struct emitted *e = container_of(list, struct emitted, link);
         list = list->next;
-        store_emitted(e);
         free(e->data);
         free(e);
         n++;
     }
-    if (sqlite3_exec(ev.db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        log_error("events: %zu events lost: %s", n, sqlite3_errmsg(ev.db));
-        sqlite3_exec(ev.db, "ROLLBACK", NULL, NULL, NULL);
-    }
     return n;
+}
+
+/* Writes the held and the queued events in one transaction; how many (0 when none, or when
+ * the database is busy: then they stay held and are tried again in HELD_RETRY_MS). An event
+ * the table refuses for another reason is dropped. */
+static size_t store_queued(void)
+{
+    struct qnode **tail = &ev.held;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = queue_take_all(&ev.q);
+    if (!ev.held)
+        return 0;
+    int rc = sqlite3_exec(ev.db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    bool retry = db_busy(rc);
+    for (struct qnode **at = &ev.held; rc == SQLITE_OK && *at;) {
+        struct emitted *e = container_of(*at, struct emitted, link);
+        int erc = store_emitted(e);
+        if (erc == SQLITE_DONE) {
+            at = &(*at)->next;
+            continue;
+        }
+        if (!db_busy(erc)) {
+            log_error("events: %s of %s lost: %s", e->name, e->account, sqlite3_errmsg(ev.db));
+            *at = e->link.next;
+            free(e->data);
+            free(e);
+            /* The others are not at fault, but an error that ended the transaction took
+             * the ones written before with it: they are written again. */
+            if (!sqlite3_get_autocommit(ev.db))
+                continue;
+        }
+        rc = erc;
+        retry = true;
+    }
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_exec(ev.db, "COMMIT", NULL, NULL, NULL);
+        retry = db_busy(rc);
+    }
+    if (rc == SQLITE_OK) {
+        struct qnode *done = ev.held;
+        ev.held = NULL;
+        return free_events(done);
+    }
+    if (!sqlite3_get_autocommit(ev.db))
+        sqlite3_exec(ev.db, "ROLLBACK", NULL, NULL, NULL);
+    if (retry && ev.held) {
+        log_warn("events: cannot write events for delivery yet (%s): tried again in %d ms",
+                 sqlite3_errstr(rc), HELD_RETRY_MS);
+        struct timeval tv = { HELD_RETRY_MS / 1000, (HELD_RETRY_MS % 1000) * 1000 };
+        evtimer_add(ev.held_timer, &tv);
+    } else if (ev.held) {
+        log_error("events: %zu events lost: %s", free_events(ev.held), sqlite3_errstr(rc));
+        ev.held = NULL;
+    }
+    return 0;
 }
 
 void events_emit(const char *account, const char *name, json_t *data)
@@ -479,6 +530,8 @@ static void cleanup(void)
         event_free(ev.wake);
     if (ev.timer)
         event_free(ev.timer);
+    if (ev.held_timer)
+        event_free(ev.held_timer);
     if (ev.base) {
         /* Runs the pending deferred frees of finished connections. */
         event_base_loop(ev.base, EVLOOP_NONBLOCK);
@@ -486,7 +539,7 @@ static void cleanup(void)
     }
     sqlite3_close(ev.db);
     queue_destroy(&ev.q);
-    ev.wake = ev.timer = NULL;
+    ev.wake = ev.timer = ev.held_timer = NULL;
     ev.base = NULL;
     ev.db = NULL;
 }
@@ -509,7 +562,8 @@ int events_start(const char *data_dir, bool allow_private, char *err, size_t err
     ev.base = event_base_new();
     ev.wake = ev.base ? event_new(ev.base, -1, 0, on_wake, NULL) : NULL;
     ev.timer = ev.base ? evtimer_new(ev.base, on_wake, NULL) : NULL;
-    if (!ev.wake || !ev.timer) {
+    ev.held_timer = ev.base ? evtimer_new(ev.base, on_wake, NULL) : NULL;
+    if (!ev.wake || !ev.timer || !ev.held_timer) {
         snprintf(err, errlen, "events: cannot create the event loop");
         cleanup();
         return -1;
@@ -534,5 +588,9 @@ void events_stop(void)
     size_t n = store_queued();
     if (n)
         log_info("events: %zu events queued at stop written for delivery after restart", n);
+    if (ev.held)
+        log_error("events: %zu events lost at stop: the database stayed busy",
+                  free_events(ev.held));
+    ev.held = NULL;
     cleanup();
 }

@@ -303,7 +303,8 @@ static int load_regs(struct trunk_persist *p, struct trunks *t)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-static void write_reg(sqlite3 *db, const struct trunk_reg *r)
+/* SQLITE_DONE when written. */
+static int write_reg(sqlite3 *db, const struct trunk_reg *r)
 {
     char expires[24];
     snprintf(expires, sizeof expires, "%lld", (long long)r->expires_ms);
@@ -313,8 +314,24 @@ static void write_reg(sqlite3 *db, const struct trunk_reg *r)
                                 " source, expires_ms) VALUES (?1, ?2, ?3, CAST(?4 AS INTEGER))",
                             v, 4)
                  : msql_run(db, "DELETE FROM trunk_registrations WHERE trunk = ?1", v, 1);
-    if (rc != SQLITE_DONE)
-        log_warn("trunks: registration of %s not saved (it holds until a restart)", r->trunk);
+    return rc;
+}
+
+/* Queues r for the writer, over a queued change of the same trunk unless that one is newer
+ * (older: r comes back from a write that failed). False when the queue is full. Under p->mu. */
+static bool enqueue(struct trunk_persist *p, const struct trunk_reg *r, bool older)
+{
+    size_t i = 0;
+    while (i < p->n && strcmp(p->pending[i].trunk, r->trunk) != 0)
+        i++;
+    if (i == PENDING_MAX)
+        return false;
+    if (i == p->n)
+        p->n++;
+    else if (older)
+        return true;
+    p->pending[i] = *r;
+    return true;
 }
 
 static void *writer(void *arg)
@@ -330,9 +347,23 @@ static void *writer(void *arg)
         p->n = 0;
         bool stop = p->stop;
         pthread_mutex_unlock(&p->mu);
-        for (size_t i = 0; i < n; i++)
-            write_reg(p->db, &p->batch[i]);
+        size_t i = 0;
+        for (; i < n; i++) {
+            int rc = write_reg(p->db, &p->batch[i]);
+            if (db_busy(rc) && !stop)
+                break;
+            if (rc != SQLITE_DONE)
+                log_warn("trunks: registration of %s not saved (it holds until a restart)",
+                         p->batch[i].trunk);
+        }
         pthread_mutex_lock(&p->mu);
+        /* The database stayed busy past the timeout: what is left is written at the next
+         * turn (each waits out the timeout again), unless a newer change came meanwhile. */
+        for (; i < n; i++) {
+            if (!enqueue(p, &p->batch[i], true))
+                log_warn("trunks: registration of %s not saved (writer behind; it holds until"
+                         " a restart)", p->batch[i].trunk);
+        }
         if (stop && !p->n)
             break;
     }
@@ -344,16 +375,9 @@ void trunk_persist_reg(void *ctx, const struct trunk_reg *r)
 {
     struct trunk_persist *p = ctx;
     pthread_mutex_lock(&p->mu);
-    size_t i = 0;
-    while (i < p->n && strcmp(p->pending[i].trunk, r->trunk) != 0)
-        i++;
-    bool queued = i < PENDING_MAX;
-    if (queued) {
-        p->pending[i] = *r;
-        if (i == p->n)
-            p->n++;
+    bool queued = enqueue(p, r, false);
+    if (queued)
         pthread_cond_signal(&p->cv);
-    }
     pthread_mutex_unlock(&p->mu);
     if (!queued)
         log_warn("trunks: registration of %s not saved (writer behind; it holds until a restart)",

@@ -169,19 +169,21 @@ void api_recordings_delete(struct api_call *c, struct api_reply *r)
     char path[PATH_MAX];
     if (!find_recording(c, r, true, path))
         return;
-    if (unlink(path) != 0 && errno != ENOENT) {
-        api_reply_error(r, 500, "internal", "cannot delete the recording: %s", strerror(errno));
-        return;
-    }
+    /* The CDR first: when it cannot say so (the database busy), nothing is lost and the
+     * request can be repeated; a file removed first would be gone with the CDR unaware. */
     char now[ISO8601_LEN];
     iso8601_ms(clock_wall_ms(), now);
     const char *v[] = { api_param(c, "call_id"), now };
     if (msql_run(iam_store_db(c->api->iam),
                  "UPDATE cdr SET vars = json_set(CASE WHEN json_valid(vars) THEN vars ELSE '{}'"
                  " END, '$.recording_deleted', ?2) WHERE call_id = ?1", v, 2) != SQLITE_DONE) {
-        api_reply_error(r, 500, "internal", "the file is gone but the CDR could not say so");
+        api_reply_error(r, 500, "internal", "cannot mark the recording deleted; try again");
         return;
     }
+    /* The recording is gone for the API either way; a file left behind is the operator's. */
+    if (unlink(path) != 0 && errno != ENOENT)
+        log_error("api: recording of %s marked deleted, but %s stays: %s; remove it by hand",
+                  v[0], path, strerror(errno));
     log_info("api: recording of %s deleted by %s/%s", v[0], c->account, c->user);
     r->status = 204;
 }

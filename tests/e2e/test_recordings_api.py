@@ -5,7 +5,8 @@ Content-Range; an unsatisfiable range is 416 with "bytes */SIZE"); another accou
 unknown call id get 404; a CDR whose recording path leads outside the recordings folder
 ("..", an absolute path, a symlink) is 404 and nothing outside is sent; DELETE removes the
 file (204), the CDR keeps a recording_deleted var, and the recording is 404 from then on;
-while the call is up, DELETE is 409."""
+while the call is up, DELETE is 409; while another connection holds the write lock, DELETE is
+500 and leaves the file and the CDR as they were."""
 
 import http.client
 import os
@@ -138,6 +139,17 @@ def run(t):
     T.check(r.returncode == 1 and not os.path.exists(out) and "404" in r.stderr,
             "vcsctl recordings get of an unknown call: %d %r" % (r.returncode, r.stderr))
 
+    # Another writer holds vcs.db past the API's busy timeout: the DELETE fails and changes
+    # nothing, so that it can be repeated.
+    lock = sqlite3.connect(v.db_path, timeout=10, isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")
+    status, answer = v.api("DELETE", url, token=shop, timeout=60)
+    lock.execute("ROLLBACK")
+    lock.close()
+    T.check_eq(status, 500, "DELETE while the database is busy: %s" % answer)
+    T.check(os.path.exists(path) and
+            "recording_deleted" not in (v.cdr(sip_call_id)["vars"] or ""),
+            "the refused DELETE left the file and the CDR as they were")
     v.api_ok("DELETE", url, None, shop, 204)
     T.check(not os.path.exists(path), "the file is gone")
     T.check("recording_deleted" in v.cdr(sip_call_id)["vars"],

@@ -6,7 +6,8 @@ between the attempts: it is delivered, sent once more at most, every attempt car
 X-VCS-Signature over TIMESTAMP.BODY and the same delivery id, and the deliveries list says
 delivered after 3 attempts; a real call of the account produces call.completed (the CDR row)
 and recording.ready; a campaign of the account that completes produces campaign.completed
-with its counts; a receiver that does not answer within 10 s is a failed attempt, retried;
+with its counts; an event that comes while another connection holds the database is delivered
+once it is free; a receiver that does not answer within 10 s is a failed attempt, retried;
 another account sees none of it; DELETE unsubscribes."""
 
 import hashlib
@@ -15,6 +16,7 @@ import http.server
 import json
 import os
 import socket
+import sqlite3
 import sys
 import threading
 import time
@@ -160,6 +162,22 @@ def run(t):
     T.check_eq((ready["call_id"], ready["path"]), (row["call_id"], row["recording"]),
                "recording.ready data")
     T.check(ready["duration_ms"] > 0, "recording duration: %s" % ready)
+
+    # Another writer holds vcs.db past the delivery thread's busy timeout when a call's
+    # recording.ready comes: the event waits and is delivered once the database is free.
+    lock = sqlite3.connect(v.db_path, timeout=10, isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")
+    since = v.mark()
+    peer = t.rtp_peer()
+    uac = t.uac(v, NUMBER, peer.port)
+    uac.invite()
+    peer.send_tone(uac.media, 1.0)
+    uac.wait_bye(15)
+    v.wait_log(r"events: cannot write events for delivery yet", 30, since=since,
+               what="the events held while the database is busy")
+    lock.execute("ROLLBACK")
+    lock.close()
+    rx.wait("/all?k=1", "recording.ready", 2, 30, "recording.ready of the call made while busy")
 
     # A campaign whose only callee went on the DNC list after upload completes at once:
     # campaign.completed with the campaign and its final counts.

@@ -86,8 +86,8 @@ struct recording {
     void *done_arg;
 
     /* writer side */
-    SNDFILE *sf;
-    int fd;
+    int fd;           /* the partial file, header written (-1: none) */
+    uint64_t data_off; /* where its samples start */
     char *final_path; /* real path, once the file exists */
     uint64_t frames_in_file, frames_since_header;
     char err[ERR_LEN]; /* first error */
@@ -184,6 +184,73 @@ static int make_dirs(const char *path)
     return 0;
 }
 
+/* ---- the WAV header -----------------------------------------------------------------------
+ * libsndfile writes a recording's header when the file is created; from then on the file is
+ * plain 16-bit PCM appended by the writer, and the header's two sizes are set from what was
+ * written (every header period, at the end, and by the repair after a crash). An SNDFILE held
+ * open for a call's life cost 8 KB per recording (buffers that 16-bit PCM does not use). */
+
+#define HEADER_SCAN 4096 /* libsndfile's PCM WAV header is 44 bytes; room for extra chunks */
+
+static uint32_t le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
+}
+
+/* Where fd's WAV data starts, and its frame size (block align); NULL or the reason. */
+static const char *wav_layout(int fd, uint64_t *data_off, unsigned *block)
+{
+    unsigned char h[HEADER_SCAN];
+    ssize_t got = pread(fd, h, sizeof h, 0);
+    if (got < 0)
+        return strerror(errno);
+    if (got < 12 || memcmp(h, "RIFF", 4) != 0 || memcmp(h + 8, "WAVE", 4) != 0)
+        return "not a WAV file";
+    uint64_t pos = 12;
+    *data_off = 0;
+    *block = 0;
+    while (pos + 8 <= (uint64_t)got) {
+        uint32_t size = le32(h + pos + 4);
+        if (memcmp(h + pos, "fmt ", 4) == 0) {
+            if (size < 16 || pos + 8 + 16 > (uint64_t)got)
+                return "bad fmt chunk";
+            *block = (unsigned)h[pos + 8 + 12] | (unsigned)h[pos + 8 + 13] << 8;
+        } else if (memcmp(h + pos, "data", 4) == 0) {
+            *data_off = pos + 8;
+            break;
+        }
+        pos += 8 + (uint64_t)size + (size & 1);
+    }
+    if (*data_off == 0)
+        return "no data chunk in the header";
+    if (*block == 0)
+        return "no usable fmt chunk before the data";
+    return NULL;
+}
+
+/* Sets the header's RIFF and data sizes for bytes of data; NULL or the reason. */
+static const char *wav_set_sizes(int fd, uint64_t data_off, uint64_t bytes)
+{
+    if (data_off + bytes - 8 > UINT32_MAX)
+        return "longer than a WAV file can be";
+    unsigned char size[4];
+    put_le32(size, (uint32_t)bytes);
+    if (pwrite(fd, size, 4, (off_t)(data_off - 4)) != 4)
+        return "cannot write the data size";
+    put_le32(size, (uint32_t)(data_off + bytes - 8));
+    if (pwrite(fd, size, 4, 4) != 4)
+        return "cannot write the RIFF size";
+    return NULL;
+}
+
 /* Writer thread: creates the missing folders of rec->path one by one below its deepest existing
  * ancestor, checking each real path against the root before going into it, then creates the
  * partial file exclusively (O_EXCL also refuses to follow a symlink planted there). */
@@ -265,7 +332,7 @@ static bool open_file(struct recorder *r, struct recording *rec)
     memcpy(rec->final_path, partial, (size_t)n - SUFFIX_LEN);
     rec->final_path[(size_t)n - SUFFIX_LEN] = '\0';
 
-    rec->fd = open(partial, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, FILE_MODE);
+    rec->fd = open(partial, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, FILE_MODE);
     if (rec->fd < 0) {
         if (errno == EEXIST)
             rec_fail(rec, "recording '%s': %s exists (being recorded now, or left by a crash "
@@ -279,9 +346,17 @@ static bool open_file(struct recorder *r, struct recording *rec)
                      .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16 };
     /* The descriptor stays ours (close_desc false): libsndfile's error paths then cannot close
      * it behind our back. */
-    rec->sf = sf_open_fd(rec->fd, SFM_WRITE, &info, SF_FALSE);
-    if (!rec->sf) {
-        rec_fail(rec, "recording '%s': %s", rec->path, sf_strerror(NULL));
+    SNDFILE *sf = sf_open_fd(rec->fd, SFM_WRITE, &info, SF_FALSE);
+    const char *why = sf ? NULL : sf_strerror(NULL);
+    int rc = sf ? sf_close(sf) : 0; /* the header is written: the rest is ours (see above) */
+    if (rc != 0)
+        why = sf_error_number(rc);
+    unsigned block = 0;
+    if (!why && !(why = wav_layout(rec->fd, &rec->data_off, &block)) &&
+        block != rec->channels * sizeof(int16_t))
+        why = "libsndfile wrote an unexpected frame size";
+    if (why) {
+        rec_fail(rec, "recording '%s': %s", rec->path, why);
         close(rec->fd);
         rec->fd = -1;
         unlink(partial);
@@ -297,29 +372,67 @@ static void give_back(struct rec_buf *b)
     atomic_fetch_or_explicit(&b->rec->free_mask, 1u << b->index, memory_order_release);
 }
 
+/* Samples as the file stores them (little-endian): on a big-endian host swapped into the
+ * writer's buffer. */
+static const int16_t *little_endian(struct recorder *r, const int16_t *samples, size_t n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    for (size_t i = 0; i < n; i++)
+        r->decoded[i] = (int16_t)__builtin_bswap16((uint16_t)samples[i]);
+    return r->decoded;
+#else
+    (void)r;
+    (void)n;
+    return samples;
+#endif
+}
+
+static bool write_all(int fd, const void *data, size_t len, uint64_t at)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t n = pwrite(fd, p, len, (off_t)at);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        p += n;
+        at += (uint64_t)n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
 static void write_buffer(struct recorder *r, struct rec_buf *b)
 {
     struct recording *rec = b->rec;
-    if (rec->sf && rec->err[0] == '\0' && b->frames > 0) {
+    if (rec->fd >= 0 && rec->err[0] == '\0' && b->frames > 0) {
         const int16_t *samples = b->samples;
+        size_t n = b->frames * rec->channels, block = rec->channels * sizeof(int16_t);
         if (rec->g711) {
             if (b->alaw)
-                g711_alaw_decode(r->decoded, b->samples, b->frames * 2);
+                g711_alaw_decode(r->decoded, b->samples, n);
             else
-                g711_ulaw_decode(r->decoded, b->samples, b->frames * 2);
+                g711_ulaw_decode(r->decoded, b->samples, n);
             samples = r->decoded;
         }
-        sf_count_t n = sf_writef_short(rec->sf, samples, (sf_count_t)b->frames);
-        if (n > 0)
-            rec->frames_in_file += (uint64_t)n;
-        if (n != (sf_count_t)b->frames) {
-            rec_fail(rec, "recording '%s': write failed: %s", rec->path, sf_strerror(rec->sf));
+        samples = little_endian(r, samples, n);
+        const char *why = NULL;
+        errno = 0;
+        if (rec->data_off + (rec->frames_in_file + b->frames) * block - 8 > UINT32_MAX)
+            why = "longer than a WAV file can be";
+        else if (!write_all(rec->fd, samples, n * sizeof *samples,
+                            rec->data_off + rec->frames_in_file * block))
+            why = errno ? strerror(errno) : "nothing written";
+        if (why) {
+            rec_fail(rec, "recording '%s': write failed: %s", rec->path, why);
         } else {
-            rec->frames_since_header += (uint64_t)n;
+            rec->frames_in_file += b->frames;
+            rec->frames_since_header += b->frames;
             if (rec->frames_since_header >= r->header_every_frames) {
                 /* So that a crash loses no more than this period even to a reader that
-                 * trusts the header (sox); its result only says whether it had a file. */
-                sf_command(rec->sf, SFC_UPDATE_HEADER_NOW, NULL, 0);
+                 * trusts the header (sox); a failure shows at the end, when it matters. */
+                wav_set_sizes(rec->fd, rec->data_off, rec->frames_in_file * block);
                 rec->frames_since_header = 0;
             }
         }
@@ -330,20 +443,17 @@ static void write_buffer(struct recorder *r, struct rec_buf *b)
 static void finish(struct recorder *r, struct recording *rec)
 {
     uint64_t frames = 0;
-    if (rec->sf) {
-        frames = rec->frames_in_file;
-        if (rec->trim_frames > 0) {
-            sf_count_t keep = frames > rec->trim_frames ? (sf_count_t)(frames - rec->trim_frames)
-                                                        : 0;
-            if (sf_command(rec->sf, SFC_FILE_TRUNCATE, &keep, sizeof keep) != 0)
-                rec_fail(rec, "recording '%s': cannot trim: %s", rec->path, sf_strerror(rec->sf));
-            else
-                frames = (uint64_t)keep;
-        }
-        int rc = sf_close(rec->sf); /* rewrites the header from the file length */
-        rec->sf = NULL;
-        if (rc != 0)
-            rec_fail(rec, "recording '%s': closing: %s", rec->path, sf_error_number(rc));
+    if (rec->fd >= 0) {
+        uint64_t block = rec->channels * sizeof(int16_t);
+        uint64_t keep = rec->frames_in_file > rec->trim_frames
+                            ? rec->frames_in_file - rec->trim_frames : 0;
+        /* Also cuts what a failed write may have left past the counted frames. */
+        if (ftruncate(rec->fd, (off_t)(rec->data_off + keep * block)) != 0)
+            rec_fail(rec, "recording '%s': cannot trim: %s", rec->path, strerror(errno));
+        frames = keep;
+        const char *why = wav_set_sizes(rec->fd, rec->data_off, frames * block);
+        if (why)
+            rec_fail(rec, "recording '%s': closing: %s", rec->path, why);
         if (close(rec->fd) != 0)
             rec_fail(rec, "recording '%s': closing: %s", rec->path, strerror(errno));
         char partial[PATH_MAX];
@@ -785,21 +895,6 @@ void recording_close(struct recording *rec, size_t trim_frames, recording_done_f
 
 /* ---- repair ------------------------------------------------------------------------------- */
 
-#define HEADER_SCAN 4096 /* libsndfile's PCM WAV header is 44 bytes; room for extra chunks */
-
-static uint32_t le32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put_le32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)v;
-    p[1] = (unsigned char)(v >> 8);
-    p[2] = (unsigned char)(v >> 16);
-    p[3] = (unsigned char)(v >> 24);
-}
-
 /* Rewrites the RIFF and data sizes of fd's WAV header from its length; NULL or the reason. */
 static const char *patch_header(int fd, uint64_t *frames_out)
 {
@@ -808,42 +903,16 @@ static const char *patch_header(int fd, uint64_t *frames_out)
         return strerror(errno);
     if (!S_ISREG(st.st_mode))
         return "not a regular file";
-    unsigned char h[HEADER_SCAN];
-    ssize_t got = pread(fd, h, sizeof h, 0);
-    if (got < 0)
-        return strerror(errno);
-    if (got < 12 || memcmp(h, "RIFF", 4) != 0 || memcmp(h + 8, "WAVE", 4) != 0)
-        return "not a WAV file";
-
-    uint64_t pos = 12, data_off = 0;
-    unsigned block = 0;
-    while (pos + 8 <= (uint64_t)got) {
-        uint32_t size = le32(h + pos + 4);
-        if (memcmp(h + pos, "fmt ", 4) == 0) {
-            if (size < 16 || pos + 8 + 16 > (uint64_t)got)
-                return "bad fmt chunk";
-            block = (unsigned)h[pos + 8 + 12] | (unsigned)h[pos + 8 + 13] << 8;
-        } else if (memcmp(h + pos, "data", 4) == 0) {
-            data_off = pos + 8;
-            break;
-        }
-        pos += 8 + (uint64_t)size + (size & 1);
-    }
-    if (data_off == 0)
-        return "no data chunk in the header";
-    if (block == 0)
-        return "no usable fmt chunk before the data";
-
+    uint64_t data_off;
+    unsigned block;
+    const char *why = wav_layout(fd, &data_off, &block);
+    if (why)
+        return why;
+    if ((uint64_t)st.st_size < data_off)
+        return "cut inside the header";
     uint64_t bytes = ((uint64_t)st.st_size - data_off) / block * block;
-    if (data_off + bytes - 8 > UINT32_MAX)
-        return "longer than a WAV file can be";
-    unsigned char size[4];
-    put_le32(size, (uint32_t)bytes);
-    if (pwrite(fd, size, 4, (off_t)(data_off - 4)) != 4)
-        return "cannot write the data size";
-    put_le32(size, (uint32_t)(data_off + bytes - 8));
-    if (pwrite(fd, size, 4, 4) != 4)
-        return "cannot write the RIFF size";
+    if ((why = wav_set_sizes(fd, data_off, bytes)))
+        return why;
     /* A frame cut short by the crash would make the data size odd or misaligned. */
     if ((uint64_t)st.st_size != data_off + bytes && ftruncate(fd, (off_t)(data_off + bytes)) != 0)
         return "cannot cut the partial frame";

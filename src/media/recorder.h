@@ -18,8 +18,9 @@
  *
  * Crash safety: audio goes to "<path>" RECORDER_PARTIAL_SUFFIX while recording and is renamed to
  * <path> when closed, so a crash leaves only *.inprogress files, never a half-written file under
- * a final name. libsndfile writes the samples straight through; only the WAV header lags, and it
- * is rewritten every header_every_ms. recorder_repair_dir() at start-up fixes the header of
+ * a final name. libsndfile writes the WAV header when the file is created; the writer then
+ * appends the samples straight through and sets the header's sizes every header_every_ms and
+ * at the end (no SNDFILE is held open while recording: it cost 8 KB per recording). recorder_repair_dir() at start-up fixes the header of
  * every *.inprogress file from the file's length (keeping everything written, not just what
  * the last header update covered) and renames it to its final name. */
 #ifndef VCS_RECORDER_H

@@ -16,6 +16,7 @@
 #include "events/events.h"
 #include "store/db_open.h"
 #include "store/ledger.h"
+#include "core/thread_class.h"
 
 #define RUN_INTERVAL_S 5
 #define BUSY_TIMEOUT_MS 5000
@@ -138,7 +139,7 @@ struct billing *billing_create(struct event_base *base, const char *data_dir, ch
         free(b);
         return NULL;
     }
-    pthread_mutex_init(&b->mu, NULL);
+    thread_class_mutex_init(&b->mu);
     b->queue_tail = &b->queue;
     b->prepaid = prepaid_create();
     b->timer = event_new(base, -1, EV_PERSIST, on_timer, b);

@@ -1,5 +1,6 @@
 /* Prepaid admission and reservations (see prepaid.h). */
 #include "billing/prepaid.h"
+#include "core/thread_class.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -24,7 +25,7 @@ struct prepaid *prepaid_create(void)
 {
     struct prepaid *p = calloc(1, sizeof *p);
     if (p)
-        pthread_mutex_init(&p->mu, NULL);
+        thread_class_mutex_init(&p->mu);
     return p;
 }
 

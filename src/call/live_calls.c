@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/idmap.h"
+#include "core/thread_class.h"
 
 struct live_calls {
     pthread_mutex_t mu;
@@ -19,7 +20,7 @@ struct live_calls *live_calls_create(void)
         free(l);
         return NULL;
     }
-    pthread_mutex_init(&l->mu, NULL);
+    thread_class_mutex_init(&l->mu);
     return l;
 }
 

@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "media/mixer.h"
 #include "media/tone.h"
+#include "core/thread_class.h"
 
 #define KEY_MAX 192
 #define BUCKETS 256
@@ -98,7 +99,7 @@ static struct conf_room *room_new(const char *key, int max_members)
     if (!r)
         return NULL;
     snprintf(r->key, sizeof r->key, "%s", key);
-    pthread_mutex_init(&r->mu, NULL);
+    thread_class_mutex_init(&r->mu);
     atomic_init(&r->refs, 0);
     r->max_members = max_members > 0 ? max_members : 0;
     char err[64];

@@ -3,10 +3,11 @@
 #include <stddef.h>
 
 #include "clock.h"
+#include "thread_class.h"
 
 void queue_init(struct mpsc_queue *q)
 {
-    pthread_mutex_init(&q->mu, NULL);
+    thread_class_mutex_init(&q->mu); /* workers push and take on every side */
     q->head = q->tail = NULL;
     q->oldest_us = 0;
 }

@@ -23,3 +23,13 @@ void thread_class_realtime(const char *what, int priority)
         log_warn("%s: cannot run real-time (SCHED_RR %d): %s; running as an ordinary thread",
                  what, priority, strerror(rc));
 }
+
+void thread_class_mutex_init(pthread_mutex_t *mu)
+{
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    /* Only fails where the system has no priority inheritance: then a plain mutex. */
+    pthread_mutexattr_setprotocol(&a, PTHREAD_PRIO_INHERIT);
+    pthread_mutex_init(mu, &a);
+    pthread_mutexattr_destroy(&a);
+}

@@ -11,6 +11,8 @@
 #ifndef VCS_THREAD_CLASS_H
 #define VCS_THREAD_CLASS_H
 
+#include <pthread.h>
+
 /* The calling thread (a media worker) runs SCHED_RR at priority (1-99), ahead of every
  * ordinary thread of the box, when the operator asked for it (engine.realtime_priority) and the
  * kernel allows it (CAP_SYS_NICE or RLIMIT_RTPRIO); otherwise it stays as it is and what
@@ -20,5 +22,11 @@ void thread_class_realtime(const char *what, int priority);
 /* The calling thread becomes a background one; what names it in the warning when the kernel
  * refuses (nothing else changes then). */
 void thread_class_background(const char *what);
+
+/* A lock a worker may wait for while a thread of a lower class holds it: with priority
+ * inheritance, so that a real-time worker waiting lends the holder its priority instead of
+ * waiting until every ready thread above the holder has run (on 2 cores: the other worker's
+ * whole tick). Uncontended it costs what a plain mutex costs. */
+void thread_class_mutex_init(pthread_mutex_t *mu);
 
 #endif

@@ -1,5 +1,6 @@
 /* Concurrency limits. See limits.h. */
 #include "limits/limits.h"
+#include "core/thread_class.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -86,7 +87,7 @@ struct limits *limits_create(void)
 {
     struct limits *l = calloc(1, sizeof *l);
     if (l)
-        pthread_mutex_init(&l->mu, NULL);
+        thread_class_mutex_init(&l->mu);
     return l;
 }
 

@@ -1,4 +1,5 @@
 #include "port_pool.h"
+#include "core/thread_class.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -46,7 +47,7 @@ struct port_pool *port_pool_create(uint16_t lo, uint16_t hi)
     struct port_pool *pp = calloc(1, sizeof *pp);
     if (!pp)
         return NULL;
-    pthread_mutex_init(&pp->mu, NULL);
+    thread_class_mutex_init(&pp->mu);
     pp->base = base;
     pp->n = ((unsigned)hi - base + 1u) / 2u;
     pp->cool_cap = pp->n / 4u < COOL_MAX ? pp->n / 4u : COOL_MAX;

@@ -665,7 +665,7 @@ struct prompt_cache *prompt_cache_create(const char *const *roots)
     }
 
     queue_init(&c->queue);
-    pthread_mutex_init(&c->mu, NULL);
+    thread_class_mutex_init(&c->mu);
     pthread_cond_init(&c->wake_cv, NULL);
     int rc = pthread_create(&c->loader, NULL, loader_main, c);
     if (rc != 0) {

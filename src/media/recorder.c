@@ -612,7 +612,7 @@ struct recorder *recorder_create(const char *root, const struct recorder_options
     }
 
     queue_init(&r->queue);
-    pthread_mutex_init(&r->mu, NULL);
+    thread_class_mutex_init(&r->mu); /* workers open and close under it */
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -735,7 +735,7 @@ struct tts *tts_create(const struct tts_limits *limits, char *err, size_t errlen
         return NULL;
     }
     queue_init(&t->queue);
-    pthread_mutex_init(&t->mu, NULL);
+    thread_class_mutex_init(&t->mu);
     pthread_cond_init(&t->wake_cv, NULL);
     int rc = pthread_create(&t->thread, NULL, tts_main, t);
     if (rc != 0) {

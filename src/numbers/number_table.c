@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/thread_class.h"
 
 struct number_snapshot {
     int refs;
@@ -78,7 +79,7 @@ struct number_directory *number_directory_create(struct store *st)
     d->store = st;
     d->rev = -1;
     pthread_mutex_init(&d->sync_mu, NULL);
-    pthread_mutex_init(&d->mu, NULL);
+    thread_class_mutex_init(&d->mu);
     return d;
 }
 

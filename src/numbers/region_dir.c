@@ -1,5 +1,6 @@
 /* The callee region table in use (see region_dir.h). */
 #include "numbers/region_dir.h"
+#include "core/thread_class.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -49,7 +50,7 @@ struct region_dir *region_dir_create(void)
         free(d);
         return NULL;
     }
-    pthread_mutex_init(&d->mu, NULL);
+    thread_class_mutex_init(&d->mu);
     return d;
 }
 

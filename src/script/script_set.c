@@ -12,6 +12,7 @@
 
 #include "core/log.h"
 #include "script/routes.h"
+#include "core/thread_class.h"
 
 #define MAX_SOURCE_BYTES (4 * 1024 * 1024)
 #define MAX_MODULE_DEPTH 4
@@ -81,7 +82,7 @@ struct script_registry *script_registry_create(const struct sandbox_config *cfg)
         return NULL;
     reg->cfg = *cfg;
     pthread_mutex_init(&reg->reload_mu, NULL);
-    pthread_mutex_init(&reg->mu, NULL);
+    thread_class_mutex_init(&reg->mu);
     return reg;
 }
 

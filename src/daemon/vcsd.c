@@ -362,6 +362,9 @@ static void api_metrics(void *ctx, struct evbuffer *out)
                 ss.write_errors);
     metrics_one(out, "vcs_cdr_pending", "gauge", "CDR changes waiting to be written.",
                 (unsigned long long)ss.cdr_pending);
+    metrics_one(out, "vcs_recording_frames_dropped_total", "counter",
+                "Audio frames (1/8000 s each) lost from recordings: the writer was behind.",
+                recorder_dropped_frames(engine_services(d->engine)->recorder));
     uint64_t rtp_source, rtp_ssrc;
     rtp_session_drop_totals(&rtp_source, &rtp_ssrc);
     metrics_family(out, "vcs_rtp_dropped_total", "counter",

@@ -2,7 +2,7 @@
 live calls while a call is up, TTS cache hits and misses after the same text is spoken twice,
 the admission families (delay, 403s to unknown sources, rate-limited requests), the media
 tick lag histograms per worker (well-formed: cumulative buckets, +Inf = count, ticks counted
-while the call plays), and 401 without the token."""
+while the call plays), the recorder's dropped-frames counter, and 401 without the token."""
 
 import os
 import re
@@ -73,7 +73,10 @@ def run(t):
     T.check_eq(metric(text, "vcs_calls_active"), 1, "vcs_calls_active during the call")
     T.check_eq(metric(text, 'vcs_tts_requests_total{result="miss"}'), 1, "TTS misses")
     T.check("# TYPE vcs_calls_active gauge" in text, "TYPE line missing:\n" + text)
-    for name in ("vcs_admission_delay_ms", "vcs_sip_forbidden_total", "vcs_sip_rate_limited_total"):
+    T.check("# TYPE vcs_recording_frames_dropped_total counter" in text,
+            "the recorder's drops are a counter:\n" + text)
+    for name in ("vcs_admission_delay_ms", "vcs_sip_forbidden_total", "vcs_sip_rate_limited_total",
+                 "vcs_recording_frames_dropped_total"):
         T.check(metric(text, name) is not None, "%s missing:\n%s" % (name, text))
     T.check_eq(metric(text, "vcs_sip_forbidden_total"), 0, "403s to unknown sources")
     check_tick_histograms(text)

@@ -740,12 +740,14 @@ def thread_labels(pid):
 # figures compare with the series measured before it existed.
 RECORD_CALLS = os.environ.get("VCS_BENCH_RECORD") == "1"
 REALTIME_PRIORITY = 0  # engine.realtime_priority of every run (--realtime-priority)
+IO_URING = True  # media.io_uring of every run (--io-uring)
 
 
 def bench_config(max_cps=100000, max_calls=100000, rate_limit=0, shipped=False,
                  record=RECORD_CALLS, extra=""):
     """vcsd's configuration file; `extra`: more top-level entries (trunks, gateways)."""
-    recording = "  recording = { all_calls = %s },\n%s" % ("true" if record else "false", extra)
+    recording = "  recording = { all_calls = %s },\n  media = { io_uring = %s },\n%s" % (
+        "true" if record else "false", "true" if IO_URING else "false", extra)
     rt = "realtime_priority = %d" % REALTIME_PRIORITY
     if shipped:  # the shipped engine; SIPp is one source standing for many callers
         return ("return {\n  engine = { %s },\n  sip = { rate_limit = { per_second = 0 } },\n"
@@ -958,6 +960,7 @@ def start_run(args, name, config, rtp_ports, sink_send=False, sample=1):
     run.result["vcsd_wrap"] = args.vcsd_wrap
     run.result["gen_sched"] = " ".join(gen_sched(args, ["nice -n 19 (SIPp), 10 (rtpsink)"]))
     run.result["realtime_priority"] = REALTIME_PRIORITY
+    run.result["io_uring"] = IO_URING
     run.rcvbuf_errors_before = udp_rcvbuf_errors()
     vcsd = Vcsd(run, config, rtp_ports)
     vcsd.start()
@@ -1253,11 +1256,14 @@ def main(*extras):
     ap.add_argument("--realtime-priority", type=int, default=0, metavar="P",
                     help="vcsd's engine.realtime_priority (its media workers SCHED_RR at P;\n"
                          "default 0: ordinary threads, as shipped)")
+    ap.add_argument("--io-uring", choices=("on", "off"), default="on",
+                    help="vcsd's media.io_uring (on, as shipped: the tick batches its socket I/O)")
     for x in extras:
         x.add_args(ap)
     args = ap.parse_args()
-    global REALTIME_PRIORITY
+    global REALTIME_PRIORITY, IO_URING
     REALTIME_PRIORITY = args.realtime_priority
+    IO_URING = args.io_uring == "on"
     args.rates = [int(x) for x in args.rates.split(",") if x]
     args.n = [int(x) for x in args.n.split(",") if x]
     args.drain_wait = [int(x) for x in args.drain_wait.split(",") if x]

@@ -4,7 +4,7 @@
 set -e
 PKGS="build-essential autoconf automake libtool pkg-config
  libsofia-sip-ua-dev libevent-dev liblua5.4-dev libsndfile1-dev libsqlite3-dev sqlite3
- libpcre2-dev libjansson-dev libspandsp-dev libspeexdsp-dev libespeak-ng-dev espeak-ng
+ libpcre2-dev libjansson-dev libspandsp-dev libspeexdsp-dev liburing-dev libespeak-ng-dev espeak-ng
  libssl-dev libcmocka-dev sip-tester python3 curl sox tzdata
  clang libclang-rt-14-dev"
 missing=""

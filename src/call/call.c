@@ -22,6 +22,7 @@
 #include "trunk/gateways.h"
 #include "limits/limits.h"
 #include "media/g711.h"
+#include "media/rtp_io.h"
 #include "media/jitter.h"
 #include "media/prompt_cache.h"
 #include "media/recorder.h"
@@ -145,11 +146,17 @@ static void record_frame(struct call *c, const int16_t *pcm, size_t n)
         call_record_stop(c, "silence", vad_trim_frames(&c->vad));
 }
 
+void call_media_queue_read(struct call *c, struct rtp_io *io, struct rtp_batch *batch)
+{
+    rtp_batch_reset(batch);
+    if (!c->ended)
+        rtp_io_queue_read(io, c->rtp.fd, batch);
+}
+
 void call_media_receive(struct call *c, struct rtp_batch *batch, uint64_t now_ms)
 {
     struct rtp_packet pkt;
     /* Bounded by the session so that one flooded call cannot starve the others. */
-    rtp_batch_reset(batch);
     while (!c->ended && rtp_session_recv(&c->rtp, batch, &pkt, now_ms) == 1) {
         c->media_rx_ms = now_ms;
         if (!c->have_remote)

@@ -28,6 +28,7 @@
 #include "store/store.h"
 
 struct worker;
+struct rtp_io;
 struct script_set;
 struct prompt;
 struct sip_event;
@@ -221,11 +222,13 @@ void call_conference_frame(struct call *c, uint8_t frame[FRAME_SAMPLES]);
 void call_conference_leave(struct call *c);
 
 /* Media hooks used by the worker's tick: first every call's socket is drained (batch: the
- * tick's scratch space), then every call sends what is due at tick_us, the time the tick was
+ * tick's scratch space for this call, queued for a chunk of calls' reads at once, then handed
+ * out by call_media_receive), then every call sends what is due at tick_us, the time the tick was
  * due on the worker's timeline (not when it ran): a call's 20 ms timeline starts on it, so that
  * every call sends exactly one frame per tick however late the tick wakes (now_us, the
  * clock read at its start, serves RTCP and the media timeout). */
 void call_media_start(struct call *c);
+void call_media_queue_read(struct call *c, struct rtp_io *io, struct rtp_batch *batch);
 void call_media_receive(struct call *c, struct rtp_batch *batch, uint64_t now_ms);
 void call_media_tick(struct call *c, uint64_t tick_us, uint64_t now_us);
 

@@ -23,6 +23,7 @@
 #include "core/queue.h"
 #include "core/thread_class.h"
 #include "media/prompt_cache.h"
+#include "media/rtp_io.h"
 #include "script/script_set.h"
 #include "sip/sip_stack.h"
 
@@ -68,6 +69,8 @@ struct worker {
     struct call *attend_head, *attend_tail;
     lua_State *L;
     struct conf_home *conf;
+    struct rtp_io *io;      /* the tick's socket I/O, batched */
+    struct rtp_batch *rx;   /* RTP_IO_CHUNK batches: a chunk of calls' datagrams */
     struct wversion *versions;
     long newest_version;
     uint64_t tick_due_us; /* when the next (or running) tick is due, on the worker's timeline */
@@ -500,24 +503,32 @@ void worker_tick_stats(struct worker *w, struct worker_tick_stats *out)
 
 /* One timer for every call of this worker, and no event per socket: the worker wakes once a
  * tick, not once a packet (each wake-up is a context switch). Every call's socket is drained
- * first, so that what both legs of a bridge received is in their jitter buffers before either
- * sends; then each call sends the frame due at this tick's due time (a call the tick ends
+ * first (the reads of RTP_IO_CHUNK calls at a time in one system call: rtp_io.h), so that what
+ * both legs of a bridge received is in their jitter buffers before either sends; then each call sends the frame due at this tick's due time (a call the tick ends
  * leaves the list: its successor is taken first); then the conference rooms homed here are
  * mixed once; then the next tick is armed on the worker's timeline (tick_arm). */
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
     uint64_t now = clock_mono_us();
-    struct rtp_batch batch;
-    for (struct call *c = w->media_head, *next; c; c = next) {
-        next = c->media_next;
-        call_media_receive(c, &batch, now / 1000);
+    struct call *chunk[RTP_IO_CHUNK];
+    for (struct call *c = w->media_head; c;) {
+        unsigned n = 0;
+        for (; c && n < RTP_IO_CHUNK; c = c->media_next, n++) {
+            chunk[n] = c;
+            call_media_queue_read(c, w->io, &w->rx[n]);
+        }
+        rtp_io_run_reads(w->io); /* one system call for the chunk's sockets */
+        for (unsigned i = 0; i < n; i++)
+            call_media_receive(chunk[i], &w->rx[i], now / 1000);
     }
+    rtp_io_begin_sends(w->io);
     for (struct call *c = w->media_head, *next; c; c = next) {
         next = c->media_next;
         call_media_tick(c, w->tick_due_us, now);
     }
     conf_home_tick(w->conf);
+    rtp_io_end_sends(); /* the sends went out RTP_IO_SENDS at a time */
     tick_measured(w, now);
 }
 
@@ -570,7 +581,12 @@ struct worker *worker_create(struct engine *e, int index, char *err, size_t errl
     event_config_free(ecfg);
     w->L = sandbox_new_state(&engine_services(e)->sandbox);
     w->conf = conf_home_new(index);
-    if (!w->base || !w->L || !w->conf || idmap_init(&w->calls, 1024) != 0) {
+    char why[128];
+    w->io = rtp_io_new(engine_services(e)->cfg->media_io_uring, why, sizeof why);
+    w->rx = malloc(RTP_IO_CHUNK * sizeof *w->rx);
+    if (w->io && !rtp_io_batched(w->io) && index == 0)
+        log_warn("media: one system call per packet (%s)", why);
+    if (!w->base || !w->L || !w->conf || !w->io || !w->rx || idmap_init(&w->calls, 1024) != 0) {
         snprintf(err, errlen, "cannot create worker %d", index);
         worker_destroy(w);
         return NULL;
@@ -653,6 +669,8 @@ void worker_destroy(struct worker *w)
         event_free(w->tick_ev);
     sandbox_close_state(w->L);
     conf_home_free(w->conf);
+    rtp_io_free(w->io);
+    free(w->rx);
     if (w->base)
         event_base_free(w->base);
     idmap_free(&w->calls);

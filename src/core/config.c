@@ -57,6 +57,7 @@ void config_defaults(struct vcs_config *cfg)
     cfg->record_all_calls = true; /* SPEC 8: every answered call, for compliance */
     cfg->media_timeout_s = 60;
     cfg->media_hold_timeout_s = 3600;
+    cfg->media_io_uring = true;
     cfg->session_interval_s = 1800;
     cfg->max_per_callee_day = 2;  /* SPEC 9 */
     cfg->max_per_callee_week = 5;
@@ -822,6 +823,7 @@ static const struct field recording_fields[] = {
 static const struct field media_fields[] = {
     INT("timeout_s", media_timeout_s, 0, 86400),        /* 0: no inactivity timeout */
     INT("hold_timeout_s", media_hold_timeout_s, 0, 86400),
+    BOOL("io_uring", media_io_uring),
     { 0 },
 };
 

@@ -100,10 +100,11 @@ struct vcs_config {
     /* billing = { tz= } the day and month of rent and statements (an IANA name) */
     char billing_tz[64];          /* Asia/Shanghai */
     bool fake_clock;              /* --fake-clock only: POST /v1/admin/clock moves billing time */
-    /* media = { timeout_s=, hold_timeout_s= }: an answered call that receives no RTP/RTCP this
-     * long is hung up (cause media_timeout); 0 = never */
+    /* media = { timeout_s=, hold_timeout_s=, io_uring= }: an answered call that receives no
+     * RTP/RTCP this long is hung up (cause media_timeout); 0 = never */
     int media_timeout_s;          /* 60 */
     int media_hold_timeout_s;     /* 3600, while the peer holds the call (sendonly/inactive) */
+    bool media_io_uring;          /* true: the media tick batches its socket I/O (rtp_io.h) */
     /* session_timer = { interval_s= } RFC 4028 Session-Expires we ask for; 0 = no timers */
     int session_interval_s;       /* 1800 (at least 90, the RFC's Min-SE floor) */
     /* webhooks = { allow_private= } */

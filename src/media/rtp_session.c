@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "media/port_pool.h"
+#include "media/rtp_io.h"
 
 #define RTP_HEADER 12
 #define RTP_RCVBUF (256 * 1024)
@@ -258,9 +259,8 @@ static int send_packet(struct rtp_session *s, uint8_t pt, const uint8_t *payload
     s->seq++;
     if (!s->have_remote)
         return 0;
-    ssize_t n = sendto(s->fd, pkt, RTP_HEADER + len, 0, (const struct sockaddr *)&s->remote,
-                       s->remote_len);
-    if (n < 0)
+    if (rtp_io_sendto(s->fd, pkt, RTP_HEADER + len, (const struct sockaddr *)&s->remote,
+                      s->remote_len) < 0)
         return -1;
     s->stats.sent_packets++;
     s->stats.sent_octets += len;

@@ -123,8 +123,10 @@ void rtp_batch_reset(struct rtp_batch *b);
 /* The next datagram waiting on s that is the peer's, at now_ms (monotonic): 1 with *pkt
  * filled (valid until the next call), 0 when the socket is drained or after a bounded number
  * of datagrams (RTP_RECV_BUDGET; the rest waits for the next round). Invalid and unadmitted
- * datagrams are counted and skipped. Reads RTP_BATCH datagrams per system call, so draining
- * a socket that holds one packet takes one call of recvmmsg(), not a read and an EAGAIN. */
+ * datagrams are counted and skipped. First hands out what rtp_io_run_reads() read into b
+ * (rtp_io.h), then reads RTP_BATCH datagrams per system call while more may be waiting, so
+ * draining a socket that holds one packet takes at most one recvmmsg(), not a read and an
+ * EAGAIN. */
 int rtp_session_recv(struct rtp_session *s, struct rtp_batch *b, struct rtp_packet *pkt,
                      uint64_t now_ms);
 /* Packets dropped by all sessions of the process since it started. Any thread. */

@@ -97,14 +97,11 @@ static void submit_all(struct rtp_io *io, unsigned queued, void (*done)(struct i
 
 void rtp_io_queue_read(struct rtp_io *io, int fd, struct rtp_batch *b)
 {
-    if (!io->uring_ok || io->nreads == RTP_IO_CHUNK)
-        return;
+    if (!io->uring_ok || io->nreads == RTP_IO_CHUNK ||
+        io_uring_sq_space_left(&io->ring) < READS_PER_SESSION)
+        return; /* the batch reads for itself */
     for (unsigned i = 0; i < READS_PER_SESSION; i++) {
         struct io_uring_sqe *sqe = io_uring_get_sqe(&io->ring);
-        if (!sqe) { /* cannot happen with the sizes above; the batch reads for itself then */
-            io_uring_submit(&io->ring);
-            return;
-        }
         b->iov[i] = (struct iovec){ .iov_base = b->data[i], .iov_len = sizeof b->data[i] };
         b->msg[i] = (struct mmsghdr){ .msg_hdr = { .msg_name = &b->src[i],
                                                    .msg_namelen = sizeof b->src[i],

@@ -99,6 +99,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.max_cps, 1000);
     assert_int_equal(c.media_timeout_s, 60);
     assert_int_equal(c.media_hold_timeout_s, 3600);
+    assert_true(c.media_io_uring);
     assert_int_equal(c.session_interval_s, 1800);
     assert_false(c.webhooks_allow_private);
     assert_int_equal(c.n_trunks, 0);
@@ -120,7 +121,7 @@ static const char full_conf[] =
     "  shutdown = { grace_seconds = 0 },\n"
     "  engine = { workers = 4, max_calls = 100, max_cps = math.max(10, 20),\n"
     "             max_delay_ms = 0, realtime_priority = 10 },\n"
-    "  media = { timeout_s = 2, hold_timeout_s = 0 },\n"
+    "  media = { timeout_s = 2, hold_timeout_s = 0, io_uring = false },\n"
     "  session_timer = { interval_s = 90 },\n"
     "  webhooks = { allow_private = true },\n"
     "  trunks = {\n"
@@ -172,6 +173,7 @@ static void test_full_config(void **state)
     assert_int_equal(c.realtime_priority, 10);
     assert_int_equal(c.media_timeout_s, 2);
     assert_int_equal(c.media_hold_timeout_s, 0);
+    assert_false(c.media_io_uring);
     assert_int_equal(c.session_interval_s, 90);
     assert_true(c.webhooks_allow_private);
     assert_int_equal(c.n_trunks, 2);

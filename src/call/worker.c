@@ -29,6 +29,7 @@
 
 #define TICK_US 20000
 #define TICK_RESYNC_US 100000 /* a tick further behind than this starts a new timeline */
+#define IDLE_COLLECT_S 1       /* an empty worker collects its scripts' garbage this much later */
 
 enum ctl_type { CTL_PROMPT, CTL_RECORD_DONE, CTL_REPLY, CTL_HANGUP_ALL, CTL_ORIGINATE, CTL_HANGUP,
                 CTL_STOP };
@@ -62,7 +63,7 @@ struct worker {
     pthread_t thread;
     bool running;
     struct event_base *base;
-    struct event *wake_ev, *tick_ev, *flush_ev;
+    struct event *wake_ev, *tick_ev, *flush_ev, *idle_ev;
     struct mpsc_queue sip_inbox, ctl_inbox;
     struct idmap calls;
     struct call *media_head, *media_tail; /* calls with media, in the order they started */
@@ -95,6 +96,23 @@ void worker_add_call(struct worker *w, struct call *c)
 void worker_remove_call(struct worker *w, struct call *c)
 {
     idmap_remove(&w->calls, c->leg_id);
+    if (w->calls.count == 0) {
+        struct timeval later = { IDLE_COLLECT_S, 0 };
+        evtimer_add(w->idle_ev, &later); /* restarts the wait if it was already running */
+    }
+}
+
+/* The worker has had no call for IDLE_COLLECT_S. What the calls' scripts left (coroutines, call
+ * objects, strings: about 2 KB per call) is garbage the generational collector only reaches
+ * when allocation resumes, and it lies in the pages the calls' media used, so until then those
+ * pages cannot go back to the system: vcsd.c's idle malloc_trim found nothing to return (38 MB
+ * resident 75 s after 1000 bridged calls ended, 20 MB before them; 24 MB with this). A full
+ * collection costs little with no call up: the compiled dialplans are all that is left. */
+static void on_idle(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    if (w->calls.count == 0)
+        lua_gc(w->L, LUA_GCCOLLECT);
 }
 
 /* New calls go to the end of the tick's list: the calls already up keep their place in each
@@ -598,7 +616,8 @@ struct worker *worker_create(struct engine *e, int index, char *err, size_t errl
     w->wake_ev = event_new(w->base, -1, 0, on_wake, w);
     w->flush_ev = event_new(w->base, -1, 0, on_flush, w);
     w->tick_ev = evtimer_new(w->base, on_tick, w);
-    if (!w->wake_ev || !w->flush_ev || !w->tick_ev) {
+    w->idle_ev = evtimer_new(w->base, on_idle, w);
+    if (!w->wake_ev || !w->flush_ev || !w->tick_ev || !w->idle_ev) {
         snprintf(err, errlen, "cannot create worker %d events", index);
         worker_destroy(w);
         return NULL;
@@ -667,6 +686,8 @@ void worker_destroy(struct worker *w)
         event_free(w->flush_ev);
     if (w->tick_ev)
         event_free(w->tick_ev);
+    if (w->idle_ev)
+        event_free(w->idle_ev);
     sandbox_close_state(w->L);
     conf_home_free(w->conf);
     rtp_io_free(w->io);

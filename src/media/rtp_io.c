@@ -179,6 +179,12 @@ void rtp_io_end_sends(void)
     sending = NULL;
 }
 
+void rtp_io_before_close(void)
+{
+    if (sending)
+        flush_sends(sending);
+}
+
 int rtp_io_sendto(int fd, const void *buf, size_t len, const struct sockaddr *to, socklen_t tolen)
 {
     struct rtp_io *io = sending;

@@ -43,5 +43,8 @@ void rtp_io_run_reads(struct rtp_io *io);
 void rtp_io_begin_sends(struct rtp_io *io);
 void rtp_io_end_sends(void);
 int rtp_io_sendto(int fd, const void *buf, size_t len, const struct sockaddr *to, socklen_t tolen);
+/* Before a socket is closed on this thread: the queued sends go out now, while their descriptor
+ * numbers are still theirs (any thread's next socket or file may take a closed number). */
+void rtp_io_before_close(void);
 
 #endif

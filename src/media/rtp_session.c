@@ -166,6 +166,7 @@ int rtp_session_open(struct rtp_session *s, struct port_pool *pp, const char *lo
 
 void rtp_session_close(struct rtp_session *s, struct port_pool *pp)
 {
+    rtp_io_before_close();
     if (s->fd >= 0)
         close(s->fd);
     if (s->rtcp_fd >= 0)

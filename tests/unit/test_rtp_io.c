@@ -1,7 +1,8 @@
 /* rtp_io, batched (io_uring) and not, with real UDP sockets on loopback: a chunk's reads give
  * each session's first datagrams and say whether its socket is drained; what a queued read
  * did not take is still handed out, in order, by rtp_session_recv; queued sends all arrive, in
- * order and intact, also past a full queue; outside a send phase a send goes out at once. */
+ * order and intact, also past a full queue, and before their socket closes; outside a send
+ * phase a send goes out at once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -207,11 +208,32 @@ static void sends_queued_then_flushed(void **state)
     peer_receives(f, 1, first);
 }
 
+/* A socket closed in the middle of a send phase: what it had queued leaves first, while the
+ * descriptor number is still its own. */
+static void queued_sends_leave_before_close(void **state)
+{
+    struct fixture *f = *state;
+    struct rtp_session *s = &f->s[0];
+    uint16_t first = s->seq;
+    uint8_t frame[160];
+    rtp_io_begin_sends(f->io);
+    for (int k = 0; k < 3; k++) {
+        memset(frame, (uint8_t)k, sizeof frame);
+        assert_int_equal(rtp_session_send(s, 0, frame, sizeof frame, 160, false), 0);
+    }
+    rtp_session_close(s, f->pp);
+    peer_receives(f, 3, first);
+    rtp_io_end_sends();
+    uint8_t buf[1600];
+    assert_int_equal(recv(f->peer, buf, sizeof buf, MSG_DONTWAIT), -1); /* nothing twice */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(reads_in_one_go, setup_batched, teardown),
         cmocka_unit_test_setup_teardown(sends_queued_then_flushed, setup_batched, teardown),
+        cmocka_unit_test_setup_teardown(queued_sends_leave_before_close, setup_batched, teardown),
         cmocka_unit_test_setup_teardown(reads_in_one_go, setup_plain, teardown),
         cmocka_unit_test_setup_teardown(sends_queued_then_flushed, setup_plain, teardown),
     };

@@ -522,9 +522,10 @@ void worker_tick_stats(struct worker *w, struct worker_tick_stats *out)
 /* One timer for every call of this worker, and no event per socket: the worker wakes once a
  * tick, not once a packet (each wake-up is a context switch). Every call's socket is drained
  * first (the reads of RTP_IO_CHUNK calls at a time in one system call: rtp_io.h), so that what
- * both legs of a bridge received is in their jitter buffers before either sends; then each call sends the frame due at this tick's due time (a call the tick ends
- * leaves the list: its successor is taken first); then the conference rooms homed here are
- * mixed once; then the next tick is armed on the worker's timeline (tick_arm). */
+ * both legs of a bridge received is in their jitter buffers before either sends; then each call
+ * sends the frame due at this tick's due time (a call the tick ends leaves the list: its
+ * successor is taken first); then the conference rooms homed here are mixed once; then the next
+ * tick is armed on the worker's timeline (tick_arm). */
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;

@@ -28,7 +28,7 @@ void call_recording_start(struct call *c)
 {
     if (c->callrec || !c->callrec_wanted || c->ended || !c->cdr.answer_ms)
         return;
-    char rel[160], abs[1024], err[256];
+    char rel[sizeof c->cdr.recording], abs[1024], err[256];
     time_t now = (time_t)(clock_wall_ms() / 1000);
     struct tm tm;
     gmtime_r(&now, &tm);

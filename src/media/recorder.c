@@ -90,7 +90,7 @@ struct recording {
     uint64_t data_off; /* where its samples start */
     char *final_path; /* real path, once the file exists */
     uint64_t frames_in_file, frames_since_header;
-    char err[ERR_LEN]; /* first error */
+    char *err;        /* first error, allocated then (a recording rarely has one) */
 };
 
 struct recorder {
@@ -117,12 +117,14 @@ static void rec_fail(struct recording *rec, const char *fmt, ...) __attribute__(
 
 static void rec_fail(struct recording *rec, const char *fmt, ...)
 {
-    if (rec->err[0] == '\0') {
+    if (!atomic_load_explicit(&rec->failed, memory_order_relaxed)) {
+        char msg[ERR_LEN];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(rec->err, sizeof rec->err, fmt, ap);
+        vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
-        log_warn("%s", rec->err);
+        log_warn("%s", msg);
+        rec->err = strdup(msg); /* NULL: finish() reports the failure without its text */
     }
     atomic_store_explicit(&rec->failed, true, memory_order_relaxed);
 }
@@ -406,7 +408,8 @@ static bool write_all(int fd, const void *data, size_t len, uint64_t at)
 static void write_buffer(struct recorder *r, struct rec_buf *b)
 {
     struct recording *rec = b->rec;
-    if (rec->fd >= 0 && rec->err[0] == '\0' && b->frames > 0) {
+    if (rec->fd >= 0 && !atomic_load_explicit(&rec->failed, memory_order_relaxed) &&
+        b->frames > 0) {
         const int16_t *samples = b->samples;
         size_t n = b->frames * rec->channels, block = rec->channels * sizeof(int16_t);
         if (rec->g711) {
@@ -476,14 +479,16 @@ static void finish(struct recorder *r, struct recording *rec)
         rec->next->prev = rec->prev;
     pthread_mutex_unlock(&r->mu);
 
-    char err[ERR_LEN];
-    memcpy(err, rec->err, sizeof err);
+    char *err = rec->err;
+    bool failed = atomic_load_explicit(&rec->failed, memory_order_relaxed);
     recording_done_fn *done = rec->done;
     void *arg = rec->done_arg;
     free(rec->final_path);
     free(rec);
     if (done)
-        done(arg, frames * 1000 / RECORDER_RATE, err[0] ? err : NULL);
+        done(arg, frames * 1000 / RECORDER_RATE,
+             err ? err : failed ? "recording failed (no memory for the reason)" : NULL);
+    free(err);
 }
 
 static void serve(struct recorder *r, struct work *w)

@@ -27,7 +27,7 @@ static uint32_t random_u32(void)
     return v;
 }
 
-static int parse_addr(const char *ip, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
+static int parse_addr(const char *ip, uint16_t port, union rtp_addr *ss, socklen_t *len)
 {
     memset(ss, 0, sizeof *ss);
     struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
@@ -47,26 +47,26 @@ static int parse_addr(const char *ip, uint16_t port, struct sockaddr_storage *ss
     return -1;
 }
 
-static uint16_t addr_port(const struct sockaddr_storage *ss)
+static uint16_t addr_port(const union rtp_addr *ss)
 {
-    if (ss->ss_family == AF_INET6)
+    if (ss->sa.sa_family == AF_INET6)
         return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
     return ntohs(((const struct sockaddr_in *)ss)->sin_port);
 }
 
-static void set_port(struct sockaddr_storage *ss, uint16_t port)
+static void set_port(union rtp_addr *ss, uint16_t port)
 {
-    if (ss->ss_family == AF_INET6)
+    if (ss->sa.sa_family == AF_INET6)
         ((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
     else
         ((struct sockaddr_in *)ss)->sin_port = htons(port);
 }
 
-static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+static bool same_addr(const union rtp_addr *a, const union rtp_addr *b)
 {
-    if (a->ss_family != b->ss_family)
+    if (a->sa.sa_family != b->sa.sa_family)
         return false;
-    if (a->ss_family == AF_INET6) {
+    if (a->sa.sa_family == AF_INET6) {
         const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
         return x->sin6_port == y->sin6_port &&
                memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
@@ -75,29 +75,29 @@ static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_st
     return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
 }
 
-static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+static bool same_ip(const union rtp_addr *a, const union rtp_addr *b)
 {
-    if (a->ss_family != b->ss_family)
+    if (a->sa.sa_family != b->sa.sa_family)
         return false;
-    if (a->ss_family == AF_INET6)
+    if (a->sa.sa_family == AF_INET6)
         return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
                       &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
     return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
            ((const struct sockaddr_in *)b)->sin_addr.s_addr;
 }
 
-static bool unspecified(const struct sockaddr_storage *ss)
+static bool unspecified(const union rtp_addr *ss)
 {
-    if (ss->ss_family == AF_INET6)
+    if (ss->sa.sa_family == AF_INET6)
         return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
     return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
 }
 
 /* Addresses a phone behind NAT puts in its SDP: private, shared (CGNAT), link-local, loopback. */
-static bool non_public(const struct sockaddr_storage *ss)
+static bool non_public(const union rtp_addr *ss)
 {
     uint32_t v4;
-    if (ss->ss_family == AF_INET6) {
+    if (ss->sa.sa_family == AF_INET6) {
         const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
         if (!IN6_IS_ADDR_V4MAPPED(a))
             return IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_LINKLOCAL(a) || (a->s6_addr[0] & 0xfe) == 0xfc;
@@ -110,9 +110,9 @@ static bool non_public(const struct sockaddr_storage *ss)
            (h >> 16) == 0xa9fe || (h >> 22) == (0x64400000u >> 22);
 }
 
-static int bind_udp(const struct sockaddr_storage *local, socklen_t len)
+static int bind_udp(const union rtp_addr *local, socklen_t len)
 {
-    int fd = socket(local->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = socket(local->sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
     if (bind(fd, (const struct sockaddr *)local, len) != 0) {
@@ -127,7 +127,7 @@ int rtp_session_open(struct rtp_session *s, struct port_pool *pp, const char *lo
 {
     memset(s, 0, sizeof *s);
     s->fd = s->rtcp_fd = -1;
-    struct sockaddr_storage local;
+    union rtp_addr local;
     socklen_t len;
     if (parse_addr(local_ip, 0, &local, &len) != 0) {
         snprintf(err, errlen, "invalid media address '%s'", local_ip);
@@ -177,7 +177,7 @@ void rtp_session_close(struct rtp_session *s, struct port_pool *pp)
     s->port = 0;
 }
 
-static void send_to(struct rtp_session *s, const struct sockaddr_storage *to, socklen_t len)
+static void send_to(struct rtp_session *s, const union rtp_addr *to, socklen_t len)
 {
     s->remote = *to;
     s->remote_len = len;
@@ -188,7 +188,7 @@ static void send_to(struct rtp_session *s, const struct sockaddr_storage *to, so
 
 int rtp_session_set_remote(struct rtp_session *s, const char *addr, uint16_t port)
 {
-    struct sockaddr_storage ss;
+    union rtp_addr ss;
     socklen_t len;
     if (parse_addr(addr, port, &ss, &len) != 0)
         return -1;
@@ -287,7 +287,7 @@ void rtp_session_skip(struct rtp_session *s, uint32_t samples)
     s->ts += samples;
 }
 
-static void latch(struct rtp_session *s, const struct sockaddr_storage *src, socklen_t len,
+static void latch(struct rtp_session *s, const union rtp_addr *src, socklen_t len,
                   uint32_t ssrc, uint64_t now_ms)
 {
     send_to(s, src, len);
@@ -301,7 +301,7 @@ static void latch(struct rtp_session *s, const struct sockaddr_storage *src, soc
 }
 
 /* May a source other than the SDP address be the peer? */
-static bool may_learn(const struct rtp_session *s, const struct sockaddr_storage *src)
+static bool may_learn(const struct rtp_session *s, const union rtp_addr *src)
 {
     if (!s->have_sdp)
         return false;
@@ -311,7 +311,7 @@ static bool may_learn(const struct rtp_session *s, const struct sockaddr_storage
 }
 
 /* Strict RTP (see the header): is this packet the peer's? */
-static bool admit(struct rtp_session *s, const struct sockaddr_storage *src, socklen_t len,
+static bool admit(struct rtp_session *s, const union rtp_addr *src, socklen_t len,
                   uint32_t ssrc, uint64_t now_ms)
 {
     bool window = now_ms < s->learn_until_ms;

@@ -40,6 +40,14 @@ struct port_pool;
 #define RTP_SSRC_RESTART_MS 300u    /* a silent SSRC may be replaced after this long */
 #define RTP_RECV_BUDGET 64          /* datagrams read per session per round */
 
+/* A peer's RTP address: IPv4 or IPv6 only, so 28 bytes where sockaddr_storage takes 128 (a
+ * leg keeps five). */
+union rtp_addr {
+    struct sockaddr sa;
+    struct sockaddr_in in;
+    struct sockaddr_in6 in6;
+};
+
 struct rtp_stats {
     uint64_t sent_packets, sent_octets;
     uint64_t recv_packets, recv_octets, recv_invalid;
@@ -50,17 +58,17 @@ struct rtp_stats {
 struct rtp_session {
     int fd, rtcp_fd;
     uint16_t port;
-    struct sockaddr_storage remote, rtcp_remote; /* where we send */
+    union rtp_addr remote, rtcp_remote; /* where we send */
     socklen_t remote_len;
     bool have_remote;
-    struct sockaddr_storage sdp;       /* the peer's SDP address and port */
+    union rtp_addr sdp;       /* the peer's SDP address and port */
     bool have_sdp;
-    struct sockaddr_storage signal;    /* where the peer's SIP came from (port 0) */
+    union rtp_addr signal;    /* where the peer's SIP came from (port 0) */
     bool have_signal;
     bool learned_once;                 /* a learning window has opened */
     uint64_t learn_until_ms;           /* 0: no window open */
     bool any_ssrc;                     /* the next packet of the peer may bring a new SSRC */
-    struct sockaddr_storage candidate; /* a non-SDP source on probation */
+    union rtp_addr candidate; /* a non-SDP source on probation */
     bool have_candidate;
     uint64_t candidate_ms;
     bool latched;                      /* remote is the peer's real source */
@@ -90,7 +98,7 @@ struct rtp_packet {
  * (on its stack), reset with rtp_batch_reset() before it is used for a session. */
 struct rtp_batch {
     uint8_t data[RTP_BATCH][RTP_DATAGRAM_MAX];
-    struct sockaddr_storage src[RTP_BATCH];
+    union rtp_addr src[RTP_BATCH];
     struct iovec iov[RTP_BATCH];
     struct mmsghdr msg[RTP_BATCH];
     unsigned n, next, read; /* datagrams in data, the next to look at, read since the reset */

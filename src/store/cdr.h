@@ -22,7 +22,7 @@ struct cdr_row {
     int sip_code;                /* final response; 200 if answered; 0 unknown */
     char hangup_cause[32];       /* "" while up */
     char hangup_by[16];          /* caller | callee | script | system */
-    char recording[512];         /* "" = NULL */
+    char recording[160];         /* "" = NULL; "calls/DATE/ID.wav" */
     int64_t cost_fen;            /* a leg rated by prepaid billing; 0 otherwise */
     char *vars_json;             /* JSON object text, owned by the row's producer; NULL = "{}" */
     int64_t campaign_id;         /* the campaign that placed the leg; 0 = NULL */

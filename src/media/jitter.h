@@ -12,7 +12,8 @@
 #include <stdint.h>
 
 #define JITTER_FRAME 160  /* samples (and G.711 bytes) per 20 ms tick */
-#define JITTER_SLOTS 16   /* frames held at most: 320 ms */
+#define JITTER_SLOTS 12   /* frames held at most: 240 ms (Asterisk holds 200 ms at most by
+                           * default); 2 KiB per received stream */
 #define JITTER_MAX_PAYLOAD 480 /* bytes: 60 ms of G.711 in one packet */
 
 struct jitter;
